@@ -1,0 +1,168 @@
+/* /sim/ control endpoints (no authentication: a loopback test tool).
+ *   POST /sim/control   injection and state changes (README.md)
+ *   GET  /sim/stats     counters
+ *   POST /sim/shutdown  stop the simulator */
+#include "http.h"
+#include "util.h"
+
+#include <string.h>
+
+static void bad(struct reply *rp, const char *msg) {
+  reply_json(rp, 400, json_pack("{s:s}", "error", msg));
+}
+
+static bool parse_fail_next(struct sim *sim, json_t *fn, const char **err) {
+  json_t *count = json_object_get(fn, "count");
+  json_t *kind = json_object_get(fn, "kind");
+  json_t *ops = json_object_get(fn, "ops");
+  bool mask[OP_COUNT] = {false};
+  if (!json_is_object(fn) || !json_is_integer(count) ||
+      json_integer_value(count) < 0 || !json_is_string(kind)) {
+    *err = "fail_next needs {count:int>=0, kind:\"busy\"|\"unavailable\"}";
+    return false;
+  }
+  enum inject inj;
+  if (strcmp(json_string_value(kind), "busy") == 0)
+    inj = INJ_BUSY;
+  else if (strcmp(json_string_value(kind), "unavailable") == 0)
+    inj = INJ_UNAVAILABLE;
+  else {
+    *err = "fail_next.kind must be \"busy\" or \"unavailable\"";
+    return false;
+  }
+  if (ops) {
+    size_t i;
+    json_t *o;
+    enum op op;
+    if (!json_is_array(ops)) {
+      *err = "fail_next.ops must be an array of operation names";
+      return false;
+    }
+    json_array_foreach(ops, i, o) {
+      if (!json_is_string(o) || !op_parse(json_string_value(o), &op)) {
+        *err = "fail_next.ops: unknown operation name";
+        return false;
+      }
+      mask[op] = true;
+    }
+  } else {
+    /* default: the guest operations */
+    mask[OP_CREATE] = mask[OP_LIST] = mask[OP_GET] = mask[OP_DELETE] = true;
+    mask[OP_ENVIRONMENT] = true;
+  }
+  sim_lock(sim);
+  sim->fail_count = json_integer_value(count);
+  sim->fail_kind = inj;
+  memcpy(sim->fail_ops, mask, sizeof mask);
+  sim_unlock(sim);
+  return true;
+}
+
+static bool parse_set_vm(struct sim *sim, json_t *sv, const char **err) {
+  json_t *id = json_object_get(sv, "id");
+  json_t *ps = json_object_get(sv, "power_state");
+  json_t *tools = json_object_get(sv, "tools");
+  enum power_state power = PS_POWERED_ON;
+  if (!json_is_object(sv) || !json_is_string(id)) {
+    *err = "set_vm needs {id:string, power_state?, tools?}";
+    return false;
+  }
+  if (ps && (!json_is_string(ps) ||
+             !power_state_parse(json_string_value(ps), &power))) {
+    *err = "set_vm.power_state must be POWERED_ON|POWERED_OFF|SUSPENDED";
+    return false;
+  }
+  if (tools && (!json_is_string(tools) ||
+                (strcmp(json_string_value(tools), "running") != 0 &&
+                 strcmp(json_string_value(tools), "not_running") != 0))) {
+    *err = "set_vm.tools must be \"running\" or \"not_running\"";
+    return false;
+  }
+  sim_lock(sim);
+  struct vm *vm = inventory_vm(&sim->inv, json_string_value(id));
+  if (vm && ps)
+    vm->power = power;
+  if (vm && tools)
+    vm->tools_running = strcmp(json_string_value(tools), "running") == 0;
+  sim_unlock(sim);
+  if (!vm)
+    *err = "set_vm: unknown VM id";
+  return vm != NULL;
+}
+
+static void control(struct sim *sim, struct request *r, struct reply *rp) {
+  static const char *const known[] = {
+      "expire_sessions",           "latency_ms", "fail_next",
+      "drop_next_create_response", "set_vm",     NULL};
+  json_error_t jerr;
+  json_t *body = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
+  const char *err = NULL, *key;
+  json_t *v;
+  if (!json_is_object(body)) {
+    json_decref(body);
+    bad(rp, "body must be a JSON object");
+    return;
+  }
+  json_object_foreach(body, key, v) {
+    bool ok = false;
+    for (const char *const *k = known; *k; k++)
+      ok = ok || strcmp(*k, key) == 0;
+    if (!ok) {
+      err = "unknown control member";
+      goto out;
+    }
+  }
+  if ((v = json_object_get(body, "latency_ms"))) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+      err = "latency_ms must be an integer >= 0";
+      goto out;
+    }
+    sim_lock(sim);
+    sim->latency_ms = json_integer_value(v);
+    sim_unlock(sim);
+  }
+  if ((v = json_object_get(body, "fail_next")) &&
+      !parse_fail_next(sim, v, &err))
+    goto out;
+  if ((v = json_object_get(body, "set_vm")) && !parse_set_vm(sim, v, &err))
+    goto out;
+  if ((v = json_object_get(body, "drop_next_create_response"))) {
+    if (!json_is_boolean(v)) {
+      err = "drop_next_create_response must be a boolean";
+      goto out;
+    }
+    sim_lock(sim);
+    sim->drop_next_create = json_is_true(v);
+    sim_unlock(sim);
+  }
+  if ((v = json_object_get(body, "expire_sessions"))) {
+    if (!json_is_boolean(v)) {
+      err = "expire_sessions must be a boolean";
+      goto out;
+    }
+    if (json_is_true(v))
+      state_expire_sessions(sim);
+  }
+out:
+  json_decref(body);
+  if (err)
+    bad(rp, err);
+  else
+    reply_json(rp, 200, json_pack("{s:b}", "ok", 1));
+}
+
+void control_handle(struct sim *sim, struct request *r, const char *path,
+                    struct reply *rp) {
+  if (strcmp(path, "/control") == 0 && req_is(r, "POST")) {
+    control(sim, r, rp);
+  } else if (strcmp(path, "/stats") == 0 && req_is(r, "GET")) {
+    reply_json(rp, 200, state_stats(sim));
+  } else if (strcmp(path, "/shutdown") == 0 && req_is(r, "POST")) {
+    sim_lock(sim);
+    sim->shutdown = true;
+    sim_unlock(sim);
+    reply_json(rp, 200, json_pack("{s:b}", "ok", 1));
+  } else {
+    reply_text(rp, 404, "Not Found");
+  }
+}

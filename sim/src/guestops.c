@@ -1,0 +1,274 @@
+#include "guestops.h"
+#include "guestproc.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void gfault_set(struct gfault *f, enum gfault_kind kind, const char *text) {
+  f->kind = kind;
+  snprintf(f->text, sizeof f->text, "%s", text ? text : "");
+}
+
+bool gfault_injected(enum inject inj, struct gfault *f) {
+  if (inj == INJ_NONE)
+    return false;
+  gfault_set(f, inj == INJ_BUSY ? GF_BUSY : GF_UNAVAILABLE, "");
+  return true;
+}
+
+void ginfo_free(struct ginfo *v, size_t n) {
+  for (size_t i = 0; v && i < n; i++) {
+    free(v[i].name);
+    free(v[i].owner);
+    free(v[i].command);
+  }
+  free(v);
+}
+
+void gop_free_strings(char **v, size_t n) {
+  for (size_t i = 0; v && i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+/* Caller holds the lock. The VM, if it exists. */
+static struct vm *find_vm(struct sim *sim, const char *id, struct gfault *f) {
+  struct vm *vm = inventory_vm(&sim->inv, id);
+  if (!vm) {
+    f->kind = GF_VM_NOT_FOUND;
+    snprintf(f->vm, sizeof f->vm, "%s", id);
+  }
+  return vm;
+}
+
+/* Caller holds the lock. VM checks then guest login, in the order a real
+ * vCenter makes them; *owner gets the guest user name. */
+static struct vm *prepare(struct sim *sim, const char *id,
+                          const struct gauth *a, const char **owner,
+                          struct gfault *f) {
+  struct vm *vm = find_vm(sim, id, f);
+  if (!vm)
+    return NULL;
+  snprintf(f->vm, sizeof f->vm, "%s", id);
+  if (vm->power != PS_POWERED_ON) {
+    f->kind = GF_NOT_POWERED_ON;
+    f->power = vm->power;
+    return NULL;
+  }
+  if (!vm->tools_running) {
+    f->kind = GF_TOOLS_NOT_RUNNING;
+    return NULL;
+  }
+  const char *user = a->user;
+  if (a->saml_token) {
+    if (strncmp(a->saml_token, "saml:", 5) != 0 ||
+        (user && *user && strcmp(user, a->saml_token + 5) != 0)) {
+      f->kind = GF_GUEST_LOGIN;
+      return NULL;
+    }
+    user = a->saml_token + 5;
+  }
+  bool ok = false;
+  for (size_t i = 0; user && i < vm->naccounts; i++) {
+    const struct account *acc = &vm->accounts[i];
+    if (strcmp(acc->user, user) == 0)
+      ok = a->saml_token ||
+           (a->password && util_secret_eq(acc->password, a->password));
+  }
+  if (!ok) {
+    f->kind = GF_GUEST_LOGIN;
+    return NULL;
+  }
+  if (a->interactive) {
+    f->kind = GF_NO_INTERACTIVE;
+    return NULL;
+  }
+  *owner = user;
+  return vm;
+}
+
+bool gop_ready(struct sim *sim, const char *id, bool *ready, struct gfault *f) {
+  sim_lock(sim);
+  struct vm *vm = find_vm(sim, id, f);
+  if (vm)
+    *ready = vm->power == PS_POWERED_ON && vm->tools_running;
+  sim_unlock(sim);
+  return vm != NULL;
+}
+
+/* Path checks a Linux guest makes before running the program. */
+static bool check_paths(const struct gspec *spec, struct gfault *f) {
+  struct stat st;
+  if (stat(spec->path, &st) != 0) {
+    gfault_set(f, GF_FILE_NOT_FOUND, spec->path);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode) || access(spec->path, X_OK) != 0) {
+    gfault_set(f, GF_PERMISSION, spec->path);
+    return false;
+  }
+  const char *wd = spec->working_directory;
+  if (wd && *wd) {
+    if (stat(wd, &st) != 0) {
+      gfault_set(f, GF_FILE_NOT_FOUND, wd);
+      return false;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      gfault_set(f, GF_NOT_A_DIRECTORY, wd);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool gop_create(struct sim *sim, const char *id, const struct gauth *a,
+                const struct gspec *spec, int64_t *pid, struct gfault *f) {
+  const char *owner = NULL;
+  bool ok = false;
+  sim_lock(sim);
+  struct vm *vm = prepare(sim, id, a, &owner, f);
+  if (!vm)
+    goto out;
+  if (spec->start_minimized && strcmp(vm->os, "windows") != 0) {
+    gfault_set(f, GF_INVALID_ARGUMENT, "spec.start_minimized");
+    goto out;
+  }
+  if (!check_paths(spec, f))
+    goto out;
+  struct gspawn sp = {
+      id,       owner, spec->path, spec->arguments, spec->working_directory,
+      spec->env};
+  *pid = gproc_spawn(sim, &sp);
+  if (*pid < 0) {
+    gfault_set(f, GF_START_FAILED, strerror(errno));
+    goto out;
+  }
+  ok = true;
+out:
+  sim_unlock(sim);
+  return ok;
+}
+
+static void snapshot(const struct gproc *p, struct ginfo *out) {
+  out->pid = p->pid;
+  out->name = xstrdup(p->name);
+  out->owner = xstrdup(p->owner);
+  out->command = xstrdup(p->command);
+  out->started_ms = p->started_ms;
+  out->finished_ms = p->finished_ms;
+  out->exited = p->exited;
+  out->exit_code = p->exit_code;
+}
+
+static bool wanted(int64_t pid, const int64_t *pids, size_t npids) {
+  if (!pids)
+    return true;
+  for (size_t i = 0; i < npids; i++)
+    if (pids[i] == pid)
+      return true;
+  return false;
+}
+
+bool gop_list(struct sim *sim, const char *id, const struct gauth *a,
+              const int64_t *pids, size_t npids, struct ginfo **out, size_t *n,
+              struct gfault *f) {
+  const char *owner;
+  *out = NULL;
+  *n = 0;
+  sim_lock(sim);
+  bool ok = prepare(sim, id, a, &owner, f) != NULL;
+  if (ok) {
+    size_t cap = 0;
+    for (struct gproc *p = sim->procs; p; p = p->next)
+      cap++;
+    *out = xcalloc(cap, sizeof **out);
+    for (struct gproc *p = sim->procs; p; p = p->next)
+      if (wanted(p->pid, pids, npids) && gproc_find(sim, id, p->pid) == p)
+        snapshot(p, &(*out)[(*n)++]);
+  }
+  sim_unlock(sim);
+  return ok;
+}
+
+/* Caller holds the lock. */
+static struct gproc *find_proc(struct sim *sim, const char *id, int64_t pid,
+                               struct gfault *f) {
+  struct gproc *p = gproc_find(sim, id, pid);
+  if (!p) {
+    f->kind = GF_PID_NOT_FOUND;
+    f->pid = pid;
+  }
+  return p;
+}
+
+bool gop_get(struct sim *sim, const char *id, const struct gauth *a,
+             int64_t pid, struct ginfo *out, struct gfault *f) {
+  const char *owner;
+  struct gproc *p = NULL;
+  sim_lock(sim);
+  if (prepare(sim, id, a, &owner, f))
+    p = find_proc(sim, id, pid, f);
+  if (p)
+    snapshot(p, out);
+  sim_unlock(sim);
+  return p != NULL;
+}
+
+bool gop_delete(struct sim *sim, const char *id, const struct gauth *a,
+                int64_t pid, struct gfault *f) {
+  const char *owner;
+  struct gproc *p = NULL;
+  sim_lock(sim);
+  if (prepare(sim, id, a, &owner, f))
+    p = find_proc(sim, id, pid, f);
+  if (p)
+    gproc_terminate(sim, p);
+  sim_unlock(sim);
+  return p != NULL;
+}
+
+bool gop_environment(struct sim *sim, const char *id, const struct gauth *a,
+                     const char *const *names, size_t nnames, char ***keys,
+                     char ***vals, size_t *n, struct gfault *f) {
+  const char *owner;
+  *keys = *vals = NULL;
+  *n = 0;
+  sim_lock(sim);
+  struct vm *vm = prepare(sim, id, a, &owner, f);
+  if (!vm) {
+    sim_unlock(sim);
+    return false;
+  }
+  bool root = strcmp(owner, "root") == 0;
+  const char *k[] = {"HOME", "HOSTNAME", "LANG", "LOGNAME",
+                     "PATH", "SHELL",    "USER"};
+  char *v[] = {root ? xstrdup("/root") : xasprintf("/home/%s", owner),
+               xstrdup(vm->name),
+               xstrdup("C.UTF-8"),
+               xstrdup(owner),
+               xstrdup("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+                       "/sbin:/bin"),
+               xstrdup("/bin/bash"),
+               xstrdup(owner)};
+  sim_unlock(sim);
+  size_t total = sizeof k / sizeof *k;
+  *keys = xcalloc(total, sizeof **keys);
+  *vals = xcalloc(total, sizeof **vals);
+  for (size_t i = 0; i < total; i++) {
+    bool want = nnames == 0;
+    for (size_t j = 0; j < nnames; j++)
+      want = want || strcmp(names[j], k[i]) == 0;
+    if (want) {
+      (*keys)[*n] = xstrdup(k[i]);
+      (*vals)[(*n)++] = v[i];
+    } else {
+      free(v[i]);
+    }
+  }
+  return true;
+}

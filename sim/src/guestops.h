@@ -1,0 +1,86 @@
+/* Guest operations independent of the wire flavour: the checks a real
+ * vCenter + Tools make (VM, power state, Tools, guest login, path) and the
+ * process/environment operations. Each failure is a gfault that every
+ * flavour renders in its own shape (vAPI error or vim25 fault). */
+#ifndef SIM_GUESTOPS_H
+#define SIM_GUESTOPS_H
+
+#include "state.h"
+
+enum gfault_kind {
+  GF_NONE,
+  GF_INVALID_ARGUMENT,  /* text = the offending field */
+  GF_VM_NOT_FOUND,      /* vm */
+  GF_NOT_POWERED_ON,    /* vm, power */
+  GF_TOOLS_NOT_RUNNING, /* vm */
+  GF_NO_INTERACTIVE,    /* interactive session requested, none exists */
+  GF_GUEST_LOGIN,       /* guest credentials invalid */
+  GF_FILE_NOT_FOUND,    /* text = path */
+  GF_NOT_A_DIRECTORY,   /* text = working directory */
+  GF_PERMISSION,        /* text = path */
+  GF_PID_NOT_FOUND,     /* pid */
+  GF_VAR_NOT_FOUND,     /* text = variable name */
+  GF_START_FAILED,      /* text = reason */
+  GF_BUSY,              /* injected */
+  GF_UNAVAILABLE        /* injected */
+};
+
+struct gfault {
+  enum gfault_kind kind;
+  char vm[64];
+  enum power_state power;
+  int64_t pid;
+  char text[512];
+};
+
+/* Guest credentials, borrowed from the request body. */
+struct gauth {
+  const char *user;       /* NULL allowed for SAML */
+  const char *password;   /* for user/password */
+  const char *saml_token; /* for SAML: the sim accepts "saml:<user>" */
+  bool interactive;
+};
+
+struct gspec {
+  const char *path;
+  const char *arguments;
+  const char *working_directory;
+  char **env; /* "K=V", NULL-terminated, owned by the caller; NULL = unset */
+  bool start_minimized;
+};
+
+/* A snapshot of one process (owned strings; free with ginfo_free). */
+struct ginfo {
+  int64_t pid;
+  char *name, *owner, *command;
+  int64_t started_ms, finished_ms;
+  bool exited;
+  int exit_code;
+};
+void ginfo_free(struct ginfo *v, size_t n);
+
+/* Fault helpers for flavours' own validation. */
+void gfault_set(struct gfault *f, enum gfault_kind kind, const char *text);
+/* Maps an injected failure to a fault; false when none. */
+bool gfault_injected(enum inject inj, struct gfault *f);
+
+/* VM readiness (guest/operations); fails only for an unknown VM. */
+bool gop_ready(struct sim *sim, const char *vm, bool *ready, struct gfault *f);
+bool gop_create(struct sim *sim, const char *vm, const struct gauth *a,
+                const struct gspec *spec, int64_t *pid, struct gfault *f);
+/* pids NULL = all. *out returns-owned. */
+bool gop_list(struct sim *sim, const char *vm, const struct gauth *a,
+              const int64_t *pids, size_t npids, struct ginfo **out, size_t *n,
+              struct gfault *f);
+bool gop_get(struct sim *sim, const char *vm, const struct gauth *a,
+             int64_t pid, struct ginfo *out, struct gfault *f);
+bool gop_delete(struct sim *sim, const char *vm, const struct gauth *a,
+                int64_t pid, struct gfault *f);
+/* The guest environment; names NULL or empty = all. Returns-owned pairs
+ * (names[i], values[i]) in *keys and *vals. */
+bool gop_environment(struct sim *sim, const char *vm, const struct gauth *a,
+                     const char *const *names, size_t nnames, char ***keys,
+                     char ***vals, size_t *n, struct gfault *f);
+void gop_free_strings(char **v, size_t n);
+
+#endif

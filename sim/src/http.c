@@ -1,0 +1,235 @@
+#include "http.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define MAX_BODY (1024 * 1024)
+
+const char *req_header(const struct request *r, const char *name) {
+  return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *req_cookie(const struct request *r, const char *name) {
+  return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+const char *req_arg(const struct request *r, const char *key) {
+  return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct each_ctx {
+  void (*fn)(void *, const char *, const char *);
+  void *ctx;
+};
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind,
+                                const char *key, const char *value) {
+  struct each_ctx *e = cls;
+  (void)kind;
+  e->fn(e->ctx, key, value ? value : "");
+  return MHD_YES;
+}
+
+void req_args_each(const struct request *r,
+                   void (*fn)(void *ctx, const char *key, const char *value),
+                   void *ctx) {
+  struct each_ctx e = {fn, ctx};
+  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &e);
+}
+
+bool req_basic_auth(const struct request *r, char **user, char **password) {
+  char *pass = NULL;
+  char *u = MHD_basic_auth_get_username_password(r->conn, &pass);
+  if (!u) {
+    if (pass)
+      MHD_free(pass);
+    return false;
+  }
+  *user = xstrdup(u);
+  *password = xstrdup(pass ? pass : "");
+  if (pass) {
+    explicit_bzero(pass, strlen(pass));
+    MHD_free(pass);
+  }
+  MHD_free(u);
+  return true;
+}
+
+const char *req_token(const struct request *r) {
+  const char *t = req_header(r, "vmware-api-session-id");
+  return t ? t : req_cookie(r, "vmware-api-session-id");
+}
+
+bool req_is(const struct request *r, const char *method) {
+  return strcmp(r->method, method) == 0;
+}
+
+void reply_json(struct reply *rp, unsigned status, json_t *j) {
+  free(rp->body);
+  rp->status = status;
+  rp->content_type = "application/json";
+  rp->body = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+  rp->len = rp->body ? strlen(rp->body) : 0;
+  json_decref(j);
+}
+
+void reply_text(struct reply *rp, unsigned status, const char *text) {
+  free(rp->body);
+  rp->status = status;
+  rp->content_type = "text/plain";
+  rp->body = xstrdup(text);
+  rp->len = strlen(rp->body);
+}
+
+void reply_empty(struct reply *rp, unsigned status) {
+  free(rp->body);
+  rp->status = status;
+  rp->body = NULL;
+  rp->len = 0;
+}
+
+/* Strips prefix from path: returns the rest ("" or "/...") or NULL. */
+static const char *under(const char *path, const char *prefix) {
+  size_t n = strlen(prefix);
+  if (strncmp(path, prefix, n) != 0)
+    return NULL;
+  if (path[n] != '\0' && path[n] != '/')
+    return NULL;
+  return path + n;
+}
+
+static void dispatch(struct sim *sim, struct request *r, struct reply *rp) {
+  const char *rest;
+  if ((rest = under(r->path, "/sim"))) {
+    control_handle(sim, r, rest, rp);
+    return;
+  }
+  sim_lock(sim);
+  sim->requests++;
+  sim_unlock(sim);
+  if (r->too_large) {
+    reply_text(rp, 413, "Request Entity Too Large");
+  } else if ((rest = under(r->path, "/api"))) {
+    if (sim->cfg.flavours[FL_API])
+      api_handle(sim, r, rest, rp);
+    else
+      api_not_found(rp);
+  } else if ((rest = under(r->path, "/rest")) && sim->cfg.flavours[FL_REST]) {
+    rest_handle(sim, r, rest, rp);
+  } else if ((rest = under(r->path, "/sdk/vim25")) &&
+             sim->cfg.flavours[FL_VIM25]) {
+    vim25_handle(sim, r, rest, rp);
+  } else {
+    reply_text(rp, 404, "Not Found");
+  }
+  int64_t latency = state_latency(sim);
+  if (latency > 0)
+    util_sleep_ms(latency);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls) {
+  struct sim *sim = cls;
+  struct request *r = *con_cls;
+  (void)version;
+  if (!r) {
+    r = xcalloc(1, sizeof *r);
+    r->conn = conn;
+    r->method = method;
+    r->path = url;
+    *con_cls = r;
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    if (r->body_len + *upload_size > MAX_BODY) {
+      r->too_large = true;
+    } else {
+      if (r->body_len + *upload_size + 1 > r->body_cap) {
+        r->body_cap = (r->body_len + *upload_size + 1) * 2;
+        r->body = xrealloc(r->body, r->body_cap);
+      }
+      memcpy(r->body + r->body_len, upload, *upload_size);
+      r->body_len += *upload_size;
+      r->body[r->body_len] = '\0';
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+
+  struct reply rp = {0};
+  rp.status = 500;
+  dispatch(sim, r, &rp);
+  if (sim->cfg.verbose)
+    fprintf(stderr, "%s %s %u%s\n", method, url, rp.status,
+            rp.drop ? " (dropped)" : "");
+  enum MHD_Result ret = MHD_NO;
+  if (!rp.drop) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        rp.len, rp.body ? rp.body : "", MHD_RESPMEM_MUST_COPY);
+    if (rp.content_type)
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                              rp.content_type);
+    if (rp.session_header)
+      MHD_add_response_header(resp, "vmware-api-session-id", rp.session_header);
+    if (rp.set_cookie)
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, rp.set_cookie);
+    ret = MHD_queue_response(conn, rp.status, resp);
+    MHD_destroy_response(resp);
+  }
+  free(rp.body);
+  free(rp.session_header);
+  free(rp.set_cookie);
+  return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  struct request *r = *con_cls;
+  (void)cls;
+  (void)conn;
+  (void)toe;
+  if (r) {
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+  }
+}
+
+struct MHD_Daemon *http_start(struct sim *sim, const char *cert_pem,
+                              const char *key_pem, unsigned *port) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                   MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_TLS;
+  if (strchr(sim->cfg.bind, ':')) {
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)sim->cfg.port);
+    inet_pton(AF_INET6, sim->cfg.bind, &a6->sin6_addr);
+    flags |= MHD_USE_IPv6;
+  } else {
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)sim->cfg.port);
+    inet_pton(AF_INET, sim->cfg.bind, &a4->sin_addr);
+  }
+  struct MHD_Daemon *d = MHD_start_daemon(
+      flags, (uint16_t)sim->cfg.port, NULL, NULL, on_request, sim,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_CERT,
+      cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_NOTIFY_COMPLETED,
+      on_completed, sim, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+      MHD_OPTION_END);
+  if (!d)
+    return NULL;
+  const union MHD_DaemonInfo *info =
+      MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  *port = info ? info->port : sim->cfg.port;
+  return d;
+}

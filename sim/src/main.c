@@ -1,0 +1,359 @@
+/* vguest-sim: a vCenter API simulator (/api, /rest, /sdk/vim25) for tests
+ * and examples. See README.md for options, inventory and control
+ * endpoints. */
+#include "cert.h"
+#include "guestproc.h"
+#include "http.h"
+#include "state.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#ifndef VGUEST_SIM_DEFAULT_INVENTORY
+#define VGUEST_SIM_DEFAULT_INVENTORY "inventory.json"
+#endif
+
+#define DEFAULT_RELEASES "8.0.1.0,8.0.2.0,8.0.3.0,9.0.0.0"
+
+static const char usage[] =
+    "usage: vguest-sim [options]\n"
+    "  --inventory FILE       inventory JSON (default: $VGUEST_SIM_INVENTORY\n"
+    "                         or the built-in " VGUEST_SIM_DEFAULT_INVENTORY
+    ")\n"
+    "  --port N               TCP port, 0 = pick a free one (default 0)\n"
+    "  --bind ADDR            127.0.0.1 (default) or ::1; loopback only\n"
+    "  --flavours LIST        api,rest,vim25 (default: all)\n"
+    "  --retention SECONDS    keep exit codes of finished processes (300)\n"
+    "  --cert FILE --key FILE serve this PEM certificate and key\n"
+    "  --cert-out FILE        write the generated certificate here\n"
+    "  --lifetime SECONDS     exit after this long (default 3600)\n"
+    "  --vim25-releases LIST  releases under /sdk/vim25/ (default\n"
+    "                         " DEFAULT_RELEASES ")\n"
+    "  --verbose              log one line per request to stderr\n"
+    "  --help                 this text\n"
+    "Prints one JSON line {url, ca_file, flavours, pid} when ready.\n";
+
+static int die(const char *fmt, const char *arg) {
+  fputs("vguest-sim: ", stderr);
+  fprintf(stderr, fmt, arg);
+  fputc('\n', stderr);
+  return 2;
+}
+
+static bool parse_seconds(const char *s, int64_t *ms) {
+  int64_t v;
+  if (!util_parse_int64(s, &v) || v < 0 || v > INT64_MAX / 1000)
+    return false;
+  *ms = v * 1000;
+  return true;
+}
+
+static char **split_list(const char *s, size_t *n) {
+  char *copy = xstrdup(s), *save = NULL;
+  char **out = NULL;
+  *n = 0;
+  for (char *t = strtok_r(copy, ",", &save); t;
+       t = strtok_r(NULL, ",", &save)) {
+    out = xrealloc(out, (*n + 1) * sizeof *out);
+    out[(*n)++] = xstrdup(t);
+  }
+  free(copy);
+  return out;
+}
+
+static void free_list(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+static bool parse_flavours(const char *s, bool out[FL_COUNT]) {
+  size_t n;
+  char **v = split_list(s, &n);
+  bool ok = n > 0;
+  memset(out, 0, FL_COUNT * sizeof *out);
+  for (size_t i = 0; i < n; i++) {
+    bool known = false;
+    for (int f = 0; f < FL_COUNT; f++) {
+      if (strcmp(v[i], flavour_name((enum flavour)f)) == 0) {
+        out[f] = true;
+        known = true;
+      }
+    }
+    ok = ok && known;
+  }
+  free_list(v, n);
+  return ok;
+}
+
+static bool loopback(const char *addr) {
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET, addr, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* Parses argv into cfg; returns -1 to go on, else an exit status. */
+static int parse_args(int argc, char **argv, struct config *cfg) {
+  enum {
+    O_INV = 1,
+    O_PORT,
+    O_BIND,
+    O_FLAV,
+    O_RET,
+    O_CERT,
+    O_KEY,
+    O_CERTOUT,
+    O_LIFE,
+    O_REL,
+    O_VERB,
+    O_HELP
+  };
+  static const struct option opts[] = {
+      {"inventory", required_argument, NULL, O_INV},
+      {"port", required_argument, NULL, O_PORT},
+      {"bind", required_argument, NULL, O_BIND},
+      {"flavours", required_argument, NULL, O_FLAV},
+      {"retention", required_argument, NULL, O_RET},
+      {"cert", required_argument, NULL, O_CERT},
+      {"key", required_argument, NULL, O_KEY},
+      {"cert-out", required_argument, NULL, O_CERTOUT},
+      {"lifetime", required_argument, NULL, O_LIFE},
+      {"vim25-releases", required_argument, NULL, O_REL},
+      {"verbose", no_argument, NULL, O_VERB},
+      {"help", no_argument, NULL, O_HELP},
+      {NULL, 0, NULL, 0}};
+  int c;
+  int64_t v;
+  const char *releases = DEFAULT_RELEASES;
+  cfg->bind = "127.0.0.1";
+  cfg->retention_ms = 300 * 1000;
+  cfg->lifetime_ms = 3600 * 1000;
+  for (int f = 0; f < FL_COUNT; f++)
+    cfg->flavours[f] = true;
+  cfg->inventory_path = getenv("VGUEST_SIM_INVENTORY");
+  if (!cfg->inventory_path || !*cfg->inventory_path)
+    cfg->inventory_path = VGUEST_SIM_DEFAULT_INVENTORY;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+    case O_INV:
+      cfg->inventory_path = optarg;
+      break;
+    case O_PORT:
+      if (!util_parse_int64(optarg, &v) || v < 0 || v > 65535)
+        return die("--port: not a port number: %s", optarg);
+      cfg->port = (unsigned)v;
+      break;
+    case O_BIND:
+      if (!loopback(optarg))
+        return die("--bind %s: only loopback addresses (127.0.0.1, ::1) "
+                   "are allowed",
+                   optarg);
+      cfg->bind = optarg;
+      break;
+    case O_FLAV:
+      if (!parse_flavours(optarg, cfg->flavours))
+        return die("--flavours %s: expected a list of api,rest,vim25", optarg);
+      break;
+    case O_RET:
+      if (!parse_seconds(optarg, &cfg->retention_ms))
+        return die("--retention: not a number of seconds: %s", optarg);
+      break;
+    case O_LIFE:
+      if (!parse_seconds(optarg, &cfg->lifetime_ms) || cfg->lifetime_ms == 0)
+        return die("--lifetime: not a positive number of seconds: %s", optarg);
+      break;
+    case O_CERT:
+      cfg->cert_file = optarg;
+      break;
+    case O_KEY:
+      cfg->key_file = optarg;
+      break;
+    case O_CERTOUT:
+      cfg->cert_out = optarg;
+      break;
+    case O_REL:
+      releases = optarg;
+      break;
+    case O_VERB:
+      cfg->verbose = true;
+      break;
+    case O_HELP:
+      fputs(usage, stdout);
+      return 0;
+    default:
+      fputs(usage, stderr);
+      return die("unknown or incomplete option: %s", argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return die("unexpected argument: %s", argv[optind]);
+  if (!cfg->cert_file != !cfg->key_file)
+    return die("%s", "--cert and --key go together");
+  if (cfg->cert_file && cfg->cert_out)
+    return die("%s", "--cert-out only applies to a generated certificate");
+  cfg->releases = split_list(releases, &cfg->nreleases);
+  if (cfg->nreleases == 0)
+    return die("--vim25-releases: empty list: %s", releases);
+  return -1;
+}
+
+/* Writes pem to cfg->cert_out or a fresh temporary file; returns-owned
+ * absolute path. *temp tells whether to remove it at exit. */
+static char *write_cert(const struct config *cfg, const char *pem, bool *temp) {
+  char *path;
+  FILE *f;
+  if (cfg->cert_out) {
+    path = xstrdup(cfg->cert_out);
+    f = fopen(path, "w");
+    *temp = false;
+  } else {
+    const char *dir = getenv("TMPDIR");
+    path = xasprintf("%s/vguest-sim-XXXXXX.pem", dir && *dir ? dir : "/tmp");
+    int fd = mkstemps(path, 4);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    *temp = true;
+  }
+  if (!f || fputs(pem, f) < 0 || fclose(f) != 0) {
+    free(path);
+    return NULL;
+  }
+  char *abs = realpath(path, NULL);
+  if (abs) {
+    free(path);
+    path = abs;
+  }
+  return path;
+}
+
+static void print_ready(const struct sim *sim, unsigned port,
+                        const char *ca_file) {
+  json_t *fl = json_array();
+  for (int f = 0; f < FL_COUNT; f++)
+    if (sim->cfg.flavours[f])
+      json_array_append_new(fl, json_string(flavour_name((enum flavour)f)));
+  bool v6 = strchr(sim->cfg.bind, ':') != NULL;
+  char *url =
+      xasprintf(v6 ? "https://[%s]:%u" : "https://%s:%u", sim->cfg.bind, port);
+  json_t *j = json_pack("{s:s,s:s,s:o,s:i}", "url", url, "ca_file", ca_file,
+                        "flavours", fl, "pid", (int)getpid());
+  char *line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  printf("%s\n", line);
+  fflush(stdout);
+  free(line);
+  free(url);
+  json_decref(j);
+}
+
+/* Waits for a stop reason while doing housekeeping. */
+static void run(struct sim *sim, pid_t parent, const sigset_t *sigs) {
+  int64_t deadline = util_mono_ms() + sim->cfg.lifetime_ms;
+  struct timespec tick = {0, 100 * 1000000L};
+  for (;;) {
+    int sig = sigtimedwait(sigs, NULL, &tick);
+    if (sig > 0)
+      return;
+    gproc_housekeep(sim);
+    sim_lock(sim);
+    bool stop = sim->shutdown;
+    sim_unlock(sim);
+    if (stop || util_mono_ms() >= deadline || getppid() != parent)
+      return;
+  }
+}
+
+int main(int argc, char **argv) {
+  struct sim sim;
+  char err[768];
+  char *cert_pem = NULL, *key_pem = NULL, *ca_file = NULL;
+  bool temp_cert = false;
+  int status = 1;
+  pid_t parent = getppid();
+
+  sim_init(&sim);
+  int rc = parse_args(argc, argv, &sim.cfg);
+  if (rc >= 0) {
+    sim_destroy(&sim);
+    return rc;
+  }
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) {
+    sim_destroy(&sim);
+    return 1; /* the parent is already gone */
+  }
+  if (!inventory_load(sim.cfg.inventory_path, &sim.inv, err, sizeof err)) {
+    fprintf(stderr, "vguest-sim: %s\n", err);
+    sim_destroy(&sim);
+    return 2;
+  }
+  if (sim.cfg.cert_file) {
+    cert_pem = cert_read_file(sim.cfg.cert_file);
+    key_pem = cert_read_file(sim.cfg.key_file);
+    if (!cert_pem || !key_pem) {
+      fprintf(stderr, "vguest-sim: cannot read %s: %s\n",
+              cert_pem ? sim.cfg.key_file : sim.cfg.cert_file, strerror(errno));
+      status = 2;
+      goto out;
+    }
+    ca_file = realpath(sim.cfg.cert_file, NULL);
+  } else {
+    if (!cert_generate(&cert_pem, &key_pem, err, sizeof err)) {
+      fprintf(stderr, "vguest-sim: %s\n", err);
+      goto out;
+    }
+    ca_file = write_cert(&sim.cfg, cert_pem, &temp_cert);
+    if (!ca_file) {
+      fprintf(stderr, "vguest-sim: cannot write the certificate: %s\n",
+              strerror(errno));
+      goto out;
+    }
+  }
+
+  /* Signals are taken synchronously by run(); threads inherit the mask. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (gproc_start_reaper(&sim) != 0) {
+    fputs("vguest-sim: cannot start the reaper thread\n", stderr);
+    goto out;
+  }
+  unsigned port = 0;
+  struct MHD_Daemon *d = http_start(&sim, cert_pem, key_pem, &port);
+  if (!d) {
+    fprintf(stderr, "vguest-sim: cannot listen on %s port %u\n", sim.cfg.bind,
+            sim.cfg.port);
+    gproc_stop(&sim);
+    goto out;
+  }
+  print_ready(&sim, port, ca_file);
+  run(&sim, parent, &sigs);
+  MHD_stop_daemon(d);
+  gproc_stop(&sim);
+  status = 0;
+out:
+  if (temp_cert && ca_file)
+    unlink(ca_file);
+  free(ca_file);
+  free(cert_pem);
+  if (key_pem) {
+    explicit_bzero(key_pem, strlen(key_pem));
+    free(key_pem);
+  }
+  sim_destroy(&sim);
+  return status;
+}

@@ -1,0 +1,274 @@
+#include "state.h"
+#include "guestproc.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const flavour_names[FL_COUNT] = {"api", "rest", "vim25"};
+
+const char *flavour_name(enum flavour fl) {
+  return flavour_names[fl];
+}
+
+static const char *const op_names[OP_COUNT] = {
+#define X(id, name) name,
+    SIM_OPS(X)
+#undef X
+};
+
+const char *op_name(enum op op) {
+  return op_names[op];
+}
+
+bool op_parse(const char *name, enum op *out) {
+  for (int i = 0; i < OP_COUNT; i++) {
+    if (strcmp(op_names[i], name) == 0) {
+      *out = (enum op)i;
+      return true;
+    }
+  }
+  return false;
+}
+
+void sim_init(struct sim *sim) {
+  memset(sim, 0, sizeof *sim);
+  pthread_mutex_init(&sim->mu, NULL);
+  pthread_cond_init(&sim->child_cv, NULL);
+}
+
+static void free_vobjs(struct vobj *v) {
+  while (v) {
+    struct vobj *next = v->next;
+    free(v->id);
+    json_decref(v->rest);
+    free(v);
+    v = next;
+  }
+}
+
+void sim_destroy(struct sim *sim) {
+  state_expire_sessions(sim);
+  gproc_free_all(sim);
+  free_vobjs(sim->views);
+  free_vobjs(sim->pages);
+  inventory_free(&sim->inv);
+  for (size_t i = 0; i < sim->cfg.nreleases; i++)
+    free(sim->cfg.releases[i]);
+  free(sim->cfg.releases);
+  pthread_cond_destroy(&sim->child_cv);
+  pthread_mutex_destroy(&sim->mu);
+}
+
+void sim_lock(struct sim *sim) {
+  pthread_mutex_lock(&sim->mu);
+}
+
+void sim_unlock(struct sim *sim) {
+  pthread_mutex_unlock(&sim->mu);
+}
+
+bool state_login(struct sim *sim, const char *user, const char *password,
+                 enum flavour fl, char token[33]) {
+  bool ok = false;
+  sim_lock(sim);
+  for (size_t i = 0; i < sim->inv.nusers; i++) {
+    const struct account *a = &sim->inv.users[i];
+    if (strcmp(a->user, user) == 0 && util_secret_eq(a->password, password))
+      ok = true;
+  }
+  if (ok) {
+    struct session *s = xcalloc(1, sizeof *s);
+    util_random_hex(s->token, 32);
+    s->user = xstrdup(user);
+    s->created_ms = s->last_ms = util_now_ms();
+    s->next = sim->sessions;
+    sim->sessions = s;
+    memcpy(token, s->token, 33);
+    sim->logins[fl]++;
+  }
+  sim_unlock(sim);
+  return ok;
+}
+
+bool state_session(struct sim *sim, const char *token, struct session *out,
+                   char *user, size_t userlen) {
+  bool found = false;
+  if (!token)
+    return false;
+  sim_lock(sim);
+  for (struct session *s = sim->sessions; s; s = s->next) {
+    if (util_secret_eq(s->token, token)) {
+      s->last_ms = util_now_ms();
+      *out = *s;
+      out->next = NULL;
+      out->user = user;
+      snprintf(user, userlen, "%s", s->user);
+      found = true;
+      break;
+    }
+  }
+  sim_unlock(sim);
+  return found;
+}
+
+bool state_logout(struct sim *sim, const char *token) {
+  bool found = false;
+  sim_lock(sim);
+  for (struct session **p = &sim->sessions; *p; p = &(*p)->next) {
+    if (util_secret_eq((*p)->token, token)) {
+      struct session *s = *p;
+      *p = s->next;
+      free(s->user);
+      free(s);
+      found = true;
+      break;
+    }
+  }
+  sim_unlock(sim);
+  return found;
+}
+
+void state_expire_sessions(struct sim *sim) {
+  sim_lock(sim);
+  struct session *s = sim->sessions;
+  sim->sessions = NULL;
+  sim_unlock(sim);
+  while (s) {
+    struct session *next = s->next;
+    free(s->user);
+    free(s);
+    s = next;
+  }
+}
+
+enum inject state_begin_op(struct sim *sim, enum op op) {
+  enum inject inj = INJ_NONE;
+  sim_lock(sim);
+  sim->by_op[op]++;
+  if (sim->fail_count > 0 && sim->fail_ops[op]) {
+    sim->fail_count--;
+    inj = sim->fail_kind;
+  }
+  sim_unlock(sim);
+  return inj;
+}
+
+bool state_take_drop_create(struct sim *sim) {
+  sim_lock(sim);
+  bool drop = sim->drop_next_create;
+  sim->drop_next_create = false;
+  sim_unlock(sim);
+  return drop;
+}
+
+int64_t state_latency(struct sim *sim) {
+  sim_lock(sim);
+  int64_t ms = sim->latency_ms;
+  sim_unlock(sim);
+  return ms;
+}
+
+static struct vobj *vobj_find(struct vobj *list, const char *id) {
+  for (; list; list = list->next)
+    if (strcmp(list->id, id) == 0)
+      return list;
+  return NULL;
+}
+
+static bool vobj_remove(struct vobj **list, const char *id) {
+  for (struct vobj **p = list; *p; p = &(*p)->next) {
+    if (strcmp((*p)->id, id) == 0) {
+      struct vobj *v = *p;
+      *p = v->next;
+      v->next = NULL;
+      free_vobjs(v);
+      return true;
+    }
+  }
+  return false;
+}
+
+char *state_view_new(struct sim *sim) {
+  char rnd[33];
+  util_random_hex(rnd, 32);
+  struct vobj *v = xcalloc(1, sizeof *v);
+  sim_lock(sim);
+  v->id = xasprintf("session[%.8s-%.4s-%.4s-%.4s-%.12s]%u", rnd, rnd + 8,
+                    rnd + 12, rnd + 16, rnd + 20, ++sim->next_view);
+  v->next = sim->views;
+  sim->views = v;
+  char *id = xstrdup(v->id);
+  sim_unlock(sim);
+  return id;
+}
+
+bool state_view_exists(struct sim *sim, const char *id) {
+  sim_lock(sim);
+  bool found = vobj_find(sim->views, id) != NULL;
+  sim_unlock(sim);
+  return found;
+}
+
+bool state_view_destroy(struct sim *sim, const char *id) {
+  sim_lock(sim);
+  bool found = vobj_remove(&sim->views, id);
+  sim_unlock(sim);
+  return found;
+}
+
+char *state_page_new(struct sim *sim, json_t *rest, size_t page) {
+  struct vobj *v = xcalloc(1, sizeof *v);
+  char rnd[17];
+  util_random_hex(rnd, 16);
+  v->id = xstrdup(rnd);
+  v->rest = rest;
+  v->page = page;
+  sim_lock(sim);
+  v->next = sim->pages;
+  sim->pages = v;
+  sim_unlock(sim);
+  return xstrdup(rnd);
+}
+
+json_t *state_page_next(struct sim *sim, const char *token, bool *more) {
+  json_t *out = NULL;
+  sim_lock(sim);
+  struct vobj *v = vobj_find(sim->pages, token);
+  if (v) {
+    out = json_array();
+    while (json_array_size(out) < v->page && json_array_size(v->rest) > 0) {
+      json_array_append(out, json_array_get(v->rest, 0));
+      json_array_remove(v->rest, 0);
+    }
+    *more = json_array_size(v->rest) > 0;
+    if (!*more)
+      vobj_remove(&sim->pages, token);
+  }
+  sim_unlock(sim);
+  return out;
+}
+
+json_t *state_stats(struct sim *sim) {
+  json_t *logins = json_object(), *by_op = json_object();
+  json_t *procs = json_array();
+  sim_lock(sim);
+  for (int i = 0; i < FL_COUNT; i++)
+    json_object_set_new(logins, flavour_names[i], json_integer(sim->logins[i]));
+  for (int i = 0; i < OP_COUNT; i++)
+    json_object_set_new(by_op, op_names[i], json_integer(sim->by_op[i]));
+  for (struct gproc *p = sim->procs; p; p = p->next)
+    json_array_append_new(procs,
+                          json_pack("{s:I,s:s,s:b}", "pid", (json_int_t)p->pid,
+                                    "vm", p->vm_id, "exited", p->exited));
+  json_t *j = json_pack("{s:I,s:o,s:I,s:o,s:o,s:I}", "requests",
+                        (json_int_t)sim->requests, "logins", logins, "creates",
+                        (json_int_t)sim->creates, "by_op", by_op, "processes",
+                        procs, "sessions", (json_int_t)0);
+  json_int_t nsessions = 0;
+  for (struct session *s = sim->sessions; s; s = s->next)
+    nsessions++;
+  json_object_set_new(j, "sessions", json_integer(nsessions));
+  sim_unlock(sim);
+  return j;
+}

@@ -1,0 +1,149 @@
+/* The one shared state behind every flavour: configuration, inventory,
+ * sessions, guest processes, fault injection and statistics. Everything
+ * mutable is protected by sim->mu. */
+#ifndef SIM_STATE_H
+#define SIM_STATE_H
+
+#include "inventory.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum flavour { FL_API, FL_REST, FL_VIM25, FL_COUNT };
+const char *flavour_name(enum flavour fl);
+
+/* Operation classes, for statistics and for fail_next filters. */
+#define SIM_OPS(X)                                                             \
+  X(LOGIN, "login")                                                            \
+  X(LOGOUT, "logout")                                                          \
+  X(SESSION, "session")                                                        \
+  X(SERVICE, "service")                                                        \
+  X(VMS, "vms")                                                                \
+  X(OPERATIONS, "operations")                                                  \
+  X(CREATE, "create")                                                          \
+  X(LIST, "list")                                                              \
+  X(GET, "get")                                                                \
+  X(DELETE, "delete")                                                          \
+  X(ENVIRONMENT, "environment")                                                \
+  X(OTHER, "other")
+
+enum op {
+#define X(id, name) OP_##id,
+  SIM_OPS(X)
+#undef X
+      OP_COUNT
+};
+const char *op_name(enum op op);
+bool op_parse(const char *name, enum op *out);
+
+enum inject { INJ_NONE, INJ_BUSY, INJ_UNAVAILABLE };
+
+struct session {
+  char token[33];
+  char *user;
+  int64_t created_ms;
+  int64_t last_ms;
+  struct session *next;
+};
+
+/* A guest process started through the simulator. */
+struct gproc {
+  int64_t pid; /* real host pid, also its process group id */
+  char *vm_id;
+  char *name;
+  char *owner;
+  char *command;
+  int64_t started_ms;
+  int64_t finished_ms;
+  bool exited;
+  int exit_code;
+  int64_t kill_at_mono; /* SIGKILL deadline after a terminate, 0 = none */
+  struct gproc *next;
+};
+
+/* A ContainerView or a pending RetrievePropertiesEx page. */
+struct vobj {
+  char *id;
+  json_t *rest; /* pages: remaining ObjectContent array */
+  size_t page;  /* pages: objects per page */
+  struct vobj *next;
+};
+
+struct config {
+  const char *inventory_path;
+  const char *bind;
+  unsigned port;
+  bool flavours[FL_COUNT];
+  int64_t retention_ms;
+  int64_t lifetime_ms;
+  const char *cert_file, *key_file, *cert_out;
+  char **releases;
+  size_t nreleases;
+  bool verbose;
+};
+
+struct sim {
+  pthread_mutex_t mu;
+  pthread_cond_t child_cv; /* signalled when a guest process starts */
+  struct config cfg;
+  struct inventory inv;
+  struct session *sessions;
+  struct gproc *procs;
+  struct vobj *views;
+  struct vobj *pages;
+  unsigned next_view;
+  /* injection */
+  int64_t latency_ms;
+  int64_t fail_count;
+  enum inject fail_kind;
+  bool fail_ops[OP_COUNT];
+  bool drop_next_create;
+  /* statistics */
+  int64_t requests;
+  int64_t logins[FL_COUNT];
+  int64_t creates;
+  int64_t by_op[OP_COUNT];
+  /* lifecycle */
+  bool shutdown;
+  bool stopping;
+  pthread_t reaper;
+};
+
+void sim_init(struct sim *sim);
+void sim_destroy(struct sim *sim);
+void sim_lock(struct sim *sim);
+void sim_unlock(struct sim *sim);
+
+/* Sessions (each takes the lock). A token works on every flavour. */
+bool state_login(struct sim *sim, const char *user, const char *password,
+                 enum flavour fl, char token[33]);
+/* Looks up token and touches it; on success copies its data into out
+ * (out->user borrowed until the next state change: copy it if needed). */
+bool state_session(struct sim *sim, const char *token, struct session *out,
+                   char *user, size_t userlen);
+bool state_logout(struct sim *sim, const char *token);
+void state_expire_sessions(struct sim *sim);
+
+/* Counts one request of class op and takes an injected failure if one is
+ * pending for it. */
+enum inject state_begin_op(struct sim *sim, enum op op);
+/* True once for the next create after drop_next_create_response. */
+bool state_take_drop_create(struct sim *sim);
+int64_t state_latency(struct sim *sim);
+
+/* vim25 container views and retrieve pages. */
+char *state_view_new(struct sim *sim); /* returns-owned id */
+bool state_view_exists(struct sim *sim, const char *id);
+bool state_view_destroy(struct sim *sim, const char *id);
+/* Stores rest (stolen) as a page; returns-owned token. */
+char *state_page_new(struct sim *sim, json_t *rest, size_t page);
+/* Takes the next page for token: returns-owned array, *more set when a
+ * further page remains. NULL when the token is unknown. */
+json_t *state_page_next(struct sim *sim, const char *token, bool *more);
+
+/* Control endpoint helpers. */
+json_t *state_stats(struct sim *sim); /* returns-owned */
+
+#endif

@@ -1,0 +1,809 @@
+/* The two vSphere Automation REST flavours (NOTES §1 /api, §2 /rest).
+ * They share routes and semantics and differ in a few wire details, which
+ * one `struct dialect` describes: the {"value":…} wrapper, the error
+ * envelope and HTTP statuses, maps as objects vs key/value arrays, and the
+ * `filter.` prefix of VM list queries. */
+#include "guestops.h"
+#include "http.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dialect {
+  enum flavour fl;
+  bool legacy;             /* /rest */
+  const char *auth_msg_id; /* id of "no valid vAPI session" */
+};
+
+static const struct dialect API = {
+    FL_API, false, "com.vmware.vapi.endpoint.method.authentication.required"};
+static const struct dialect REST = {FL_REST, true,
+                                    "vapi.method.authentication.required"};
+
+/* ---- errors ------------------------------------------------------------ */
+
+static unsigned error_status(const struct dialect *d, const char *type) {
+  static const struct {
+    const char *type;
+    unsigned api, rest;
+  } map[] = {
+      {"UNAUTHENTICATED", 401, 401},
+      {"UNAUTHORIZED", 403, 403},
+      {"NOT_FOUND", 404, 404},
+      {"OPERATION_NOT_FOUND", 404, 404},
+      {"INVALID_ARGUMENT", 400, 400},
+      {"NOT_ALLOWED_IN_CURRENT_STATE", 400, 400},
+      {"UNSUPPORTED", 400, 400},
+      {"RESOURCE_BUSY", 500, 400},
+      {"UNABLE_TO_ALLOCATE_RESOURCE", 500, 400},
+      {"SERVICE_UNAVAILABLE", 503, 503},
+      {"TIMED_OUT", 504, 504},
+  };
+  for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+    if (strcmp(map[i].type, type) == 0)
+      return d->legacy ? map[i].rest : map[i].api;
+  return 500;
+}
+
+/* Sends a vAPI error. args (a JSON array) and data are stolen; NULL ok. */
+static void verror(struct reply *rp, const struct dialect *d, const char *type,
+                   const char *id, const char *message, json_t *args,
+                   json_t *data) {
+  json_t *msg = json_pack("{s:s,s:s,s:o}", "id", id, "default_message", message,
+                          "args", args ? args : json_array());
+  json_t *value = json_pack("{s:s,s:[o]}", "error_type", type, "messages", msg);
+  if (data)
+    json_object_set_new(value, "data", data);
+  if (d->legacy) {
+    char snake[64];
+    size_t i = 0;
+    for (; type[i] && i < sizeof snake - 1; i++)
+      snake[i] = (char)tolower((unsigned char)type[i]);
+    snake[i] = '\0';
+    char *t = xasprintf("com.vmware.vapi.std.errors.%s", snake);
+    value = json_pack("{s:s,s:o}", "type", t, "value", value);
+    free(t);
+  }
+  reply_json(rp, error_status(d, type), value);
+}
+
+static void invalid(struct reply *rp, const struct dialect *d,
+                    const char *message) {
+  verror(rp, d, "INVALID_ARGUMENT", "com.vmware.vapi.rest.invalid_argument",
+         message, NULL, NULL);
+}
+
+static void unauthenticated(struct reply *rp, const struct dialect *d) {
+  verror(rp, d, "UNAUTHENTICATED", d->auth_msg_id, "Authentication required.",
+         NULL, NULL);
+}
+
+static void not_found_path(struct reply *rp, const struct dialect *d) {
+  if (d->legacy)
+    verror(rp, d, "OPERATION_NOT_FOUND",
+           "com.vmware.vapi.rest.operation_not_found",
+           "The requested operation was not found.", NULL, NULL);
+  else
+    api_not_found(rp);
+}
+
+void api_not_found(struct reply *rp) {
+  verror(rp, &API, "NOT_FOUND", "com.vmware.vapi.rest.httpNotFound",
+         "Not found.", NULL, NULL);
+}
+
+static json_t *file_details(const char *reason, const char *path) {
+  return json_pack("{s:s,s:s}", "reason", reason, "file_path", path);
+}
+
+/* Renders a guest-operation fault. */
+static void gerror(struct reply *rp, const struct dialect *d,
+                   const struct gfault *f) {
+  char m[768];
+  switch (f->kind) {
+  case GF_INVALID_ARGUMENT:
+    snprintf(m, sizeof m, "Invalid value for field '%s'.", f->text);
+    verror(rp, d, "INVALID_ARGUMENT", "com.vmware.vapi.rest.invalid_argument",
+           m, json_pack("[s]", f->text), NULL);
+    break;
+  case GF_VM_NOT_FOUND:
+    snprintf(m, sizeof m,
+             "Virtual machine with identifier '%s:VirtualMachine' does not "
+             "exist.",
+             f->vm);
+    verror(rp, d, "NOT_FOUND", "com.vmware.api.vcenter.vm.not_found", m,
+           json_pack("[s]", f->vm), NULL);
+    break;
+  case GF_NOT_POWERED_ON:
+    snprintf(m, sizeof m, "Virtual machine '%s' is not powered on (%s).", f->vm,
+             power_state_name(f->power));
+    verror(rp, d, "NOT_ALLOWED_IN_CURRENT_STATE",
+           "com.vmware.api.vcenter.vm.guest.not_powered_on", m,
+           json_pack("[s,s]", f->vm, power_state_name(f->power)), NULL);
+    break;
+  case GF_TOOLS_NOT_RUNNING:
+    snprintf(m, sizeof m,
+             "VMware Tools is not running in virtual machine '%s'.", f->vm);
+    verror(rp, d, "SERVICE_UNAVAILABLE",
+           "com.vmware.api.vcenter.vm.guest.tools_not_running", m,
+           json_pack("[s]", f->vm), NULL);
+    break;
+  case GF_NO_INTERACTIVE:
+    verror(rp, d, "NOT_ALLOWED_IN_CURRENT_STATE",
+           "com.vmware.api.vcenter.vm.guest.no_interactive_session",
+           "No interactive desktop session is running in the guest.", NULL,
+           NULL);
+    break;
+  case GF_GUEST_LOGIN:
+    verror(rp, d, "UNAUTHENTICATED",
+           "com.vmware.vcenter.vm.guest.credentials.invalid",
+           "The guest operating system credentials are not valid.", NULL, NULL);
+    break;
+  case GF_FILE_NOT_FOUND:
+  case GF_NOT_A_DIRECTORY: {
+    bool nf = f->kind == GF_FILE_NOT_FOUND;
+    snprintf(m, sizeof m,
+             nf ? "File '%s' was not found in the guest."
+                : "'%s' is not a directory in the guest.",
+             f->text);
+    verror(rp, d, "NOT_FOUND",
+           nf ? "com.vmware.api.vcenter.vm.guest.file_not_found"
+              : "com.vmware.api.vcenter.vm.guest.not_a_directory",
+           m, json_pack("[s]", f->text),
+           file_details(nf ? "FILE_NOT_FOUND" : "NOT_A_DIRECTORY", f->text));
+    break;
+  }
+  case GF_PERMISSION:
+    snprintf(m, sizeof m, "Permission denied for '%s' in the guest.", f->text);
+    verror(rp, d, "UNAUTHORIZED",
+           "com.vmware.api.vcenter.vm.guest.permission_denied", m,
+           json_pack("[s]", f->text), NULL);
+    break;
+  case GF_PID_NOT_FOUND:
+    snprintf(m, sizeof m, "Process %lld was not found in the guest.",
+             (long long)f->pid);
+    verror(rp, d, "NOT_FOUND",
+           "com.vmware.api.vcenter.vm.guest.process_not_found", m,
+           json_pack("[I]", (json_int_t)f->pid),
+           json_pack("{s:I}", "pid", (json_int_t)f->pid));
+    break;
+  case GF_VAR_NOT_FOUND:
+    snprintf(m, sizeof m, "Environment variable '%s' is not set.", f->text);
+    verror(rp, d, "NOT_FOUND",
+           "com.vmware.api.vcenter.vm.guest.environment.not_found", m,
+           json_pack("[s]", f->text), NULL);
+    break;
+  case GF_START_FAILED:
+    snprintf(m, sizeof m, "The program could not be started: %s.", f->text);
+    verror(rp, d, "UNABLE_TO_ALLOCATE_RESOURCE",
+           "com.vmware.api.vcenter.vm.guest.start_failed", m, NULL, NULL);
+    break;
+  case GF_BUSY:
+    verror(rp, d, "RESOURCE_BUSY", "com.vmware.api.vcenter.vm.busy",
+           "The virtual machine is busy.", NULL, NULL);
+    break;
+  case GF_UNAVAILABLE:
+  case GF_NONE:
+    verror(rp, d, "SERVICE_UNAVAILABLE",
+           "com.vmware.vapi.endpoint.service_unavailable",
+           "The service is unavailable.", NULL, NULL);
+    break;
+  }
+}
+
+/* Success: /api sends the bare value, /rest wraps it. j stolen. */
+static void ok(struct reply *rp, const struct dialect *d, unsigned status,
+               json_t *j) {
+  reply_json(rp, status, d->legacy ? json_pack("{s:o}", "value", j) : j);
+}
+
+/* ---- request parsing --------------------------------------------------- */
+
+static json_t *body_object(struct request *r, struct reply *rp,
+                           const struct dialect *d) {
+  json_error_t e;
+  json_t *j = json_loadb(r->body ? r->body : "", r->body_len, 0, &e);
+  if (!json_is_object(j)) {
+    json_decref(j);
+    invalid(rp, d, "The request body must be a JSON object.");
+    return NULL;
+  }
+  return j;
+}
+
+/* Fetches an optional member of type check; false (and a 400) when the
+ * member is required but missing or has the wrong type. */
+static bool member(struct reply *rp, const struct dialect *d, json_t *obj,
+                   const char *where, const char *key, bool required,
+                   int (*check)(const json_t *), const char *tname,
+                   json_t **out) {
+  char m[256];
+  *out = json_object_get(obj, key);
+  if (!*out || json_is_null(*out)) {
+    *out = NULL;
+    if (!required)
+      return true;
+    snprintf(m, sizeof m, "Missing required field '%s%s'.", where, key);
+    invalid(rp, d, m);
+    return false;
+  }
+  if (!check(*out)) {
+    snprintf(m, sizeof m, "Field '%s%s' must be %s.", where, key, tname);
+    invalid(rp, d, m);
+    return false;
+  }
+  return true;
+}
+
+static int is_object(const json_t *j) {
+  return json_is_object(j);
+}
+static int is_string(const json_t *j) {
+  return json_is_string(j);
+}
+static int is_bool(const json_t *j) {
+  return json_is_boolean(j);
+}
+static int is_array(const json_t *j) {
+  return json_is_array(j);
+}
+
+static bool parse_credentials(struct reply *rp, const struct dialect *d,
+                              json_t *body, struct gauth *a) {
+  json_t *c, *inter, *type, *user, *pw, *saml;
+  memset(a, 0, sizeof *a);
+  if (!member(rp, d, body, "", "credentials", true, is_object, "an object",
+              &c) ||
+      !member(rp, d, c, "credentials.", "interactive_session", true, is_bool,
+              "a boolean", &inter) ||
+      !member(rp, d, c, "credentials.", "type", true, is_string, "a string",
+              &type) ||
+      !member(rp, d, c, "credentials.", "user_name", false, is_string,
+              "a string", &user) ||
+      !member(rp, d, c, "credentials.", "password", false, is_string,
+              "a string", &pw) ||
+      !member(rp, d, c, "credentials.", "saml_token", false, is_string,
+              "a string", &saml))
+    return false;
+  const char *t = json_string_value(type);
+  a->interactive = json_is_true(inter);
+  a->user = user ? json_string_value(user) : NULL;
+  if (strcmp(t, "USERNAME_PASSWORD") == 0) {
+    if (!pw) {
+      invalid(rp, d,
+              "Missing required field 'credentials.password' (required when "
+              "credentials.type is USERNAME_PASSWORD).");
+      return false;
+    }
+    a->password = json_string_value(pw);
+  } else if (strcmp(t, "SAML_BEARER_TOKEN") == 0) {
+    if (!saml) {
+      invalid(rp, d,
+              "Missing required field 'credentials.saml_token' (required "
+              "when credentials.type is SAML_BEARER_TOKEN).");
+      return false;
+    }
+    if (a->interactive) {
+      invalid(rp, d,
+              "Field 'credentials.interactive_session' is only supported "
+              "with USERNAME_PASSWORD.");
+      return false;
+    }
+    a->saml_token = json_string_value(saml);
+  } else {
+    invalid(rp, d,
+            "Field 'credentials.type' must be USERNAME_PASSWORD or "
+            "SAML_BEARER_TOKEN.");
+    return false;
+  }
+  return true;
+}
+
+/* environment_variables: an object of strings (/api) or an array of
+ * {key,value} (/rest). Returns-owned NULL-terminated "K=V" list in *env,
+ * NULL when empty (the guest user's default environment is used). */
+static bool parse_env(struct reply *rp, const struct dialect *d, json_t *ev,
+                      char ***env) {
+  size_t n = 0, cap = ev ? (json_is_object(ev) ? json_object_size(ev)
+                                               : json_array_size(ev))
+                         : 0;
+  *env = NULL;
+  if (!ev || cap == 0)
+    return true;
+  char **out = xcalloc(cap + 1, sizeof *out);
+  const char *bad = NULL;
+  if (!d->legacy) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(ev, k, v) {
+      if (!json_is_string(v)) {
+        bad = "Values of 'spec.environment_variables' must be strings.";
+        break;
+      }
+      out[n++] = xasprintf("%s=%s", k, json_string_value(v));
+    }
+  } else {
+    size_t i;
+    json_t *e;
+    json_array_foreach(ev, i, e) {
+      json_t *k = json_object_get(e, "key"), *v = json_object_get(e, "value");
+      if (!json_is_string(k) || !json_is_string(v)) {
+        bad = "Entries of 'spec.environment_variables' must be "
+              "{\"key\":string,\"value\":string}.";
+        break;
+      }
+      out[n++] = xasprintf("%s=%s", json_string_value(k), json_string_value(v));
+    }
+  }
+  if (bad) {
+    gop_free_strings(out, n);
+    invalid(rp, d, bad);
+    return false;
+  }
+  *env = out;
+  return true;
+}
+
+/* Parses spec; *env returns-owned. */
+static bool parse_spec(struct reply *rp, const struct dialect *d, json_t *body,
+                       struct gspec *s) {
+  json_t *spec, *path, *args, *wd, *ev, *min;
+  memset(s, 0, sizeof *s);
+  if (!member(rp, d, body, "", "spec", true, is_object, "an object", &spec) ||
+      !member(rp, d, spec, "spec.", "path", true, is_string, "a string",
+              &path) ||
+      !member(rp, d, spec, "spec.", "arguments", false, is_string, "a string",
+              &args) ||
+      !member(rp, d, spec, "spec.", "working_directory", false, is_string,
+              "a string", &wd) ||
+      !member(rp, d, spec, "spec.", "environment_variables", d->legacy,
+              d->legacy ? is_array : is_object,
+              d->legacy ? "an array" : "an object", &ev) ||
+      !member(rp, d, spec, "spec.", "start_minimized", false, is_bool,
+              "a boolean", &min))
+    return false;
+  if (json_string_length(path) == 0) {
+    invalid(rp, d, "Field 'spec.path' must not be empty.");
+    return false;
+  }
+  s->path = json_string_value(path);
+  s->arguments = args ? json_string_value(args) : NULL;
+  s->working_directory = wd ? json_string_value(wd) : NULL;
+  s->start_minimized = json_is_true(min);
+  return parse_env(rp, d, ev, &s->env);
+}
+
+/* ---- authentication ---------------------------------------------------- */
+
+static bool authed(struct sim *sim, struct request *r, struct reply *rp,
+                   const struct dialect *d) {
+  struct session s;
+  char user[256];
+  if (state_session(sim, req_token(r), &s, user, sizeof user))
+    return true;
+  unauthenticated(rp, d);
+  return false;
+}
+
+/* Counts op and answers an injected failure; true when the caller may go on. */
+static bool begin(struct sim *sim, struct reply *rp, const struct dialect *d,
+                  enum op op) {
+  struct gfault f = {0};
+  if (!gfault_injected(state_begin_op(sim, op), &f))
+    return true;
+  gerror(rp, d, &f);
+  return false;
+}
+
+static void login(struct sim *sim, struct request *r, struct reply *rp,
+                  const struct dialect *d) {
+  char *user = NULL, *pass = NULL, token[33];
+  if (!begin(sim, rp, d, OP_LOGIN))
+    return;
+  if (!req_basic_auth(r, &user, &pass) ||
+      !state_login(sim, user, pass, d->fl, token)) {
+    unauthenticated(rp, d);
+  } else if (d->legacy) {
+    ok(rp, d, 200, json_string(token));
+    rp->set_cookie =
+        xasprintf("vmware-api-session-id=%s;Path=/rest;Secure;HttpOnly", token);
+  } else {
+    ok(rp, d, 201, json_string(token));
+  }
+  if (pass)
+    explicit_bzero(pass, strlen(pass));
+  free(user);
+  free(pass);
+}
+
+static void session_info(struct sim *sim, struct request *r, struct reply *rp,
+                         const struct dialect *d) {
+  struct session s;
+  char user[256], created[32], last[32];
+  if (!state_session(sim, req_token(r), &s, user, sizeof user)) {
+    unauthenticated(rp, d);
+    return;
+  }
+  if (!begin(sim, rp, d, OP_SESSION))
+    return;
+  util_format_time(s.created_ms, created);
+  util_format_time(s.last_ms, last);
+  ok(rp, d, 200,
+     json_pack("{s:s,s:s,s:s}", "user", user, "created_time", created,
+               "last_accessed_time", last));
+}
+
+static void logout(struct sim *sim, struct request *r, struct reply *rp,
+                   const struct dialect *d) {
+  const char *token = req_token(r);
+  if (!token || !state_logout(sim, token)) {
+    unauthenticated(rp, d);
+    return;
+  }
+  state_begin_op(sim, OP_LOGOUT);
+  reply_empty(rp, d->legacy ? 200 : 204);
+}
+
+/* ---- VM list ----------------------------------------------------------- */
+
+struct vm_filter {
+  const struct dialect *d;
+  json_t *names, *vms, *states; /* arrays of strings, or NULL */
+  bool unsupported;             /* folders, hosts, …: nothing matches */
+};
+
+static void add_filter(json_t **arr, const char *v) {
+  if (!*arr)
+    *arr = json_array();
+  json_array_append_new(*arr, json_string(v));
+}
+
+static void filter_arg(void *ctx, const char *key, const char *value) {
+  static const char *const others[] = {"folders",  "datacenters",    "hosts",
+                                       "clusters", "resource_pools", NULL};
+  struct vm_filter *f = ctx;
+  char name[64];
+  if (f->d->legacy) {
+    if (strncmp(key, "filter.", 7) != 0)
+      return;
+    key += 7;
+  }
+  snprintf(name, sizeof name, "%s", key);
+  char *dot = strchr(name, '.'); /* indexed form filter.names.1 */
+  if (dot && f->d->legacy)
+    *dot = '\0';
+  if (strcmp(name, "names") == 0)
+    add_filter(&f->names, value);
+  else if (strcmp(name, "vms") == 0)
+    add_filter(&f->vms, value);
+  else if (strcmp(name, "power_states") == 0)
+    add_filter(&f->states, value);
+  else
+    for (const char *const *o = others; *o; o++)
+      f->unsupported = f->unsupported || strcmp(name, *o) == 0;
+}
+
+static bool in_filter(json_t *arr, const char *v) {
+  size_t i;
+  json_t *e;
+  if (!arr)
+    return true;
+  json_array_foreach(arr, i,
+                     e) if (strcmp(json_string_value(e), v) == 0) return true;
+  return false;
+}
+
+static void vm_list(struct sim *sim, struct request *r, struct reply *rp,
+                    const struct dialect *d) {
+  struct vm_filter f = {d, NULL, NULL, NULL, false};
+  req_args_each(r, filter_arg, &f);
+  size_t i;
+  json_t *e;
+  enum power_state ps;
+  json_array_foreach(f.states, i, e) {
+    if (!power_state_parse(json_string_value(e), &ps)) {
+      char m[256];
+      snprintf(m, sizeof m,
+               "Invalid value '%s' for power_states: expected POWERED_ON, "
+               "POWERED_OFF or SUSPENDED.",
+               json_string_value(e));
+      invalid(rp, d, m);
+      goto out;
+    }
+  }
+  json_t *list = json_array();
+  sim_lock(sim);
+  for (i = 0; i < sim->inv.nvms && !f.unsupported; i++) {
+    struct vm *vm = &sim->inv.vms[i];
+    const char *state = power_state_name(vm->power);
+    if (in_filter(f.names, vm->name) && in_filter(f.vms, vm->id) &&
+        in_filter(f.states, state))
+      json_array_append_new(
+          list, json_pack("{s:s,s:s,s:s,s:I,s:I}", "vm", vm->id, "name",
+                          vm->name, "power_state", state, "cpu_count",
+                          (json_int_t)vm->cpu_count, "memory_size_MiB",
+                          (json_int_t)vm->memory_mib));
+  }
+  sim_unlock(sim);
+  ok(rp, d, 200, list);
+out:
+  json_decref(f.names);
+  json_decref(f.vms);
+  json_decref(f.states);
+}
+
+/* ---- guest operations -------------------------------------------------- */
+
+static json_t *info_json(const struct ginfo *g, bool with_pid, bool with_exit) {
+  char started[32], finished[32];
+  util_format_time(g->started_ms, started);
+  json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "name", g->name, "owner", g->owner,
+                        "command", g->command, "started", started);
+  if (with_pid)
+    json_object_set_new(j, "pid", json_integer(g->pid));
+  if (with_exit && g->exited) {
+    util_format_time(g->finished_ms, finished);
+    json_object_set_new(j, "finished", json_string(finished));
+    json_object_set_new(j, "exit_code", json_integer(g->exit_code));
+  }
+  return j;
+}
+
+static void proc_create(struct sim *sim, const char *vm, json_t *body,
+                        struct reply *rp, const struct dialect *d) {
+  struct gauth a;
+  struct gspec s;
+  struct gfault f = {0};
+  int64_t pid;
+  if (!parse_credentials(rp, d, body, &a) || !parse_spec(rp, d, body, &s))
+    return;
+  if (!gop_create(sim, vm, &a, &s, &pid, &f)) {
+    gerror(rp, d, &f);
+  } else {
+    ok(rp, d, d->legacy ? 200 : 201, json_integer(pid));
+    rp->drop = state_take_drop_create(sim);
+  }
+  char **e = s.env;
+  while (e && *e)
+    free(*e++);
+  free(s.env);
+}
+
+static void proc_list(struct sim *sim, const char *vm, json_t *body,
+                      struct reply *rp, const struct dialect *d) {
+  struct gauth a;
+  struct gfault f = {0};
+  struct ginfo *v;
+  size_t n, i;
+  json_t *pids_j = NULL, *e;
+  int64_t *pids = NULL;
+  if (!parse_credentials(rp, d, body, &a))
+    return;
+  if (d->legacy && !member(rp, d, body, "", "pids", false, is_array,
+                           "an array of integers", &pids_j))
+    return;
+  if (pids_j) {
+    pids = xcalloc(json_array_size(pids_j), sizeof *pids);
+    json_array_foreach(pids_j, i, e) {
+      if (!json_is_integer(e)) {
+        free(pids);
+        invalid(rp, d, "Field 'pids' must be an array of integers.");
+        return;
+      }
+      pids[i] = json_integer_value(e);
+    }
+  }
+  if (gop_list(sim, vm, &a, pids, pids_j ? json_array_size(pids_j) : 0, &v, &n,
+               &f)) {
+    json_t *list = json_array();
+    for (i = 0; i < n; i++)
+      json_array_append_new(list, info_json(&v[i], true, d->legacy));
+    ginfo_free(v, n);
+    ok(rp, d, 200, list);
+  } else {
+    gerror(rp, d, &f);
+  }
+  free(pids);
+}
+
+static void proc_one(struct sim *sim, const char *vm, const char *pid_s,
+                     enum op op, json_t *body, struct reply *rp,
+                     const struct dialect *d) {
+  struct gauth a;
+  struct gfault f = {0};
+  struct ginfo g;
+  int64_t pid;
+  if (!util_parse_int64(pid_s, &pid)) {
+    invalid(rp, d, "Path parameter 'pid' must be an integer.");
+    return;
+  }
+  if (!parse_credentials(rp, d, body, &a))
+    return;
+  if (op == OP_GET && gop_get(sim, vm, &a, pid, &g, &f)) {
+    ok(rp, d, 200, info_json(&g, d->legacy, true));
+    free(g.name);
+    free(g.owner);
+    free(g.command);
+  } else if (op == OP_DELETE && gop_delete(sim, vm, &a, pid, &f)) {
+    reply_empty(rp, d->legacy ? 200 : 204);
+  } else {
+    gerror(rp, d, &f);
+  }
+}
+
+static void env_list(struct sim *sim, const char *vm, const char *one,
+                     json_t *body, struct reply *rp, const struct dialect *d) {
+  struct gauth a;
+  struct gfault f = {0};
+  json_t *names_j = NULL, *e;
+  size_t i, n = 0;
+  char **keys, **vals;
+  if (!parse_credentials(rp, d, body, &a))
+    return;
+  if (!one && !member(rp, d, body, "", "names", true, is_array,
+                      "an array of strings", &names_j))
+    return;
+  size_t nnames = one ? 1 : json_array_size(names_j);
+  const char **names = xcalloc(nnames, sizeof *names);
+  if (one)
+    names[0] = one;
+  json_array_foreach(names_j, i, e) {
+    if (!json_is_string(e)) {
+      free(names);
+      invalid(rp, d, "Field 'names' must be an array of strings.");
+      return;
+    }
+    names[i] = json_string_value(e);
+  }
+  if (!gop_environment(sim, vm, &a, names, nnames, &keys, &vals, &n, &f)) {
+    gerror(rp, d, &f);
+  } else if (one && n == 0) {
+    gfault_set(&f, GF_VAR_NOT_FOUND, one);
+    gerror(rp, d, &f);
+  } else if (one) {
+    ok(rp, d, 200, json_string(vals[0]));
+  } else {
+    json_t *out = d->legacy ? json_array() : json_object();
+    for (i = 0; i < n; i++) {
+      if (d->legacy)
+        json_array_append_new(
+            out, json_pack("{s:s,s:s}", "key", keys[i], "value", vals[i]));
+      else
+        json_object_set_new(out, keys[i], json_string(vals[i]));
+    }
+    ok(rp, d, 200, out);
+  }
+  gop_free_strings(keys, n);
+  gop_free_strings(vals, n);
+  free(names);
+}
+
+static void operations(struct sim *sim, const char *vm, struct reply *rp,
+                       const struct dialect *d) {
+  struct gfault f = {0};
+  bool ready;
+  if (!gop_ready(sim, vm, &ready, &f))
+    gerror(rp, d, &f);
+  else
+    ok(rp, d, 200,
+       json_pack("{s:b,s:b}", "guest_operations_ready", ready,
+                 "interactive_guest_operations_ready", 0));
+}
+
+/* Splits path ("/a/b/c") into at most max segments; returns the count or
+ * max + 1 when there are more. */
+static size_t split(char *path, char **seg, size_t max) {
+  size_t n = 0;
+  for (char *save = NULL, *t = strtok_r(path, "/", &save); t;
+       t = strtok_r(NULL, "/", &save)) {
+    if (n == max)
+      return max + 1;
+    seg[n++] = t;
+  }
+  return n;
+}
+
+/* Routes under /vcenter/vm/{vm}/guest/…; false when no route matches. */
+static bool guest(struct sim *sim, struct request *r, char **seg, size_t n,
+                  struct reply *rp, const struct dialect *d) {
+  const char *vm = seg[0], *what = seg[2];
+  const char *action = req_arg(r, "action");
+  enum op op;
+  if (n == 3 && strcmp(what, "operations") == 0 && req_is(r, "GET")) {
+    if (authed(sim, r, rp, d) && begin(sim, rp, d, OP_OPERATIONS))
+      operations(sim, vm, rp, d);
+    return true;
+  }
+  if (!req_is(r, "POST") || !action || n > 4)
+    return false;
+  bool procs = strcmp(what, "processes") == 0;
+  bool env = strcmp(what, "environment") == 0;
+  if (procs && n == 3 && strcmp(action, "create") == 0)
+    op = OP_CREATE;
+  else if (procs && n == 3 && strcmp(action, "list") == 0)
+    op = OP_LIST;
+  else if (procs && n == 4 && strcmp(action, "get") == 0)
+    op = OP_GET;
+  else if (procs && n == 4 && strcmp(action, "delete") == 0)
+    op = OP_DELETE;
+  else if (env && ((n == 3 && strcmp(action, "list") == 0) ||
+                   (n == 4 && strcmp(action, "get") == 0)))
+    op = OP_ENVIRONMENT;
+  else
+    return false;
+  if (!authed(sim, r, rp, d) || !begin(sim, rp, d, op))
+    return true;
+  json_t *body = body_object(r, rp, d);
+  if (!body)
+    return true;
+  if (op == OP_CREATE)
+    proc_create(sim, vm, body, rp, d);
+  else if (op == OP_LIST)
+    proc_list(sim, vm, body, rp, d);
+  else if (op == OP_GET || op == OP_DELETE)
+    proc_one(sim, vm, seg[3], op, body, rp, d);
+  else
+    env_list(sim, vm, n == 4 ? seg[3] : NULL, body, rp, d);
+  json_decref(body);
+  return true;
+}
+
+/* Routes under /vcenter; false when no route matches. */
+static bool vcenter(struct sim *sim, struct request *r, const char *path,
+                    struct reply *rp, const struct dialect *d) {
+  char *copy = xstrdup(path), *seg[8];
+  size_t n = split(copy, seg, 8);
+  bool found = false;
+  if (n >= 2 && n <= 8 && strcmp(seg[0], "vcenter") == 0 &&
+      strcmp(seg[1], "vm") == 0) {
+    if (n == 2 && req_is(r, "GET")) {
+      found = true;
+      if (authed(sim, r, rp, d) && begin(sim, rp, d, OP_VMS))
+        vm_list(sim, r, rp, d);
+    } else if (n >= 5 && strcmp(seg[3], "guest") == 0) {
+      found = guest(sim, r, seg + 2, n - 2, rp, d);
+    }
+  }
+  free(copy);
+  return found;
+}
+
+void api_handle(struct sim *sim, struct request *r, const char *path,
+                struct reply *rp) {
+  const struct dialect *d = &API;
+  if (strcmp(path, "/session") == 0) {
+    if (req_is(r, "POST") && !req_arg(r, "action"))
+      login(sim, r, rp, d);
+    else if (req_is(r, "GET"))
+      session_info(sim, r, rp, d);
+    else if (req_is(r, "DELETE"))
+      logout(sim, r, rp, d);
+    else
+      not_found_path(rp, d);
+    return;
+  }
+  if (!vcenter(sim, r, path, rp, d))
+    not_found_path(rp, d);
+}
+
+void rest_handle(struct sim *sim, struct request *r, const char *path,
+                 struct reply *rp) {
+  const struct dialect *d = &REST;
+  if (strcmp(path, "/com/vmware/cis/session") == 0) {
+    const char *action = req_arg(r, "~action");
+    if (req_is(r, "POST") && !action)
+      login(sim, r, rp, d);
+    else if (req_is(r, "POST") && strcmp(action, "get") == 0)
+      session_info(sim, r, rp, d);
+    else if (req_is(r, "DELETE") && !action)
+      logout(sim, r, rp, d);
+    else
+      not_found_path(rp, d);
+    return;
+  }
+  if (!vcenter(sim, r, path, rp, d))
+    not_found_path(rp, d);
+}
