@@ -1,0 +1,116 @@
+/*
+ * vguest.Credentials: guest credentials (user + password or SAML token).
+ * The runtime copies the secrets in; tostring shows "***" for them.
+ */
+#include "l_util.h"
+
+typedef struct lvg_credentials {
+  vg_credentials *c; /* NULL when freed */
+} lvg_credentials;
+
+const vg_credentials *lvg_checkcredentials(lua_State *L, int arg) {
+  lvg_credentials *p =
+      (lvg_credentials *)luaL_checkudata(L, arg, LVG_CREDENTIALS);
+  if (p->c == NULL)
+    luaL_error(L, "attempt to use a closed vguest.Credentials");
+  return p->c;
+}
+
+static lvg_credentials *checkself(lua_State *L) {
+  lvg_credentials *p =
+      (lvg_credentials *)luaL_checkudata(L, 1, LVG_CREDENTIALS);
+  if (p->c == NULL)
+    luaL_error(L, "attempt to use a closed vguest.Credentials");
+  return p;
+}
+
+/* core.credentials{user=, password=Secret, saml_token=Secret,
+   interactive=bool} */
+int lvg_core_credentials(lua_State *L) {
+  static const char *const known[] = {"user", "password", "saml_token",
+                                      "interactive", NULL};
+  vg_credentials_options o = {0};
+  const char *why = NULL;
+  lvg_credentials *p;
+  vg_status st;
+
+  lvg_checkoptions(L, 1, known);
+  o.user = lvg_optfield_string(L, 1, "user", 0);
+  o.password = lvg_optfield_secret(L, 1, "password", 0);
+  o.saml_token = lvg_optfield_secret(L, 1, "saml_token", 0);
+  o.interactive = lvg_optfield_boolean(L, 1, "interactive", 0);
+  if (o.password == NULL && o.saml_token == NULL)
+    luaL_argerror(L, 1, "field 'password' or 'saml_token' is required");
+  if (o.password != NULL && o.saml_token != NULL)
+    luaL_argerror(L, 1, "fields 'password' and 'saml_token' are exclusive");
+
+  p = (lvg_credentials *)lua_newuserdatauv(L, sizeof *p, 0);
+  p->c = NULL;
+  luaL_setmetatable(L, LVG_CREDENTIALS);
+  st = vg_credentials_new(&o, &p->c, &why);
+  if (st == VG_EMISUSE)
+    return luaL_argerror(L, 1, why != NULL ? why : vg_status_text(st));
+  if (st != VG_OK)
+    return lvg_raisestatus(L, st, why);
+  return 1;
+}
+
+static int cred_user(lua_State *L) {
+  const char *u = vg_credentials_user(checkself(L)->c);
+  if (u == NULL)
+    lua_pushnil(L);
+  else
+    lua_pushstring(L, u);
+  return 1;
+}
+
+static int cred_type(lua_State *L) {
+  lua_pushstring(L, vg_credentials_type(checkself(L)->c));
+  return 1;
+}
+
+static int cred_interactive(lua_State *L) {
+  lua_pushboolean(L, vg_credentials_interactive(checkself(L)->c));
+  return 1;
+}
+
+static int cred_gc(lua_State *L) {
+  lvg_credentials *p =
+      (lvg_credentials *)luaL_checkudata(L, 1, LVG_CREDENTIALS);
+  vg_credentials_free(p->c); /* zeroes its secrets */
+  p->c = NULL;
+  return 0;
+}
+
+static int cred_tostring(lua_State *L) {
+  lvg_credentials *p =
+      (lvg_credentials *)luaL_checkudata(L, 1, LVG_CREDENTIALS);
+  const char *user, *type, *what;
+  if (p->c == NULL) {
+    lua_pushliteral(L, "vguest.Credentials (closed)");
+    return 1;
+  }
+  user = vg_credentials_user(p->c);
+  type = vg_credentials_type(p->c);
+  what = type != NULL && type[0] == 'S' ? "saml_token" : "password";
+  if (user != NULL)
+    lua_pushfstring(L, "vguest.Credentials (user=%s, %s=***)", user, what);
+  else
+    lua_pushfstring(L, "vguest.Credentials (%s=***)", what);
+  return 1;
+}
+
+void lvg_open_credentials(lua_State *L) {
+  static const luaL_Reg methods[] = {{"user", cred_user},
+                                     {"type", cred_type},
+                                     {"interactive", cred_interactive},
+                                     {NULL, NULL}};
+  static const luaL_Reg meta[] = {
+      {"__gc", cred_gc}, {"__tostring", cred_tostring}, {NULL, NULL}};
+  if (luaL_newmetatable(L, LVG_CREDENTIALS)) {
+    luaL_setfuncs(L, meta, 0);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+}

@@ -1,0 +1,87 @@
+/*
+ * Line editing for the REPL, through libedit's readline-compatible API
+ * (BSD-licensed). History is process-wide in libedit, like in lua.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+#include "l_util.h"
+
+static void init_edit(void) {
+  static int done = 0;
+  if (!done) {
+    done = 1;
+    rl_readline_name = (char *)"vguest"; /* ~/.editrc section */
+    using_history();
+  }
+}
+
+/* core.readline([prompt]) -> line without its newline, or nil at EOF */
+int lvg_readline(lua_State *L) {
+  const char *prompt = luaL_optstring(L, 1, "");
+  char *line;
+  init_edit();
+  line = readline(prompt);
+  if (line == NULL) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushstring(L, line);
+  free(line);
+  return 1;
+}
+
+/* core.history_add(line) */
+int lvg_history_add(lua_State *L) {
+  const char *line = luaL_checkstring(L, 1);
+  init_edit();
+  if (line[0] != '\0')
+    add_history(line);
+  return 0;
+}
+
+/* core.history_load(path) -> true | nil, message (io-style) */
+int lvg_history_load(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int rc;
+  init_edit();
+  errno = 0;
+  rc = read_history(path);
+  if (rc != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path,
+                    strerror(errno != 0 ? errno : (rc > 0 ? rc : EIO)));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* core.history_save(path) -> true | nil, message (io-style) */
+int lvg_history_save(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int rc;
+  init_edit();
+  errno = 0;
+  rc = write_history(path);
+  if (rc != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path,
+                    strerror(errno != 0 ? errno : (rc > 0 ? rc : EIO)));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* core.isatty(fd) -> bool */
+int lvg_isatty(lua_State *L) {
+  lua_Integer fd = luaL_checkinteger(L, 1);
+  lua_pushboolean(L, fd >= 0 && fd <= 0x7fffffff && isatty((int)fd));
+  return 1;
+}

@@ -1,0 +1,330 @@
+/*
+ * vguest.Op: one asynchronous operation.
+ *
+ * Life of an Op (state in lvg_op.state):
+ *   STARTING   userdata made by lvg_op_new, closed (no vg_op yet)
+ *   PENDING    vg_op started; the userdata is anchored in the registry
+ *              (so it, and through its user value the Session, stay alive)
+ *   COMPLETED  on_complete ran inside vg_runtime_step: the op is on the
+ *              runtime's done list (C only, no Lua)
+ *   DONE       core.step converted the result into user values 3/4, freed
+ *              the vg_op and dropped the anchor; or Op:cancel did.
+ * The anchor is released in exactly one place, finish(), used by both the
+ * completion path and cancel.
+ */
+#include <string.h>
+
+#include "l_util.h"
+
+static void link_op(lvg_runtime *rt, lvg_op *o) {
+  o->prev = NULL;
+  o->next = rt->ops;
+  if (rt->ops != NULL)
+    rt->ops->prev = o;
+  rt->ops = o;
+}
+
+static void unlink_op(lvg_runtime *rt, lvg_op *o) {
+  if (o->prev != NULL)
+    o->prev->next = o->next;
+  else if (rt->ops == o)
+    rt->ops = o->next;
+  if (o->next != NULL)
+    o->next->prev = o->prev;
+  o->prev = o->next = NULL;
+}
+
+static void unlink_done(lvg_runtime *rt, lvg_op *o) {
+  lvg_op **p = &rt->done_head, *last = NULL;
+  while (*p != NULL && *p != o) {
+    last = *p;
+    p = &(*p)->next_done;
+  }
+  if (*p == o) {
+    *p = o->next_done;
+    if (rt->done_tail == o)
+      rt->done_tail = last;
+  }
+  o->next_done = NULL;
+}
+
+/* The vg_callback of every op: only links it into the done list. */
+static void on_complete(vg_op *op, void *ud) {
+  lvg_op *o = (lvg_op *)ud;
+  lvg_runtime *rt = o->rt;
+  (void)op;
+  if (o->state != LVG_OP_PENDING)
+    return;
+  o->state = LVG_OP_COMPLETED;
+  o->next_done = NULL;
+  if (rt->done_tail != NULL)
+    rt->done_tail->next_done = o;
+  else
+    rt->done_head = o;
+  rt->done_tail = o;
+}
+
+vg_callback lvg_op_callback(void) {
+  return on_complete;
+}
+
+lvg_op *lvg_op_new(lua_State *L, lvg_runtime *rt, int session, const char *name,
+                   lvg_op_kind kind) {
+  lvg_op *o;
+  if (session != 0)
+    session = lua_absindex(L, session);
+  o = (lvg_op *)lua_newuserdatauv(L, sizeof *o, LVG_OP_NUV);
+  memset(o, 0, sizeof *o);
+  o->rt = rt;
+  o->name = name;
+  o->kind = kind;
+  o->state = LVG_OP_STARTING;
+  o->status = VG_EPENDING;
+  o->anchor = LUA_NOREF;
+  luaL_setmetatable(L, LVG_OP);
+  lvg_pushruntime(L);
+  lua_setiuservalue(L, -2, LVG_UV_RUNTIME);
+  if (session != 0) {
+    lua_pushvalue(L, session);
+    lua_setiuservalue(L, -2, LVG_OP_UV_SESSION);
+  }
+  return o;
+}
+
+/* Called right after the vg_* start function, with the Op on top. */
+void lvg_op_started(lua_State *L, lvg_op *o, vg_status st, vg_op *op) {
+  if (st != VG_OK) {
+    vg_op_free(op); /* NULL is a no-op */
+    lvg_raisestatus(L, st, NULL);
+    return;
+  }
+  o->op = op;
+  link_op(o->rt, o);
+  o->state = LVG_OP_PENDING;
+  lua_pushvalue(L, -1);
+  o->anchor = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static void pushinfo(lua_State *L, const vg_process_info *p) {
+  lua_createtable(L, 0, 7);
+  lua_pushinteger(L, (lua_Integer)p->pid);
+  lua_setfield(L, -2, "pid");
+#define SETSTR(f)                                                              \
+  if (p->f != NULL) {                                                          \
+    lua_pushstring(L, p->f);                                                   \
+    lua_setfield(L, -2, #f);                                                   \
+  }
+  SETSTR(name)
+  SETSTR(owner)
+  SETSTR(command)
+  SETSTR(started)
+  SETSTR(finished)
+#undef SETSTR
+  if (p->has_exit_code) {
+    lua_pushinteger(L, p->exit_code);
+    lua_setfield(L, -2, "exit_code");
+  }
+}
+
+/* Pushes the result of a successful op; returns 0 (pushing nothing) when
+   the runtime gave no result where one was required. */
+static int pushresult(lua_State *L, lvg_op *o) {
+  switch (o->kind) {
+  case LVG_OP_TRUE:
+    lua_pushboolean(L, 1);
+    return 1;
+  case LVG_OP_PID:
+    lua_pushinteger(L, (lua_Integer)vg_op_pid(o->op));
+    return 1;
+  case LVG_OP_INFO: {
+    const vg_process_info *p = NULL;
+    if (vg_op_processes(o->op, &p) < 1 || p == NULL)
+      return 0;
+    pushinfo(L, &p[0]);
+    return 1;
+  }
+  case LVG_OP_LIST: {
+    const vg_process_info *p = NULL;
+    size_t i, n = vg_op_processes(o->op, &p);
+    lua_createtable(L, n > 0x7fffffff ? 0 : (int)n, 0);
+    for (i = 0; i < n; i++) {
+      pushinfo(L, &p[i]);
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+  }
+  case LVG_OP_VMS: {
+    const vg_vm_info *v = NULL;
+    size_t i, n = vg_op_vms(o->op, &v);
+    lua_createtable(L, n > 0x7fffffff ? 0 : (int)n, 0);
+    for (i = 0; i < n; i++) {
+      lua_createtable(L, 0, 3);
+      lua_pushstring(L, v[i].id);
+      lua_setfield(L, -2, "id");
+      lua_pushstring(L, v[i].name);
+      lua_setfield(L, -2, "name");
+      lua_pushstring(L, v[i].power_state);
+      lua_setfield(L, -2, "power_state");
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+  }
+  case LVG_OP_ENV: {
+    const char *const *names = NULL, *const *values = NULL;
+    size_t i, n = vg_op_env(o->op, &names, &values);
+    lua_createtable(L, 0, n > 0x7fffffff ? 0 : (int)n);
+    for (i = 0; i < n; i++) {
+      lua_pushstring(L, values[i] != NULL ? values[i] : "");
+      lua_setfield(L, -2, names[i]);
+    }
+    return 1;
+  }
+  }
+  return 0;
+}
+
+/*
+ * The one completion path: converts the result of the op (userdata at
+ * idx) into its user values, frees the vg_op and drops the anchor.
+ * Conversion happens before anything is released, so a memory error while
+ * converting leaves the op as it was.
+ */
+static void finish(lua_State *L, int idx, lvg_op *o, vg_status st) {
+  idx = lua_absindex(L, idx);
+  if (st == VG_OK && !pushresult(L, o)) {
+    st = VG_EPROTOCOL;
+    lvg_pusherror(L, NULL, st, o->name);
+    lua_pushliteral(L, "the server returned no result");
+    lua_setfield(L, -2, "message");
+  } else if (st != VG_OK) {
+    lvg_pusherror(L, vg_op_error(o->op), st, o->name);
+  }
+  lua_setiuservalue(L, idx, st == VG_OK ? LVG_OP_UV_RESULT : LVG_OP_UV_ERROR);
+  o->status = st;
+  o->state = LVG_OP_DONE;
+  unlink_op(o->rt, o);
+  vg_op_free(o->op);
+  o->op = NULL;
+  luaL_unref(L, LUA_REGISTRYINDEX, o->anchor);
+  o->anchor = LUA_NOREF;
+}
+
+int lvg_op_report(lua_State *L, lvg_runtime *rt) {
+  lua_Integer n = 0;
+  lua_newtable(L);
+  while (rt->done_head != NULL) {
+    lvg_op *o = rt->done_head;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, o->anchor);
+    finish(L, -1, o, vg_op_status(o->op));
+    rt->done_head = o->next_done;
+    if (rt->done_head == NULL)
+      rt->done_tail = NULL;
+    o->next_done = NULL;
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
+/* Frees every vg_op still held (runtime __gc only). */
+void lvg_op_freeall(lvg_runtime *rt) {
+  while (rt->ops != NULL) {
+    lvg_op *o = rt->ops;
+    unlink_op(rt, o);
+    vg_op_free(o->op);
+    o->op = NULL;
+    o->status = VG_ECANCELED;
+    o->state = LVG_OP_DONE;
+  }
+  rt->done_head = rt->done_tail = NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Methods                                                                 */
+
+static lvg_op *checkop(lua_State *L) {
+  return (lvg_op *)luaL_checkudata(L, 1, LVG_OP);
+}
+
+static const char *statusname(const lvg_op *o) {
+  if (o->state != LVG_OP_DONE)
+    return "pending";
+  if (o->status == VG_OK)
+    return "ok";
+  return vg_status_kind(o->status);
+}
+
+static int op_status(lua_State *L) {
+  lua_pushstring(L, statusname(checkop(L)));
+  return 1;
+}
+
+static int op_result(lua_State *L) {
+  lvg_op *o = checkop(L);
+  if (o->state != LVG_OP_DONE)
+    return luaL_error(L, "vguest.Op (%s) is still pending", o->name);
+  if (o->status == VG_OK) {
+    lua_getiuservalue(L, 1, LVG_OP_UV_RESULT);
+    return 1;
+  }
+  lua_pushnil(L);
+  lua_getiuservalue(L, 1, LVG_OP_UV_ERROR);
+  return 2;
+}
+
+/* Op:cancel() -> true when it was pending (it is then never reported). */
+static int op_cancel(lua_State *L) {
+  lvg_op *o = checkop(L);
+  if (o->state != LVG_OP_PENDING) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  vg_op_cancel(o->op);
+  finish(L, 1, o, VG_ECANCELED);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int op_name(lua_State *L) {
+  lua_pushstring(L, checkop(L)->name);
+  return 1;
+}
+
+static int op_gc(lua_State *L) {
+  lvg_op *o = checkop(L);
+  if (o->op != NULL) {
+    if (o->state == LVG_OP_COMPLETED)
+      unlink_done(o->rt, o);
+    unlink_op(o->rt, o);
+    vg_op_free(o->op); /* cancels it when pending */
+    o->op = NULL;
+    o->state = LVG_OP_DONE;
+    o->status = VG_ECANCELED;
+  }
+  if (o->anchor != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, o->anchor);
+    o->anchor = LUA_NOREF;
+  }
+  return 0;
+}
+
+static int op_tostring(lua_State *L) {
+  lvg_op *o = checkop(L);
+  lua_pushfstring(L, "vguest.Op (%s, %s)", o->name, statusname(o));
+  return 1;
+}
+
+void lvg_open_op(lua_State *L) {
+  static const luaL_Reg methods[] = {{"status", op_status},
+                                     {"result", op_result},
+                                     {"cancel", op_cancel},
+                                     {"name", op_name},
+                                     {NULL, NULL}};
+  static const luaL_Reg meta[] = {
+      {"__gc", op_gc}, {"__tostring", op_tostring}, {NULL, NULL}};
+  if (luaL_newmetatable(L, LVG_OP)) {
+    luaL_setfuncs(L, meta, 0);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+}

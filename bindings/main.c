@@ -1,0 +1,160 @@
+/*
+ * vguest: the host program. A small C main after lua.c: it makes a Lua
+ * state, preloads the statically linked vguest.core, points package.path
+ * at the Lua layer, sets `arg`, and runs require("vguest.cli").main(arg)
+ * under a message handler that adds a traceback. Everything else (options,
+ * REPL, playbooks) is Lua.
+ *
+ * Lua directory: $VGUEST_LUA_PATH if set (a directory, or a package.path
+ * template when it contains '?'), else the source tree's lua/ when it
+ * exists (running from a build tree), else the installed share/vguest/lua.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "l_util.h"
+
+#ifndef VGUEST_LUA_SRC_DIR
+#define VGUEST_LUA_SRC_DIR ""
+#endif
+#ifndef VGUEST_LUA_INSTALL_DIR
+#define VGUEST_LUA_INSTALL_DIR "/usr/local/share/vguest/lua"
+#endif
+
+static const char *progname = "vguest";
+
+static void message(const char *msg) {
+  fprintf(stderr, "%s: %s\n", progname, msg);
+  fflush(stderr);
+}
+
+/* lua.c's msghandler: a traceback, using __tostring for error objects. */
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1; /* an error object that prints itself */
+    msg =
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+static int isdir(const char *path) {
+  struct stat st;
+  return path[0] != '\0' && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* package.path = <lua dir templates>;<default package.path> */
+static void setpath(lua_State *L) {
+  const char *env = getenv("VGUEST_LUA_PATH");
+  const char *dir = VGUEST_LUA_INSTALL_DIR;
+  lua_getglobal(L, "package");
+  if (env != NULL && env[0] != '\0' && strchr(env, '?') != NULL) {
+    lua_pushstring(L, env);
+  } else {
+    if (env != NULL && env[0] != '\0')
+      dir = env;
+    else if (isdir(VGUEST_LUA_SRC_DIR))
+      dir = VGUEST_LUA_SRC_DIR;
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", dir, dir);
+  }
+  lua_pushliteral(L, ";");
+  lua_getfield(L, -3, "path");
+  lua_concat(L, 3);
+  lua_setfield(L, -2, "path");
+  lua_pop(L, 1);
+}
+
+/* package.preload["vguest.core"] = luaopen_vguest_core */
+static void preload(lua_State *L) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_vguest_core);
+  lua_setfield(L, -2, "vguest.core");
+  lua_pop(L, 1);
+}
+
+/* arg = { [0] = program, args... }, as lua.c does for a script. */
+static void createargtable(lua_State *L, int argc, char **argv) {
+  int i;
+  lua_createtable(L, argc > 1 ? argc - 1 : 0, 1);
+  for (i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i);
+  }
+  lua_setglobal(L, "arg");
+}
+
+/* Runs in protected mode; leaves the exit status as an integer. */
+static int pmain(lua_State *L) {
+  int argc = (int)lua_tointeger(L, 1);
+  char **argv = (char **)lua_touserdata(L, 2);
+  int rc = 0;
+  luaL_checkversion(L);
+  luaL_openlibs(L);
+  preload(L);
+  setpath(L);
+  createargtable(L, argc, argv);
+
+  /* Load the module now so Ctrl-C is caught before any Lua runs: the
+     handler only sets a flag and wakes the loop (l_core.c). */
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "vguest.core");
+  lua_call(L, 1, 1);
+  lua_pop(L, 1);
+  lvg_catch_interrupts(L, 1);
+
+  lua_pushcfunction(L, msghandler);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "vguest.cli");
+  if (lua_pcall(L, 1, 1, 1) != LUA_OK)
+    return lua_error(L); /* already has its traceback */
+  if (lua_getfield(L, -1, "main") != LUA_TFUNCTION)
+    return luaL_error(L, "vguest.cli has no function 'main'");
+  lua_getglobal(L, "arg");
+  if (lua_pcall(L, 1, 1, 1) != LUA_OK)
+    return lua_error(L);
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    int isint;
+    lua_Integer n = lua_tointegerx(L, -1, &isint);
+    rc = isint ? (int)(n & 0xff) : 1;
+  } else if (lua_isnil(L, -1)) {
+    rc = 0;
+  } else {
+    rc = lua_toboolean(L, -1) ? 0 : 1; /* true: 0, false (or junk): 1 */
+  }
+  lua_pushinteger(L, rc);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  lua_State *L;
+  int rc;
+  if (argc > 0 && argv[0] != NULL && argv[0][0] != '\0')
+    progname = argv[0];
+  L = luaL_newstate();
+  if (L == NULL) {
+    message("cannot create state: not enough memory");
+    return EXIT_FAILURE;
+  }
+  lua_pushcfunction(L, pmain);
+  lua_pushinteger(L, argc);
+  lua_pushlightuserdata(L, argv);
+  if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    message(msg != NULL ? msg : "(error object is not a string)");
+    rc = EXIT_FAILURE;
+  } else {
+    rc = (int)lua_tointeger(L, -1);
+  }
+  lvg_catch_interrupts(L, 0);
+  lua_close(L);
+  return rc;
+}
