@@ -1,8 +1,877 @@
+/* The VI/JSON flavour (NOTES §3): POST {base}/{MoType}/{moId}/{Method},
+ * GET {base}/{MoType}/{moId}/{property}, with base /sdk/vim25/{release}.
+ * Results are bare JSON values, void methods answer 204, faults are HTTP
+ * 500 with {"_typeName":<fault>, fields…, "faultstring":…}. */
+#include "guestops.h"
 #include "http.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ctx {
+  struct sim *sim;
+  struct request *r;
+  struct reply *rp;
+  const char *release;
+  const char *type, *moid;
+  json_t *body; /* an object; {} when the request had no body */
+};
+
+/* ---- replies ----------------------------------------------------------- */
+
+static json_t *moref(const char *type, const char *value) {
+  return json_pack("{s:s,s:s,s:s}", "_typeName", "ManagedObjectReference",
+                   "type", type, "value", value);
+}
+
+static void result(struct ctx *c, json_t *j) {
+  reply_json(c->rp, 200, j);
+}
+
+static void no_content(struct ctx *c) {
+  reply_empty(c->rp, 204);
+  c->rp->content_type = "application/json";
+}
+
+/* Sends fault type with fields (stolen, may be NULL). */
+static void fault(struct ctx *c, const char *type, const char *message,
+                  json_t *fields) {
+  json_t *j = json_pack("{s:s}", "_typeName", type);
+  if (fields)
+    json_object_update(j, fields);
+  json_decref(fields);
+  json_object_set_new(j, "faultstring", json_string(message));
+  reply_json(c->rp, 500, j);
+}
+
+static void invalid(struct ctx *c, const char *property) {
+  char m[256];
+  snprintf(m, sizeof m, "A specified parameter was not correct: %s", property);
+  fault(c, "InvalidArgument", m,
+        json_pack("{s:s}", "invalidProperty", property));
+}
+
+static void not_authenticated(struct ctx *c) {
+  fault(c, "NotAuthenticated", "The session is not authenticated.",
+        json_pack("{s:o,s:s}", "object", moref(c->type, c->moid), "privilegeId",
+                  "System.View"));
+}
+
+static void object_not_found(struct ctx *c, const char *type,
+                             const char *value) {
+  char m[256];
+  snprintf(m, sizeof m,
+           "The object '%s:%s' has already been deleted or has "
+           "not been completely created",
+           type, value);
+  fault(c, "ManagedObjectNotFound", m,
+        json_pack("{s:o}", "obj", moref(type, value)));
+}
+
+static const char *vim_power(enum power_state ps) {
+  return ps == PS_POWERED_ON    ? "poweredOn"
+         : ps == PS_POWERED_OFF ? "poweredOff"
+                                : "suspended";
+}
+
+static void gfault_reply(struct ctx *c, const struct gfault *f) {
+  char m[768];
+  switch (f->kind) {
+  case GF_INVALID_ARGUMENT:
+    invalid(c, f->text);
+    break;
+  case GF_VM_NOT_FOUND:
+    object_not_found(c, "VirtualMachine", f->vm);
+    break;
+  case GF_NOT_POWERED_ON:
+    snprintf(m, sizeof m,
+             "The attempted operation cannot be performed in the current "
+             "state (%s).",
+             vim_power(f->power));
+    fault(c, "InvalidPowerState", m,
+          json_pack("{s:s,s:s}", "requestedState", "poweredOn", "existingState",
+                    vim_power(f->power)));
+    break;
+  case GF_TOOLS_NOT_RUNNING:
+    fault(c, "GuestOperationsUnavailable",
+          "The guest operations agent could not be contacted.", NULL);
+    break;
+  case GF_NO_INTERACTIVE:
+    fault(c, "InvalidState",
+          "The operation is not allowed in the current state: no "
+          "interactive session.",
+          NULL);
+    break;
+  case GF_GUEST_LOGIN:
+    fault(c, "InvalidGuestLogin",
+          "Failed to authenticate with the guest operating system using the "
+          "supplied credentials.",
+          NULL);
+    break;
+  case GF_FILE_NOT_FOUND:
+  case GF_NOT_A_DIRECTORY: {
+    bool nf = f->kind == GF_FILE_NOT_FOUND;
+    snprintf(m, sizeof m,
+             nf ? "File %s was not found" : "%s is not a directory", f->text);
+    fault(c, nf ? "FileNotFound" : "NotADirectory", m,
+          json_pack("{s:s}", "file", f->text));
+    break;
+  }
+  case GF_PERMISSION:
+    fault(c, "GuestPermissionDenied",
+          "Insufficient permissions in guest operating system.", NULL);
+    break;
+  case GF_PID_NOT_FOUND:
+    snprintf(m, sizeof m, "A process with the pid %lld was not found.",
+             (long long)f->pid);
+    fault(c, "GuestProcessNotFound", m,
+          json_pack("{s:I}", "pid", (json_int_t)f->pid));
+    break;
+  case GF_VAR_NOT_FOUND:
+  case GF_START_FAILED:
+    snprintf(m, sizeof m, "A general guest operations error occurred: %s",
+             f->text);
+    fault(c, "GuestOperationsFault", m, NULL);
+    break;
+  case GF_BUSY:
+    fault(c, "TaskInProgress",
+          "The operation is not allowed in the current "
+          "state because another task is in progress.",
+          json_pack("{s:o}", "task", moref("Task", "task-busy")));
+    break;
+  case GF_UNAVAILABLE:
+  case GF_NONE:
+    reply_text(c->rp, 503, "Service Unavailable");
+    break;
+  }
+}
+
+/* ---- request members --------------------------------------------------- */
+
+/* An optional/required member of the body with a type check; false after
+ * answering InvalidArgument. */
+static bool member(struct ctx *c, json_t *obj, const char *where,
+                   const char *key, bool required, int jtype, json_t **out) {
+  char prop[128];
+  *out = json_object_get(obj, key);
+  snprintf(prop, sizeof prop, "%s%s", where, key);
+  if (!*out || json_is_null(*out)) {
+    *out = NULL;
+    if (required)
+      invalid(c, prop);
+    return !required;
+  }
+  bool okay = jtype == JSON_TRUE ? json_is_boolean(*out)
+                                 : json_typeof(*out) == (json_type)jtype;
+  if (!okay)
+    invalid(c, prop);
+  return okay;
+}
+
+/* A MoRef member of the given type; *value borrowed from the body. */
+static bool moref_member(struct ctx *c, const char *key, const char *type,
+                         const char **value) {
+  json_t *m, *t, *v, *tn;
+  if (!member(c, c->body, "", key, true, JSON_OBJECT, &m))
+    return false;
+  t = json_object_get(m, "type");
+  v = json_object_get(m, "value");
+  tn = json_object_get(m, "_typeName");
+  if (!json_is_string(t) || !json_is_string(v) ||
+      strcmp(json_string_value(t), type) != 0 ||
+      (tn && (!json_is_string(tn) ||
+              strcmp(json_string_value(tn), "ManagedObjectReference") != 0))) {
+    invalid(c, key);
+    return false;
+  }
+  *value = json_string_value(v);
+  return true;
+}
+
+/* _typeName of a polymorphic member, which the server requires. */
+static const char *type_name(json_t *obj) {
+  json_t *t = json_object_get(obj, "_typeName");
+  return json_is_string(t) ? json_string_value(t) : "";
+}
+
+static bool parse_auth(struct ctx *c, struct gauth *a) {
+  json_t *auth, *inter, *user, *pw, *token;
+  memset(a, 0, sizeof *a);
+  if (!member(c, c->body, "", "auth", true, JSON_OBJECT, &auth))
+    return false;
+  const char *tn = type_name(auth);
+  bool np = strcmp(tn, "NamePasswordAuthentication") == 0;
+  bool saml = strcmp(tn, "SAMLTokenAuthentication") == 0;
+  if (!np && !saml) {
+    invalid(c, "auth");
+    return false;
+  }
+  if (!member(c, auth, "auth.", "interactiveSession", true, JSON_TRUE,
+              &inter) ||
+      !member(c, auth, "auth.", "username", np, JSON_STRING, &user) ||
+      !member(c, auth, "auth.", "password", np, JSON_STRING, &pw) ||
+      !member(c, auth, "auth.", "token", saml, JSON_STRING, &token))
+    return false;
+  a->interactive = json_is_true(inter);
+  if (saml && a->interactive) {
+    invalid(c, "auth.interactiveSession");
+    return false;
+  }
+  a->user = user ? json_string_value(user) : NULL;
+  a->password = np ? json_string_value(pw) : NULL;
+  a->saml_token = saml ? json_string_value(token) : NULL;
+  return true;
+}
+
+/* The vm MoRef, auth, and the operation's injection. */
+static bool guest_common(struct ctx *c, enum op op, const char **vm,
+                         struct gauth *a) {
+  struct gfault f = {0};
+  if (gfault_injected(state_begin_op(c->sim, op), &f)) {
+    gfault_reply(c, &f);
+    return false;
+  }
+  return moref_member(c, "vm", "VirtualMachine", vm) && parse_auth(c, a);
+}
+
+/* ---- GuestProcessManager ----------------------------------------------- */
+
+static json_t *process_info(const struct ginfo *g) {
+  char started[32], finished[32];
+  util_format_time(g->started_ms, started);
+  json_t *j =
+      json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "_typeName", "GuestProcessInfo",
+                "name", g->name, "pid", (json_int_t)g->pid, "owner", g->owner,
+                "cmdLine", g->command, "startTime", started);
+  if (g->exited) {
+    util_format_time(g->finished_ms, finished);
+    json_object_set_new(j, "endTime", json_string(finished));
+    json_object_set_new(j, "exitCode", json_integer(g->exit_code));
+  }
+  return j;
+}
+
+static bool parse_spec(struct ctx *c, struct gspec *s) {
+  json_t *spec, *path, *args, *wd, *env, *min, *e;
+  size_t i;
+  memset(s, 0, sizeof *s);
+  if (!member(c, c->body, "", "spec", true, JSON_OBJECT, &spec))
+    return false;
+  const char *tn = type_name(spec);
+  bool win = strcmp(tn, "GuestWindowsProgramSpec") == 0;
+  if (!win && strcmp(tn, "GuestProgramSpec") != 0) {
+    invalid(c, "spec");
+    return false;
+  }
+  if (!member(c, spec, "spec.", "programPath", true, JSON_STRING, &path) ||
+      !member(c, spec, "spec.", "arguments", true, JSON_STRING, &args) ||
+      !member(c, spec, "spec.", "workingDirectory", false, JSON_STRING, &wd) ||
+      !member(c, spec, "spec.", "envVariables", false, JSON_ARRAY, &env) ||
+      !member(c, spec, "spec.", "startMinimized", win, JSON_TRUE, &min))
+    return false;
+  if (json_string_length(path) == 0) {
+    invalid(c, "spec.programPath");
+    return false;
+  }
+  json_array_foreach(env, i, e) {
+    if (!json_is_string(e)) {
+      invalid(c, "spec.envVariables");
+      return false;
+    }
+  }
+  s->path = json_string_value(path);
+  s->arguments = json_string_value(args);
+  s->working_directory = wd ? json_string_value(wd) : NULL;
+  s->start_minimized = json_is_true(min);
+  if (env && json_array_size(env) > 0) {
+    s->env = xcalloc(json_array_size(env) + 1, sizeof *s->env);
+    json_array_foreach(env, i, e) s->env[i] = xstrdup(json_string_value(e));
+  }
+  return true;
+}
+
+static void start_program(struct ctx *c) {
+  const char *vm;
+  struct gauth a;
+  struct gspec s;
+  struct gfault f = {0};
+  int64_t pid;
+  if (!guest_common(c, OP_CREATE, &vm, &a) || !parse_spec(c, &s))
+    return;
+  if (gop_create(c->sim, vm, &a, &s, &pid, &f)) {
+    result(c, json_integer(pid));
+    c->rp->drop = state_take_drop_create(c->sim);
+  } else {
+    if (f.kind == GF_INVALID_ARGUMENT)
+      gfault_set(&f, GF_INVALID_ARGUMENT, "spec.startMinimized");
+    gfault_reply(c, &f);
+  }
+  for (char **e = s.env; e && *e; e++)
+    free(*e);
+  free(s.env);
+}
+
+static void list_processes(struct ctx *c) {
+  const char *vm;
+  struct gauth a;
+  struct gfault f = {0};
+  json_t *pids_j, *e;
+  struct ginfo *v;
+  size_t n, i;
+  if (!guest_common(c, OP_LIST, &vm, &a) ||
+      !member(c, c->body, "", "pids", false, JSON_ARRAY, &pids_j))
+    return;
+  int64_t *pids =
+      pids_j ? xcalloc(json_array_size(pids_j), sizeof *pids) : NULL;
+  json_array_foreach(pids_j, i, e) {
+    if (!json_is_integer(e)) {
+      free(pids);
+      invalid(c, "pids");
+      return;
+    }
+    pids[i] = json_integer_value(e);
+  }
+  if (gop_list(c->sim, vm, &a, pids, pids_j ? json_array_size(pids_j) : 0, &v,
+               &n, &f)) {
+    json_t *list = json_array();
+    for (i = 0; i < n; i++)
+      json_array_append_new(list, process_info(&v[i]));
+    ginfo_free(v, n);
+    result(c, list);
+  } else {
+    gfault_reply(c, &f);
+  }
+  free(pids);
+}
+
+static void terminate_process(struct ctx *c) {
+  const char *vm;
+  struct gauth a;
+  struct gfault f = {0};
+  json_t *pid;
+  if (!guest_common(c, OP_DELETE, &vm, &a) ||
+      !member(c, c->body, "", "pid", true, JSON_INTEGER, &pid))
+    return;
+  if (gop_delete(c->sim, vm, &a, json_integer_value(pid), &f))
+    no_content(c);
+  else
+    gfault_reply(c, &f);
+}
+
+static void read_environment(struct ctx *c) {
+  const char *vm;
+  struct gauth a;
+  struct gfault f = {0};
+  json_t *names_j, *e;
+  size_t i, n;
+  char **keys, **vals;
+  if (!guest_common(c, OP_ENVIRONMENT, &vm, &a) ||
+      !member(c, c->body, "", "names", false, JSON_ARRAY, &names_j))
+    return;
+  size_t nnames = names_j ? json_array_size(names_j) : 0;
+  const char **names = xcalloc(nnames, sizeof *names);
+  json_array_foreach(names_j, i, e) {
+    if (!json_is_string(e)) {
+      free(names);
+      invalid(c, "names");
+      return;
+    }
+    names[i] = json_string_value(e);
+  }
+  if (gop_environment(c->sim, vm, &a, names, nnames, &keys, &vals, &n, &f)) {
+    json_t *out = json_array();
+    for (i = 0; i < n; i++) {
+      char *kv = xasprintf("%s=%s", keys[i], vals[i]);
+      json_array_append_new(out, json_string(kv));
+      free(kv);
+    }
+    gop_free_strings(keys, n);
+    gop_free_strings(vals, n);
+    result(c, out);
+  } else {
+    gfault_reply(c, &f);
+  }
+  free(names);
+}
+
+/* ---- ServiceInstance, SessionManager, GuestOperationsManager ---------- */
+
+static void service_content(struct ctx *c) {
+  char *full = xasprintf("VMware vCenter Server 8.0.2 build-22617221");
+  json_t *about = json_pack(
+      "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "_typeName",
+      "AboutInfo", "name", "VMware vCenter Server", "fullName", full, "vendor",
+      "VMware, Inc.", "version", "8.0.2", "build", "22617221", "localeVersion",
+      "INTL", "localeBuild", "000", "osType", "linux-x64", "productLineId",
+      "vpx", "apiType", "VirtualCenter", "apiVersion", c->release,
+      "instanceUuid", "5b4f3c2e-7a1d-4e3a-9c1b-0d2e3f4a5b6c",
+      "licenseProductName", "VMware VirtualCenter Server");
+  free(full);
+  json_t *sc = json_pack(
+      "{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "_typeName", "ServiceContent",
+      "rootFolder", moref("Folder", "group-d1"), "propertyCollector",
+      moref("PropertyCollector", "propertyCollector"), "viewManager",
+      moref("ViewManager", "ViewManager"), "about", about, "sessionManager",
+      moref("SessionManager", "SessionManager"), "searchIndex",
+      moref("SearchIndex", "SearchIndex"), "guestOperationsManager",
+      moref("GuestOperationsManager", "guestOperationsManager"),
+      "authorizationManager",
+      moref("AuthorizationManager", "AuthorizationManager"));
+  result(c, sc);
+}
+
+static json_t *user_session(struct ctx *c, const char *user, int64_t login_ms,
+                            int64_t last_ms) {
+  char key[33], login[32], last[32];
+  const char *ua = req_header(c->r, "User-Agent");
+  util_random_hex(key, 32);
+  util_format_time(login_ms, login);
+  util_format_time(last_ms, last);
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:i}",
+                   "_typeName", "UserSession", "key", key, "userName", user,
+                   "fullName", user, "loginTime", login, "lastActiveTime", last,
+                   "locale", "en", "messageLocale", "en", "extensionSession", 0,
+                   "ipAddress", "127.0.0.1", "userAgent", ua ? ua : "",
+                   "callCount", 0);
+}
+
+static void login(struct ctx *c) {
+  json_t *user, *pw, *locale;
+  char token[33];
+  struct gfault f = {0};
+  if (gfault_injected(state_begin_op(c->sim, OP_LOGIN), &f)) {
+    gfault_reply(c, &f);
+    return;
+  }
+  if (!member(c, c->body, "", "userName", true, JSON_STRING, &user) ||
+      !member(c, c->body, "", "password", true, JSON_STRING, &pw) ||
+      !member(c, c->body, "", "locale", false, JSON_STRING, &locale))
+    return;
+  if (!state_login(c->sim, json_string_value(user), json_string_value(pw),
+                   FL_VIM25, token)) {
+    fault(c, "InvalidLogin",
+          "Cannot complete login due to an incorrect user name or password.",
+          NULL);
+    return;
+  }
+  int64_t now = util_now_ms();
+  result(c, user_session(c, json_string_value(user), now, now));
+  c->rp->session_header = xstrdup(token);
+}
+
+static bool authed(struct ctx *c) {
+  struct session s;
+  char user[256];
+  if (state_session(c->sim, req_token(c->r), &s, user, sizeof user))
+    return true;
+  not_authenticated(c);
+  return false;
+}
+
+static void logout(struct ctx *c) {
+  const char *token = req_token(c->r);
+  state_begin_op(c->sim, OP_LOGOUT);
+  if (token && state_logout(c->sim, token))
+    no_content(c);
+  else
+    not_authenticated(c);
+}
+
+static void current_session(struct ctx *c) {
+  struct session s;
+  char user[256];
+  state_begin_op(c->sim, OP_SESSION);
+  if (state_session(c->sim, req_token(c->r), &s, user, sizeof user))
+    result(c, user_session(c, user, s.created_ms, s.last_ms));
+  else
+    not_authenticated(c);
+}
+
+static void process_manager(struct ctx *c) {
+  result(c, moref("GuestProcessManager", "guestOperationsProcessManager"));
+}
+
+static void file_manager(struct ctx *c) {
+  result(c, moref("GuestFileManager", "guestOperationsFileManager"));
+}
+
+/* ---- finding VMs ------------------------------------------------------- */
+
+static bool begin_vms(struct ctx *c) {
+  struct gfault f = {0};
+  if (!gfault_injected(state_begin_op(c->sim, OP_VMS), &f))
+    return true;
+  gfault_reply(c, &f);
+  return false;
+}
+
+static void create_container_view(struct ctx *c) {
+  const char *container;
+  json_t *types, *rec, *t;
+  size_t i;
+  if (!begin_vms(c) || !moref_member(c, "container", "Folder", &container) ||
+      !member(c, c->body, "", "type", false, JSON_ARRAY, &types) ||
+      !member(c, c->body, "", "recursive", true, JSON_TRUE, &rec))
+    return;
+  if (strcmp(container, "group-d1") != 0) {
+    object_not_found(c, "Folder", container);
+    return;
+  }
+  json_array_foreach(types, i, t) {
+    if (!json_is_string(t) ||
+        strcmp(json_string_value(t), "VirtualMachine") != 0) {
+      invalid(c, "type");
+      return;
+    }
+  }
+  char *id = state_view_new(c->sim);
+  result(c, moref("ContainerView", id));
+  free(id);
+}
+
+static void destroy_view(struct ctx *c) {
+  if (state_view_destroy(c->sim, c->moid))
+    no_content(c);
+  else
+    object_not_found(c, "ContainerView", c->moid);
+}
+
+/* Supported VirtualMachine properties, as Any values. */
+static json_t *vm_property(const struct vm *vm, const char *name) {
+  bool ready = vm->power == PS_POWERED_ON && vm->tools_running;
+  if (strcmp(name, "name") == 0)
+    return json_pack("{s:s,s:s}", "_typeName", "string", "_value", vm->name);
+  if (strcmp(name, "runtime.powerState") == 0)
+    return json_pack("{s:s,s:s}", "_typeName", "VirtualMachinePowerState",
+                     "_value", vim_power(vm->power));
+  if (strcmp(name, "guest.toolsRunningStatus") == 0)
+    return json_pack("{s:s,s:s}", "_typeName", "string", "_value",
+                     vm->tools_running && vm->power == PS_POWERED_ON
+                         ? "guestToolsRunning"
+                         : "guestToolsNotRunning");
+  if (strcmp(name, "guest.guestOperationsReady") == 0)
+    return json_pack("{s:s,s:b}", "_typeName", "boolean", "_value", ready);
+  if (strcmp(name, "guest.interactiveGuestOperationsReady") == 0)
+    return json_pack("{s:s,s:b}", "_typeName", "boolean", "_value", 0);
+  return NULL;
+}
+
+static const char *const all_properties[] = {
+    "name",
+    "runtime.powerState",
+    "guest.toolsRunningStatus",
+    "guest.guestOperationsReady",
+    "guest.interactiveGuestOperationsReady",
+    NULL};
+
+/* Collects which VMs an ObjectSpec selects into want[]; false after a
+ * fault. */
+static bool select_objects(struct ctx *c, json_t *os, bool *want) {
+  json_t *obj = json_object_get(os, "obj"), *sel, *s;
+  size_t i;
+  const char *type = json_string_value(json_object_get(obj, "type"));
+  const char *value = json_string_value(json_object_get(obj, "value"));
+  bool skip = json_is_true(json_object_get(os, "skip"));
+  if (!type || !value) {
+    invalid(c, "specSet.objectSet.obj");
+    return false;
+  }
+  if (strcmp(type, "VirtualMachine") == 0) {
+    struct vm *vm = inventory_vm(&c->sim->inv, value);
+    if (!vm) {
+      object_not_found(c, type, value);
+      return false;
+    }
+    want[vm - c->sim->inv.vms] = want[vm - c->sim->inv.vms] || !skip;
+    return true;
+  }
+  if (strcmp(type, "ContainerView") != 0 || !state_view_exists(c->sim, value)) {
+    object_not_found(c, type, value);
+    return false;
+  }
+  sel = json_object_get(os, "selectSet");
+  json_array_foreach(sel, i, s) {
+    const char *path = json_string_value(json_object_get(s, "path"));
+    if (path && strcmp(path, "view") == 0)
+      for (size_t v = 0; v < c->sim->inv.nvms; v++)
+        want[v] = true;
+  }
+  return true;
+}
+
+/* The pathSet of the VirtualMachine PropertySpec (NULL-terminated,
+ * returns-owned array of borrowed strings), or NULL after a fault. */
+static const char **vm_paths(struct ctx *c, json_t *propset, bool *any) {
+  json_t *ps, *p;
+  size_t i, j, n = 0;
+  const char **out = xcalloc(16, sizeof *out);
+  *any = false;
+  json_array_foreach(propset, i, ps) {
+    const char *type = json_string_value(json_object_get(ps, "type"));
+    if (!type || strcmp(type, "VirtualMachine") != 0)
+      continue;
+    *any = true;
+    if (json_is_true(json_object_get(ps, "all"))) {
+      for (j = 0; all_properties[j] && n < 15; j++)
+        out[n++] = all_properties[j];
+      continue;
+    }
+    json_array_foreach(json_object_get(ps, "pathSet"), j, p) {
+      const char *name = json_string_value(p);
+      bool known = false;
+      for (size_t k = 0; name && all_properties[k]; k++)
+        known = known || strcmp(all_properties[k], name) == 0;
+      if (!known) {
+        fault(c, "InvalidProperty", "Property not valid.",
+              json_pack("{s:s}", "name", name ? name : ""));
+        free(out);
+        return NULL;
+      }
+      if (n < 15)
+        out[n++] = name;
+    }
+  }
+  return out;
+}
+
+static json_t *retrieve_result(json_t *objects, const char *token) {
+  json_t *j =
+      json_pack("{s:s,s:o}", "_typeName", "RetrieveResult", "objects", objects);
+  if (token)
+    json_object_set_new(j, "token", json_string(token));
+  return j;
+}
+
+static void retrieve_properties(struct ctx *c) {
+  json_t *specs, *spec, *os, *opts;
+  size_t i, j;
+  if (!begin_vms(c) ||
+      !member(c, c->body, "", "specSet", true, JSON_ARRAY, &specs) ||
+      !member(c, c->body, "", "options", false, JSON_OBJECT, &opts))
+    return;
+  json_t *objects = json_array();
+  sim_lock(c->sim);
+  size_t nvms = c->sim->inv.nvms;
+  sim_unlock(c->sim);
+  bool *want = xcalloc(nvms, sizeof *want);
+  json_array_foreach(specs, i, spec) {
+    bool any;
+    const char **paths = vm_paths(c, json_object_get(spec, "propSet"), &any);
+    if (!paths)
+      goto fail;
+    memset(want, 0, nvms * sizeof *want);
+    json_array_foreach(json_object_get(spec, "objectSet"), j, os) {
+      if (!select_objects(c, os, want)) {
+        free(paths);
+        goto fail;
+      }
+    }
+    sim_lock(c->sim);
+    for (size_t v = 0; any && v < nvms; v++) {
+      struct vm *vm = &c->sim->inv.vms[v];
+      if (!want[v])
+        continue;
+      json_t *props = json_array();
+      for (const char **p = paths; *p; p++)
+        json_array_append_new(props, json_pack("{s:s,s:s,s:o}", "_typeName",
+                                               "DynamicProperty", "name", *p,
+                                               "val", vm_property(vm, *p)));
+      json_array_append_new(objects, json_pack("{s:s,s:o,s:o}", "_typeName",
+                                               "ObjectContent", "obj",
+                                               moref("VirtualMachine", vm->id),
+                                               "propSet", props));
+    }
+    sim_unlock(c->sim);
+    free(paths);
+  }
+  free(want);
+  json_t *max = json_object_get(opts, "maxObjects");
+  size_t page = json_is_integer(max) && json_integer_value(max) > 0
+                    ? (size_t)json_integer_value(max)
+                    : 0;
+  if (page && json_array_size(objects) > page) {
+    json_t *rest = json_array();
+    while (json_array_size(objects) > page) {
+      json_array_append(rest, json_array_get(objects, page));
+      json_array_remove(objects, page);
+    }
+    char *token = state_page_new(c->sim, rest, page);
+    result(c, retrieve_result(objects, token));
+    free(token);
+  } else {
+    result(c, retrieve_result(objects, NULL));
+  }
+  return;
+fail:
+  free(want);
+  json_decref(objects);
+}
+
+static void continue_retrieve(struct ctx *c) {
+  json_t *token;
+  bool more = false;
+  if (!begin_vms(c) ||
+      !member(c, c->body, "", "token", true, JSON_STRING, &token))
+    return;
+  json_t *objects = state_page_next(c->sim, json_string_value(token), &more);
+  if (!objects) {
+    invalid(c, "token");
+    return;
+  }
+  result(c, retrieve_result(objects, more ? json_string_value(token) : NULL));
+}
+
+static void find_by_inventory_path(struct ctx *c) {
+  json_t *path;
+  if (!begin_vms(c) ||
+      !member(c, c->body, "", "inventoryPath", true, JSON_STRING, &path))
+    return;
+  /* "DC0/vm/<name>", leading/trailing slashes ignored, %2f = '/' */
+  const char *p = json_string_value(path);
+  while (*p == '/')
+    p++;
+  char *name = NULL;
+  if (strncmp(p, "DC0/vm/", 7) == 0) {
+    const char *src = p + 7;
+    size_t len = strlen(src);
+    while (len && src[len - 1] == '/')
+      len--;
+    name = xcalloc(len + 1, 1);
+    for (size_t i = 0, o = 0; i < len; i++) {
+      if (src[i] == '/') { /* a sub-folder: none exist */
+        free(name);
+        name = NULL;
+        break;
+      }
+      if (src[i] == '%' && i + 2 < len &&
+          (strncmp(src + i, "%2f", 3) == 0 ||
+           strncmp(src + i, "%2F", 3) == 0)) {
+        name[o++] = '/';
+        i += 2;
+      } else {
+        name[o++] = src[i];
+      }
+    }
+  }
+  json_t *found = json_null();
+  sim_lock(c->sim);
+  for (size_t i = 0; name && i < c->sim->inv.nvms; i++) {
+    if (strcmp(c->sim->inv.vms[i].name, name) == 0) {
+      json_decref(found);
+      found = moref("VirtualMachine", c->sim->inv.vms[i].id);
+      break;
+    }
+  }
+  sim_unlock(c->sim);
+  free(name);
+  result(c, found);
+}
+
+/* ---- routing ----------------------------------------------------------- */
+
+struct route {
+  const char *type;
+  const char *moid; /* NULL: any (checked by the handler) */
+  const char *name;
+  bool post;
+  bool auth;
+  void (*fn)(struct ctx *c);
+};
+
+static const struct route routes[] = {
+    {"ServiceInstance", "ServiceInstance", "content", false, false,
+     service_content},
+    {"ServiceInstance", "ServiceInstance", "RetrieveServiceContent", true,
+     false, service_content},
+    {"SessionManager", "SessionManager", "Login", true, false, login},
+    {"SessionManager", "SessionManager", "Logout", true, false, logout},
+    {"SessionManager", "SessionManager", "currentSession", false, false,
+     current_session},
+    {"GuestOperationsManager", "guestOperationsManager", "processManager",
+     false, false, process_manager},
+    {"GuestOperationsManager", "guestOperationsManager", "fileManager", false,
+     false, file_manager},
+    {"GuestProcessManager", "guestOperationsProcessManager",
+     "StartProgramInGuest", true, true, start_program},
+    {"GuestProcessManager", "guestOperationsProcessManager",
+     "ListProcessesInGuest", true, true, list_processes},
+    {"GuestProcessManager", "guestOperationsProcessManager",
+     "TerminateProcessInGuest", true, true, terminate_process},
+    {"GuestProcessManager", "guestOperationsProcessManager",
+     "ReadEnvironmentVariableInGuest", true, true, read_environment},
+    {"ViewManager", "ViewManager", "CreateContainerView", true, true,
+     create_container_view},
+    {"ContainerView", NULL, "DestroyView", true, true, destroy_view},
+    {"PropertyCollector", "propertyCollector", "RetrievePropertiesEx", true,
+     true, retrieve_properties},
+    {"PropertyCollector", "propertyCollector", "ContinueRetrievePropertiesEx",
+     true, true, continue_retrieve},
+    {"SearchIndex", "SearchIndex", "FindByInventoryPath", true, true,
+     find_by_inventory_path},
+};
+
+static bool release_served(struct sim *sim, const char *release) {
+  for (size_t i = 0; i < sim->cfg.nreleases; i++)
+    if (strcmp(sim->cfg.releases[i], release) == 0)
+      return true;
+  return false;
+}
+
+static void dispatch(struct ctx *c, const char *name) {
+  const struct route *rt = NULL;
+  bool type_known = false;
+  for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+    if (strcmp(routes[i].type, c->type) != 0)
+      continue;
+    type_known = true;
+    if (strcmp(routes[i].name, name) == 0)
+      rt = &routes[i];
+  }
+  if (!type_known || !rt) {
+    reply_text(c->rp, 404, "Not Found");
+    return;
+  }
+  if (rt->post != req_is(c->r, "POST") || (!rt->post && !req_is(c->r, "GET"))) {
+    reply_text(c->rp, 405, "Method Not Allowed");
+    return;
+  }
+  if (rt->auth && !authed(c))
+    return;
+  if (rt->moid && strcmp(rt->moid, c->moid) != 0) {
+    object_not_found(c, c->type, c->moid);
+    return;
+  }
+  if (rt->post && c->r->body_len > 0) {
+    json_error_t e;
+    c->body = json_loadb(c->r->body, c->r->body_len, 0, &e);
+    if (!json_is_object(c->body)) {
+      json_decref(c->body);
+      c->body = NULL;
+      fault(c, "InvalidRequest", "The request body is not a JSON object.",
+            NULL);
+      return;
+    }
+  }
+  if (!c->body)
+    c->body = json_object();
+  rt->fn(c);
+}
+
 void vim25_handle(struct sim *sim, struct request *r, const char *path,
                   struct reply *rp) {
-  (void)sim;
-  (void)r;
-  (void)path;
-  reply_text(rp, 404, "Not Found");
+  char *copy = xstrdup(path), *seg[5], *save = NULL;
+  size_t n = 0;
+  for (char *t = strtok_r(copy, "/", &save); t && n < 5;
+       t = strtok_r(NULL, "/", &save))
+    seg[n++] = t;
+  if (n != 4 || !release_served(sim, seg[0])) {
+    reply_text(rp, 404, "Not Found");
+  } else {
+    struct ctx c = {sim, r, rp, seg[0], seg[1], seg[2], NULL};
+    dispatch(&c, seg[3]);
+    json_decref(c.body);
+  }
+  free(copy);
 }
