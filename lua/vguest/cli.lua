@@ -1,0 +1,238 @@
+--- The `vguest` command line: `vguest run`, `vguest repl`, --help, --version.
+--
+-- The host program (bindings/main.c) calls `require("vguest.cli").main(arg)`
+-- and exits with the status it returns: 0 on success, 1 with a one-line
+-- message on stderr ("vguest: ...") otherwise, 130 after Ctrl-C.
+local task = require "vguest.task"
+local errors = require "vguest.errors"
+local repl = require "vguest.repl"
+
+local M = {}
+
+M.usage = [[
+usage: vguest run [options] FILE [ARGS...]   run a Lua playbook (FILE "-": stdin);
+                                             ARGS are in the table `arg`, arg[0] = FILE
+       vguest repl [options]                 interactive REPL (vg = require "vguest")
+       vguest                                the REPL when stdin is a terminal,
+                                             else run stdin as a playbook
+       vguest --help | --version
+
+options for run and repl:
+  --sim           start a simulator (vguest-sim) on a free loopback port; vg.connect{}
+                  and vg.credentials{} default to it and its first accounts; it is
+                  stopped when vguest exits
+  --protocol P    default protocol for vg.connect: auto, api, rest or vim25
+  --traceback     print a traceback with a runtime error (also VGUEST_TRACEBACK=1)
+  -e STAT         run the Lua statement STAT first (e.g. -e '_PROMPT=""')
+
+environment: VGUEST_SERVER, VGUEST_USER, VGUEST_PASSWORD, VGUEST_PROTOCOL,
+  VGUEST_CA_FILE, VGUEST_THUMBPRINT, VGUEST_INSECURE, VGUEST_GUEST_USER,
+  VGUEST_GUEST_PASSWORD (defaults of vg.connect and vg.credentials),
+  VGUEST_SIM (simulator binary), VGUEST_SIM_INVENTORY, VGUEST_TRACEBACK
+
+exit status: 0 on success, 1 on failure (one line on stderr), 130 on Ctrl-C
+]]
+
+local protocols = { auto = true, api = true, rest = true, vim25 = true }
+
+local Usage = {}
+local function usage_error(msg) error(setmetatable({ msg = msg }, Usage), 0) end
+
+local function parse(argv)
+  local o = { stats = {} }
+  local i = 1
+  local cmd = argv[1]
+  if cmd == nil then
+    o.cmd = "default"
+    return o
+  elseif cmd == "--help" or cmd == "-h" or cmd == "help" then
+    o.cmd = "help"
+    return o
+  elseif cmd == "--version" or cmd == "-v" or cmd == "version" then
+    o.cmd = "version"
+    return o
+  elseif cmd == "run" or cmd == "repl" then
+    o.cmd = cmd
+    i = 2
+  elseif cmd:sub(1, 1) == "-" then
+    usage_error("unknown option '" .. cmd .. "' (try vguest --help)")
+  else
+    usage_error("unknown command '" .. cmd .. "' (try vguest --help)")
+  end
+  while argv[i] do
+    local a = argv[i]
+    if a == "--sim" then
+      o.sim = true
+    elseif a == "--traceback" then
+      o.traceback = true
+    elseif a == "--protocol" or a:match("^%-%-protocol=") then
+      local p = a:match("^%-%-protocol=(.*)$")
+      if not p then
+        i = i + 1
+        p = argv[i]
+      end
+      if not p or not protocols[p] then
+        usage_error("--protocol needs one of auto, api, rest, vim25")
+      end
+      o.protocol = p
+    elseif a == "-e" then
+      i = i + 1
+      if not argv[i] then usage_error("-e needs a statement") end
+      o.stats[#o.stats + 1] = argv[i]
+    elseif a == "--help" or a == "-h" then
+      o.cmd = "help"
+      return o
+    elseif a == "--" then
+      i = i + 1
+      break
+    elseif a == "-" or a:sub(1, 1) ~= "-" then
+      break
+    else
+      usage_error("unknown option '" .. a .. "' for " .. o.cmd .. " (try vguest --help)")
+    end
+    i = i + 1
+  end
+  if o.cmd == "run" then
+    o.file = argv[i]
+    if not o.file then usage_error("run needs a FILE (try vguest --help)") end
+    o.args = table.move(argv, i + 1, #argv, 1, {})
+  elseif argv[i] then
+    usage_error("unexpected argument '" .. argv[i] .. "' for repl")
+  end
+  return o
+end
+
+local function one_line(err)
+  local s = repl.error_text(err)
+  if not s:match("^vguest: ") then s = "vguest: " .. s end
+  return s
+end
+
+-- Apply --sim and --protocol: fill vguest.defaults.
+local function setup(o, cleanup)
+  local defaults = require "vguest.defaults"
+  if o.protocol then defaults.protocol = o.protocol end
+  if o.sim then
+    local core = task.core()
+    local sim = require("vguest.sim").start { lifetime = 24 * 3600 }
+    cleanup[#cleanup + 1] = function() sim:stop() end
+    defaults.server, defaults.ca_file = sim.url, sim.ca_file
+    defaults.user = sim.user
+    defaults.password = sim.password and core.secret(sim.password)
+    defaults.guest_user = sim.guest_user
+    defaults.guest_password = sim.guest_password and core.secret(sim.guest_password)
+    defaults.sim = { url = sim.url, ca_file = sim.ca_file, pid = sim.pid,
+      vm = sim.vm and sim.vm.name, flavours = sim.flavours }
+    -- keep no plain copy of the simulator's passwords
+    sim.password, sim.guest_password, sim.inventory = nil, nil, nil
+  end
+end
+
+-- Run a chunk as a task; returns nil or an exit status after reporting.
+local function run_chunk(chunk, o, args)
+  local status, a, b = repl.run_task(chunk, table.unpack(args or {}))
+  if status == "interrupted" then
+    io.stderr:write("vguest: interrupted\n")
+    return 130
+  elseif status == "error" then
+    io.stderr:write(one_line(a), "\n")
+    if o.traceback then
+      local tb = repl.clean_traceback(b)
+      if tb and tb ~= "" then io.stderr:write(tb, "\n") end
+    end
+    return 1
+  end
+  return nil
+end
+
+-- After the main chunk: let spawned tasks finish; report unobserved failures.
+local function finish_tasks()
+  if not task.run_all() then
+    for _, t in ipairs(task.live()) do t:cancel() end
+    io.stderr:write("vguest: interrupted\n")
+    return 130
+  end
+  local rc = 0
+  for _, t in ipairs(task.take_unobserved()) do
+    io.stderr:write(one_line(t.err), " (in a task nobody waited for)\n")
+    rc = 1
+  end
+  return rc
+end
+
+local function run(o)
+  local chunk, err
+  if o.file == "-" then
+    chunk, err = load(io.read("a") or "", "=stdin")
+  else
+    chunk, err = loadfile(o.file)
+  end
+  if not chunk then
+    io.stderr:write(one_line(err), "\n")
+    return 1
+  end
+  _G.arg = { [0] = o.file }
+  for k, v in ipairs(o.args or {}) do _G.arg[k] = v end
+  local rc = run_chunk(chunk, o, o.args)
+  if rc then return rc end
+  return finish_tasks()
+end
+
+local function do_main(argv)
+  local o = parse(argv)
+  if o.cmd == "help" then
+    io.stdout:write(M.usage)
+    return 0
+  elseif o.cmd == "version" then
+    io.stdout:write("vguest ", require("vguest").version, "\n")
+    return 0
+  end
+  local core = task.core()
+  if core.catch_interrupts then pcall(core.catch_interrupts, true) end
+  if o.cmd == "default" then
+    if core.isatty and core.isatty(0) then
+      o.cmd = "repl"
+    else
+      o.cmd, o.file, o.args = "run", "-", {}
+    end
+  end
+  if os.getenv("VGUEST_TRACEBACK") == "1" then o.traceback = true end
+  local cleanup = {}
+  local ok, rc = pcall(function()
+    setup(o, cleanup)
+    for _, stat in ipairs(o.stats) do
+      local chunk, err = load(stat, "=(command line)")
+      if not chunk then
+        io.stderr:write(one_line(err), "\n")
+        return 1
+      end
+      local r = run_chunk(chunk, o)
+      if r then return r end
+    end
+    if o.cmd == "run" then return run(o) end
+    _G.vg = require "vguest"
+    return repl.run { traceback = true }
+  end)
+  for i = #cleanup, 1, -1 do pcall(cleanup[i]) end
+  if not ok then
+    io.stderr:write(one_line(rc), "\n")
+    return 1
+  end
+  return rc
+end
+
+--- Entry point: returns the exit status.
+function M.main(argv)
+  local ok, rc = pcall(do_main, argv or {})
+  io.stdout:flush()
+  if ok then return rc end
+  if getmetatable(rc) == Usage then
+    io.stderr:write("vguest: ", rc.msg, "\n")
+    return 1
+  end
+  io.stderr:write(one_line(rc), "\n")
+  return 1
+end
+
+M.parse = parse
+return M

@@ -1,0 +1,15 @@
+--- Defaults consulted by vg.connect{} and vg.credentials{} before the
+-- environment (VGUEST_SERVER, VGUEST_USER, VGUEST_PASSWORD, VGUEST_PROTOCOL,
+-- VGUEST_CA_FILE, VGUEST_THUMBPRINT, VGUEST_INSECURE, VGUEST_GUEST_USER,
+-- VGUEST_GUEST_PASSWORD).
+--
+-- `vguest run --sim` fills this table (server, user, password, ca_file,
+-- guest_user, guest_password) so a playbook's vg.connect{} and
+-- vg.credentials{} reach the simulator it started. Passwords here are
+-- vguest.Secret objects: they are never put in the process environment,
+-- where every child process (and every guest program the simulator runs on
+-- this host) could read them.
+--
+-- Fields: server, user, password (Secret), protocol, ca_file, thumbprint,
+-- insecure, guest_user, guest_password (Secret).
+return {}

@@ -1,0 +1,183 @@
+--- Error objects and argument checking for the vguest Lua layer.
+--
+-- Failures of vCenter operations are *error objects*: tables
+-- `{kind, message, status, fault, message_id, op, vm, pid, auth, retryable,
+-- maybe_done}` sharing one metatable whose `__tostring` gives one readable
+-- line, e.g.
+--
+--   vguest: not_found: create on vm-42: program /no/such not found (HTTP 404)
+--
+-- They are raised with `error(obj)` so `pcall` returns the object itself;
+-- match on `err.kind`, never on the text. `kind` is one of the normalized
+-- kinds of DESIGN.md ("Errors, normalized across flavours"), as produced by
+-- the C core's status list (vg_status_kind); the Lua layer only adds
+-- `timed_out`, `canceled`, `not_found` and `invalid_argument` for the
+-- conditions it detects itself (wait deadline, Ctrl-C, VM lookup).
+--
+-- Misuse (wrong types, unknown option keys, closed objects) is not an error
+-- object: it raises a plain string naming the call and the argument, the way
+-- Lua's own luaL_argerror does:
+--
+--   bad argument #1 to 'create' (unknown option 'pth')
+local M = {}
+
+local Error = {}
+Error.__index = Error
+Error.__name = "vguest.Error"
+M.Error = Error
+
+local function one_line(s)
+  s = tostring(s)
+  return (s:gsub("%s*\n%s*", " "))
+end
+
+function Error.__tostring(e)
+  local parts = { "vguest: ", tostring(e.kind or "error") }
+  if e.auth then parts[#parts + 1] = " (" .. tostring(e.auth) .. ")" end
+  parts[#parts + 1] = ": "
+  if e.op then
+    parts[#parts + 1] = tostring(e.op)
+    if e.pid and e.pid ~= 0 then parts[#parts + 1] = " pid " .. tostring(e.pid) end
+    if e.vm then parts[#parts + 1] = " on " .. tostring(e.vm) end
+    parts[#parts + 1] = ": "
+  end
+  parts[#parts + 1] = one_line(e.message or e.kind or "error")
+  local extra = {}
+  if e.status and e.status ~= 0 then extra[#extra + 1] = "HTTP " .. tostring(e.status) end
+  if e.fault then extra[#extra + 1] = tostring(e.fault) end
+  if #extra > 0 then parts[#parts + 1] = " (" .. table.concat(extra, ", ") .. ")" end
+  return table.concat(parts)
+end
+
+--- Is x a vguest error object?
+function M.is_error(x)
+  return type(x) == "table" and getmetatable(x) == Error
+end
+
+--- Give a plain error table (from vguest.core) the Error metatable.
+-- Fields are normalized: status/pid 0 become nil, booleans are booleans.
+function M.wrap(t)
+  if M.is_error(t) then return t end
+  if type(t) ~= "table" then
+    return M.new { kind = "protocol", message = tostring(t) }
+  end
+  if t.status == 0 then t.status = nil end
+  if t.pid == 0 then t.pid = nil end
+  t.retryable = not not t.retryable
+  t.maybe_done = not not t.maybe_done
+  t.kind = t.kind or "protocol"
+  t.message = t.message or t.kind
+  return setmetatable(t, Error)
+end
+
+--- A new error object from fields (kind and message required).
+function M.new(fields)
+  local e = {}
+  for k, v in pairs(fields) do e[k] = v end
+  return M.wrap(e)
+end
+
+--- Raise an error object (pcall returns the object itself).
+function M.raise(fields)
+  error(M.new(fields), 0)
+end
+
+-------------------------------------------------------------------------------
+-- Argument checking (misuse raises strings, like luaL_argerror)
+
+--- Raise "bad argument #n to 'fname' (msg)" at the caller of the API
+-- function (level counts from the function calling argerror's caller).
+function M.argerror(n, fname, msg, level)
+  error(string.format("bad argument #%d to '%s' (%s)", n, fname, msg), (level or 2) + 1)
+end
+
+local function typename(v)
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  return type(v)
+end
+M.typename = typename
+
+--- Check that self is an object of class `cls` (a metatable with __name).
+function M.checkself(self, cls, fname, level)
+  if getmetatable(self) ~= cls then
+    error(string.format("calling '%s' on bad self (%s expected, got %s); use ':' to call methods",
+      fname, cls.__name, typename(self)), (level or 2) + 1)
+  end
+  return self
+end
+
+-- Type predicates for option specs: a spec maps each allowed key to a
+-- checker name ("string", "number", "boolean", "table", "positive",
+-- "integer", "string_array", "string_map", "secret", "any") or a function
+-- returning ok, expected-description.
+local checkers = {}
+function checkers.string(v) return type(v) == "string", "a string" end
+function checkers.number(v) return type(v) == "number", "a number" end
+function checkers.positive(v) return type(v) == "number" and v > 0, "a positive number" end
+function checkers.nonneg(v) return type(v) == "number" and v >= 0, "a non-negative number" end
+function checkers.integer(v) return math.type(v) == "integer" and v > 0, "a positive integer" end
+function checkers.boolean(v) return type(v) == "boolean", "a boolean" end
+function checkers.table(v) return type(v) == "table", "a table" end
+function checkers.any() return true end
+function checkers.string_array(v)
+  if type(v) ~= "table" then return false, "an array of strings" end
+  local n = 0
+  for k, x in pairs(v) do
+    n = n + 1
+    if math.type(k) ~= "integer" or type(x) ~= "string" then return false, "an array of strings" end
+  end
+  if n ~= #v then return false, "an array of strings" end
+  return true
+end
+function checkers.string_map(v)
+  if type(v) ~= "table" then return false, "a table of strings" end
+  for k, x in pairs(v) do
+    if type(k) ~= "string" or (type(x) ~= "string" and type(x) ~= "number" and type(x) ~= "boolean") then
+      return false, "a table mapping names to strings"
+    end
+  end
+  return true
+end
+M.checkers = checkers
+
+--- Check an option table strictly: `opts` must be a table (or nil when
+-- `optional`), every key must be in `spec`, every value of the right type.
+-- Raises "bad argument #n to 'fname' (unknown option 'k')" or
+-- "bad argument #n to 'fname' (field 'k' must be a string, got number)".
+-- Returns opts (or an empty table).
+function M.checkopts(opts, spec, n, fname, optional, level)
+  level = (level or 2) + 1
+  if opts == nil and optional then return {} end
+  if type(opts) ~= "table" or getmetatable(opts) ~= nil and getmetatable(opts).__name then
+    error(string.format("bad argument #%d to '%s' (table expected, got %s)", n, fname,
+      opts == nil and "no value" or typename(opts)), level)
+  end
+  for k, v in pairs(opts) do
+    local check = type(k) == "string" and spec[k]
+    if not check then
+      error(string.format("bad argument #%d to '%s' (unknown option '%s')", n, fname, tostring(k)),
+        level)
+    end
+    local f = type(check) == "function" and check or checkers[check]
+    local ok, expected = f(v)
+    if not ok then
+      error(string.format("bad argument #%d to '%s' (field '%s' must be %s, got %s)", n, fname, k,
+        expected, typename(v)), level)
+    end
+  end
+  return opts
+end
+
+--- Check one positional argument with a checker name or function.
+function M.checkarg(v, check, n, fname, level)
+  local f = type(check) == "function" and check or checkers[check]
+  local ok, expected = f(v)
+  if not ok then
+    error(string.format("bad argument #%d to '%s' (%s expected, got %s)", n, fname,
+      (expected or check):gsub("^an? ", ""), v == nil and "no value" or typename(v)), (level or 2) + 1)
+  end
+  return v
+end
+
+return M

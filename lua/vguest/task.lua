@@ -1,0 +1,293 @@
+--- Tasks: coroutines on the vguest event loop.
+--
+-- Design note. The C core (`vguest.core`) knows nothing of coroutines: it
+-- starts operations (`Op`s) and `core.step()` reports the ones that
+-- completed. This module turns that into waits that never block other work:
+--
+--   * Inside a task (a coroutine made by `spawn`), a wait registers a wake-up
+--     and yields a private sentinel to the scheduler.
+--   * Outside any task (the main coroutine: a script's top level before it is
+--     wrapped, busted, a C host), the same wait runs the loop (`pump`) until
+--     its own completion, resuming every task whose operation completed
+--     meanwhile, so background tasks keep going.
+--   * From a coroutine this module did not create, a wait raises instead of
+--     yielding into someone else's resume.
+--
+-- Every wait goes through `suspend(register)`: `register(wake)` arranges for
+-- `wake(...)` to be called later (from the scheduler, never from C) and
+-- returns an `unwait` function undoing the arrangement; `suspend` returns
+-- wake's arguments. Canceling a task calls its `unwait` (which cancels the
+-- pending Op) and closes the coroutine with `coroutine.close`, so its
+-- `<close>` variables run. Ctrl-C makes `core.step` return `interrupted`;
+-- the foreground wait then undoes itself and raises kind "canceled".
+local errors = require "vguest.errors"
+
+local M = {}
+
+local core
+--- The C module (overridable for unit tests of the scheduler).
+function M.core()
+  if not core then core = require "vguest.core" end
+  return core
+end
+function M.set_core(c) core = c end
+
+local YIELD = setmetatable({}, { __name = "vguest.yield" })
+local handlers = {}                         -- Op -> function(op): completion
+local tasks = setmetatable({}, { __mode = "k" }) -- coroutine -> Task
+local live = {}                             -- unfinished Task -> true
+local ready = {}                            -- queue of { task, n, ... } to resume
+local ready_head = 1
+local failed = {}                           -- failed tasks, for take_unobserved
+
+local Task = { __name = "vguest.Task" }
+Task.__index = Task
+M.Task = Task
+
+function Task.__tostring(t)
+  return string.format("vguest.Task (%s)", t.state)
+end
+
+--- The task running now (or nil), whether we are on the main coroutine.
+function M.current()
+  local co, main = coroutine.running()
+  return tasks[co], main
+end
+
+--- Register a completion handler for an Op started elsewhere.
+function M.on_complete(op, fn) handlers[op] = fn end
+function M.forget(op) handlers[op] = nil end
+
+local function schedule(t, ...)
+  ready[#ready + 1] = table.pack(t, ...)
+end
+
+local function finish(t, state, results, err, tb)
+  t.state = state
+  t.results = results
+  t.err = err
+  t.traceback = tb
+  live[t] = nil
+  if state == "failed" then failed[#failed + 1] = t end
+  local ws = t.waiters
+  t.waiters = {}
+  for _, w in ipairs(ws) do w() end
+end
+
+local function resume(t, ...)
+  if t.state ~= "running" then return end
+  local co = t.co
+  local r = table.pack(coroutine.resume(co, ...))
+  if coroutine.status(co) == "dead" then
+    if r[1] then
+      finish(t, "ok", table.pack(table.unpack(r, 2, r.n)))
+    else
+      local err = r[2]
+      local tb = debug.traceback(co)
+      coroutine.close(co) -- an error does not unwind: run <close> variables
+      finish(t, "failed", nil, err, tb)
+    end
+  elseif r[2] ~= YIELD then
+    -- the task body called coroutine.yield itself
+    local tb = debug.traceback(co)
+    t.unwait = nil
+    coroutine.close(co)
+    finish(t, "failed", nil, "attempt to yield from a vguest task (use vg.spawn for concurrency)", tb)
+  end
+end
+
+local function drain_ready()
+  while ready_head <= #ready do
+    local item = ready[ready_head]
+    ready[ready_head] = nil
+    ready_head = ready_head + 1
+    resume(table.unpack(item, 1, item.n))
+  end
+  ready, ready_head = {}, 1
+end
+
+--- Run the loop until pred() is true. Returns true when pred became true,
+-- false when Ctrl-C interrupted the loop first. Raises when nothing is left
+-- that could ever make pred true (a deadlock).
+function M.pump(pred)
+  local c = M.core()
+  while true do
+    drain_ready()
+    if pred() then return true end
+    if c.pending() == 0 then
+      error("vguest: deadlock: waiting for something that can never happen " ..
+        "(no operation in flight)", 0)
+    end
+    local done, interrupted = c.step(-1)
+    for _, op in ipairs(done) do
+      local h = handlers[op]
+      if h then
+        handlers[op] = nil
+        h(op)
+      end
+    end
+    if interrupted then
+      drain_ready()
+      return false
+    end
+  end
+end
+
+--- Whether the caller may wait (yield in a task, or run the loop at top
+-- level) right now.
+function M.can_wait()
+  local t, main = M.current()
+  if t then return coroutine.isyieldable() end
+  return main
+end
+
+--- Suspend the caller until the `wake` passed to `register` is called;
+-- returns wake's arguments. See the design note above.
+function M.suspend(register, level)
+  level = (level or 1) + 1
+  local t, main = M.current()
+  local fired = false
+  if t then
+    if not coroutine.isyieldable() then
+      error("vguest: cannot wait here (inside a metamethod, finalizer or C call)", level)
+    end
+    local unwait = register(function(...)
+      if fired then return end
+      fired = true
+      schedule(t, ...)
+    end)
+    t.unwait = unwait
+    local r = table.pack(coroutine.yield(YIELD))
+    t.unwait = nil
+    return table.unpack(r, 1, r.n)
+  elseif main then
+    local vals
+    local unwait = register(function(...)
+      if fired then return end
+      fired = true
+      vals = table.pack(...)
+    end)
+    if not vals and not M.pump(function() return vals ~= nil end) then
+      if unwait then unwait() end
+      errors.raise { kind = "canceled", message = "interrupted" }
+    end
+    return table.unpack(vals, 1, vals.n)
+  else
+    error("vguest call from a foreign coroutine; use vg.spawn", level)
+  end
+end
+
+--- Wait for an Op and return its result, or raise its error object.
+function M.await(op, level)
+  M.suspend(function(wake)
+    handlers[op] = wake
+    return function()
+      handlers[op] = nil
+      op:cancel()
+    end
+  end, (level or 1) + 1)
+  local v, err = op:result()
+  if err ~= nil then error(errors.wrap(err), 0) end
+  return v
+end
+
+--- Start fn(...) as a task; it runs at once until its first wait.
+function M.spawn(fn, ...)
+  local t = setmetatable({ state = "running", waiters = {} }, Task)
+  t.co = coroutine.create(function(...) return fn(...) end)
+  tasks[t.co] = t
+  live[t] = true
+  resume(t, ...)
+  return t
+end
+
+function Task:done()
+  errors.checkself(self, Task, "done")
+  return self.state ~= "running"
+end
+
+function Task:status()
+  errors.checkself(self, Task, "status")
+  return self.state
+end
+
+local function wait_done(t, fname)
+  if t.state == "running" then
+    if M.current() == t then error("a task cannot wait for itself", 3) end
+    M.suspend(function(wake)
+      local ws = t.waiters
+      ws[#ws + 1] = wake
+      return function()
+        for i = #ws, 1, -1 do if ws[i] == wake then table.remove(ws, i) end end
+      end
+    end, 3)
+  end
+end
+
+--- Wait for the task: its results, or re-raise its error.
+function Task:wait()
+  errors.checkself(self, Task, "wait")
+  self.observed = true
+  wait_done(self, "wait")
+  if self.state == "ok" then return table.unpack(self.results, 1, self.results.n) end
+  error(self.err, 0)
+end
+
+--- Like pcall around Task:wait(): true, results... or false, err.
+function Task:result()
+  errors.checkself(self, Task, "result")
+  self.observed = true
+  wait_done(self, "result")
+  if self.state == "ok" then return true, table.unpack(self.results, 1, self.results.n) end
+  return false, self.err
+end
+
+--- Cancel the task: its pending operation is canceled and its coroutine
+-- closed (its `<close>` variables run). Returns true when it was running.
+function Task:cancel()
+  errors.checkself(self, Task, "cancel")
+  if self.state ~= "running" then return false end
+  if M.current() == self then
+    errors.raise { kind = "canceled", message = "task canceled itself" }
+  end
+  local unwait = self.unwait
+  self.unwait = nil
+  if unwait then unwait() end
+  -- a pending resume of this task, if any, is skipped once it is finished
+  local ok, err = coroutine.close(self.co)
+  finish(self, "canceled", nil,
+    ok and errors.new { kind = "canceled", message = "task canceled" } or err)
+  self.observed = true
+  return true
+end
+
+--- Unfinished tasks (array).
+function M.live()
+  local out = {}
+  for t in pairs(live) do out[#out + 1] = t end
+  return out
+end
+
+--- Failed tasks whose error nobody has looked at (t:wait, t:result) since
+-- the last call; the list is cleared.
+function M.take_unobserved()
+  local out = {}
+  for _, t in ipairs(failed) do
+    if not t.observed then out[#out + 1] = t end
+  end
+  failed = {}
+  return out
+end
+
+--- Run the loop until every task has finished.
+function M.run_all()
+  return M.pump(function() return next(live) == nil end)
+end
+
+--- Sleep for `seconds` (yields inside a task; runs the loop outside).
+function M.sleep(seconds)
+  local ms = math.floor(seconds * 1000 + 0.5)
+  return M.await(M.core().timer(ms), 2)
+end
+
+return M
