@@ -1,0 +1,182 @@
+/* Secrets: one allocation holding the bytes and a NUL, zeroed before free,
+   compared in constant time. Nothing here formats a secret anywhere. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+struct vg_secret {
+  size_t len;
+  char bytes[]; /* len bytes plus NUL */
+};
+
+vg_status vg_secret_new(const void *bytes, size_t len, vg_secret **out) {
+  *out = NULL;
+  if (!bytes && len)
+    return VG_EMISUSE;
+  vg_secret *s = malloc(sizeof *s + len + 1);
+  if (!s)
+    return VG_ENOMEM;
+  s->len = len;
+  if (len)
+    memcpy(s->bytes, bytes, len);
+  s->bytes[len] = '\0';
+  *out = s;
+  return VG_OK;
+}
+
+vg_status vg_secret_from_env(const char *name, vg_secret **out) {
+  *out = NULL;
+  if (!name)
+    return VG_EMISUSE;
+  const char *v = getenv(name);
+  if (!v)
+    return VG_ENOTFOUND;
+  return vg_secret_new(v, strlen(v), out);
+}
+
+/* Reads all of fd into a zeroing buffer. */
+static vg_status read_all(int fd, vgi_buf *b) {
+  char chunk[512];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      vgi_zero(chunk, sizeof chunk);
+      return VG_ENOTFOUND;
+    }
+    if (n == 0)
+      break;
+    if (vgi_buf_add(b, chunk, (size_t)n)) {
+      vgi_zero(chunk, sizeof chunk);
+      return VG_ENOMEM;
+    }
+  }
+  vgi_zero(chunk, sizeof chunk);
+  return VG_OK;
+}
+
+static vg_status from_buf(vgi_buf *b, vg_secret **out) {
+  size_t n = b->len;
+  if (n && b->data[n - 1] == '\n')
+    n--;
+  if (n && b->data[n - 1] == '\r')
+    n--;
+  vg_status st = vg_secret_new(n ? b->data : "", n, out);
+  vgi_buf_zfree(b);
+  return st;
+}
+
+vg_status vg_secret_from_file(const char *path, vg_secret **out) {
+  *out = NULL;
+  if (!path)
+    return VG_EMISUSE;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return VG_ENOTFOUND;
+  vgi_buf b = {0};
+  vg_status st = read_all(fd, &b);
+  close(fd);
+  if (st != VG_OK) {
+    vgi_buf_zfree(&b);
+    return st;
+  }
+  return from_buf(&b, out);
+}
+
+/* Reads one line from fd byte by byte (so nothing beyond it is consumed). */
+static vg_status read_line(int fd, vgi_buf *b) {
+  for (;;) {
+    char c;
+    ssize_t n = read(fd, &c, 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return b->len ? VG_OK : VG_ECANCELED;
+    if (c == '\n')
+      break;
+    if (vgi_buf_add(b, &c, 1))
+      return VG_ENOMEM;
+  }
+  return VG_OK;
+}
+
+vg_status vg_secret_from_prompt(const char *prompt, vg_secret **out) {
+  *out = NULL;
+  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+  int own = fd >= 0;
+  if (!own)
+    fd = STDIN_FILENO;
+  struct termios old, quiet;
+  int echo_off = isatty(fd) && tcgetattr(fd, &old) == 0;
+  if (echo_off) {
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  if (prompt && own) {
+    ssize_t w = write(fd, prompt, strlen(prompt));
+    (void)w;
+  } else if (prompt) {
+    fputs(prompt, stderr);
+    fflush(stderr);
+  }
+  vgi_buf b = {0};
+  vg_status st = read_line(fd, &b);
+  if (echo_off) {
+    tcsetattr(fd, TCSAFLUSH, &old);
+    ssize_t w = write(fd, "\n", 1);
+    (void)w;
+  }
+  if (own)
+    close(fd);
+  if (st != VG_OK) {
+    vgi_buf_zfree(&b);
+    return st;
+  }
+  return from_buf(&b, out);
+}
+
+vg_status vg_secret_dup(const vg_secret *s, vg_secret **out) {
+  if (!s) {
+    *out = NULL;
+    return VG_EMISUSE;
+  }
+  return vg_secret_new(s->bytes, s->len, out);
+}
+
+void vg_secret_free(vg_secret *s) {
+  if (!s)
+    return;
+  explicit_bzero(s, sizeof *s + s->len + 1);
+  free(s);
+}
+
+size_t vg_secret_len(const vg_secret *s) {
+  return s ? s->len : 0;
+}
+
+int vg_secret_equal(const vg_secret *a, const vg_secret *b) {
+  if (!a || !b)
+    return a == b;
+  /* Length is not secret enough to hide, but compare every byte of the
+     longer one anyway so timing does not tell where they differ. */
+  size_t n = a->len > b->len ? a->len : b->len;
+  unsigned char d = (unsigned char)(a->len != b->len);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char x = i < a->len ? (unsigned char)a->bytes[i] : 0;
+    unsigned char y = i < b->len ? (unsigned char)b->bytes[i] : 0;
+    d |= (unsigned char)(x ^ y);
+  }
+  return d == 0;
+}
+
+const char *vg_secret_reveal(const vg_secret *s) {
+  return s ? s->bytes : NULL;
+}
