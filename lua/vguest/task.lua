@@ -37,7 +37,6 @@ local handlers = {}                         -- Op -> function(op): completion
 local tasks = setmetatable({}, { __mode = "k" }) -- coroutine -> Task
 local live = {}                             -- unfinished Task -> true
 local ready = {}                            -- queue of { task, n, ... } to resume
-local ready_head = 1
 local failed = {}                           -- failed tasks, for take_unobserved
 
 local Task = { __name = "vguest.Task" }
@@ -97,13 +96,11 @@ local function resume(t, ...)
 end
 
 local function drain_ready()
-  while ready_head <= #ready do
-    local item = ready[ready_head]
-    ready[ready_head] = nil
-    ready_head = ready_head + 1
-    resume(table.unpack(item, 1, item.n))
+  while #ready > 0 do
+    local q = ready
+    ready = {}
+    for _, item in ipairs(q) do resume(table.unpack(item, 1, item.n)) end
   end
-  ready, ready_head = {}, 1
 end
 
 --- Run the loop until pred() is true. Returns true when pred became true,
@@ -282,6 +279,27 @@ end
 --- Run the loop until every task has finished.
 function M.run_all()
   return M.pump(function() return next(live) == nil end)
+end
+
+--- Run the loop (dispatching completions) until no operation is in flight
+-- or `max_steps` steps of at most `step_ms` have passed; for detached work
+-- such as background logouts. Returns core.pending().
+function M.drain(max_steps, step_ms)
+  local c = M.core()
+  for _ = 1, max_steps or 100 do
+    drain_ready()
+    if c.pending() == 0 then break end
+    local done = c.step(step_ms or 50)
+    for _, op in ipairs(done) do
+      local h = handlers[op]
+      if h then
+        handlers[op] = nil
+        h(op)
+      end
+    end
+  end
+  drain_ready()
+  return c.pending()
 end
 
 --- Sleep for `seconds` (yields inside a task; runs the loop outside).

@@ -1,0 +1,93 @@
+-- Shared fixtures for the Lua and CLI specs (busted --helper).
+--
+-- helper.sim{ flavours = {...} }  one simulator per suite (per options),
+--     started on first use: { url, ca_file, user, password, guest_user,
+--     guest_password, vm, inventory, control(), stats(), stop() }.
+--     The binary comes from $VGUEST_SIM (see vguest.sim).
+-- helper.connect(flavour [, opts])  vg.connect to that simulator.
+-- helper.assert_loop_empty()  after each spec: no op in flight, no task
+--     alive (background logouts get a moment to finish first).
+-- helper.run(args, stdin)  run the `vguest` binary ($VGUEST_BIN) with piped
+--     stdin; returns stdout, stderr, exit status.
+local helper = {}
+
+local sims = {}
+
+function helper.sim(opts)
+  opts = opts or {}
+  local key = table.concat(opts.flavours or {}, ",")
+  if not sims[key] then
+    sims[key] = require("vguest.sim").start(opts)
+  end
+  return sims[key]
+end
+
+function helper.connect(flavour, opts)
+  local vg = require "vguest"
+  local sim = helper.sim()
+  local o = { server = sim.url, user = sim.user, password = sim.password, ca_file = sim.ca_file,
+    protocol = flavour or "auto" }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return vg.connect(o)
+end
+
+function helper.credentials()
+  local vg = require "vguest"
+  local sim = helper.sim()
+  return vg.credentials { user = sim.guest_user, password = sim.guest_password }
+end
+
+function helper.assert_loop_empty()
+  local task = require "vguest.task"
+  task.drain(100, 50)
+  assert.are.equal(0, task.core().pending(), "operations still in flight after the spec")
+  assert.are.same({}, task.live(), "tasks still alive after the spec")
+  task.take_unobserved()
+end
+
+local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+helper.quote = quote
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return "" end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local tmpn = 0
+function helper.tmpname(suffix)
+  tmpn = tmpn + 1
+  local base = os.getenv("TMPDIR")
+  if not base or base == "" then base = "/tmp" end
+  return string.format("%s/vguest-spec-%d-%d%s", base, math.random(1, 1e9), tmpn, suffix or "")
+end
+
+function helper.write(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+  return path
+end
+
+--- Run `vguest` with args (array) and stdin text; env (table) is prepended.
+function helper.run(args, stdin, env)
+  local bin = os.getenv("VGUEST_BIN") or "vguest"
+  local inp = helper.write(helper.tmpname(".in"), stdin or "")
+  local out, err = helper.tmpname(".out"), helper.tmpname(".err")
+  local cmd = {}
+  for k, v in pairs(env or {}) do cmd[#cmd + 1] = k .. "=" .. quote(v) end
+  cmd[#cmd + 1] = quote(bin)
+  for _, a in ipairs(args or {}) do cmd[#cmd + 1] = quote(a) end
+  local line = table.concat(cmd, " ") .. " <" .. quote(inp) .. " >" .. quote(out) .. " 2>" .. quote(err)
+  local ok, how, code = os.execute(line)
+  local o, e = slurp(out), slurp(err)
+  os.remove(inp)
+  os.remove(out)
+  os.remove(err)
+  if how == "signal" then code = 128 + code end
+  return o, e, code
+end
+
+return helper
