@@ -154,8 +154,10 @@ static int64_t checkpid(lua_State *L, int arg) {
 /* ---------------------------------------------------------------------- */
 /* Operations                                                              */
 
-static int startop(lua_State *L, lvg_op *o, vg_status st, vg_op *op) {
-  lvg_op_started(L, o, st, op);
+/* op is read through a pointer: C does not order the evaluation of
+   arguments, so startop(L, o, vg_x(..., &op), op) could read op first. */
+static int startop(lua_State *L, lvg_op *o, vg_status st, vg_op *const *op) {
+  lvg_op_started(L, o, st, *op);
   return 1;
 }
 
@@ -163,14 +165,14 @@ static int session_login(lua_State *L) {
   lvg_session *s = checksession(L);
   vg_op *op = NULL;
   lvg_op *o = lvg_op_new(L, s->rt, 1, "login", LVG_OP_TRUE);
-  return startop(L, o, vg_session_login(s->s, lvg_op_callback(), o, &op), op);
+  return startop(L, o, vg_session_login(s->s, lvg_op_callback(), o, &op), &op);
 }
 
 static int session_logout(lua_State *L) {
   lvg_session *s = checksession(L);
   vg_op *op = NULL;
   lvg_op *o = lvg_op_new(L, s->rt, 1, "logout", LVG_OP_TRUE);
-  return startop(L, o, vg_session_logout(s->s, lvg_op_callback(), o, &op), op);
+  return startop(L, o, vg_session_logout(s->s, lvg_op_callback(), o, &op), &op);
 }
 
 /* Session:vms{names=, ids=, power_state=} */
@@ -191,7 +193,7 @@ static int session_vms(lua_State *L) {
     f.power_state = lvg_optfield_string(L, 2, "power_state", 0);
   }
   o = lvg_op_new(L, s->rt, 1, "vms", LVG_OP_VMS);
-  return startop(L, o, vg_vm_list(s->s, &f, lvg_op_callback(), o, &op), op);
+  return startop(L, o, vg_vm_list(s->s, &f, lvg_op_callback(), o, &op), &op);
 }
 
 /*
@@ -265,7 +267,7 @@ static int session_create(lua_State *L) {
     p.env = checkenv(L, -1, 4); /* stays on the stack */
   o = lvg_op_new(L, s->rt, 1, "create", LVG_OP_PID);
   return startop(
-      L, o, vg_process_create(s->s, vm, c, &p, lvg_op_callback(), o, &op), op);
+      L, o, vg_process_create(s->s, vm, c, &p, lvg_op_callback(), o, &op), &op);
 }
 
 /* Session:get(vm, cred, pid) */
@@ -279,7 +281,7 @@ static int session_get(lua_State *L) {
   lua_settop(L, 4);
   o = lvg_op_new(L, s->rt, 1, "get", LVG_OP_INFO);
   return startop(
-      L, o, vg_process_get(s->s, vm, c, pid, lvg_op_callback(), o, &op), op);
+      L, o, vg_process_get(s->s, vm, c, pid, lvg_op_callback(), o, &op), &op);
 }
 
 /* Session:list(vm, cred [, pids]) */
@@ -314,7 +316,7 @@ static int session_list(lua_State *L) {
   o = lvg_op_new(L, s->rt, 1, "list", LVG_OP_LIST);
   return startop(
       L, o, vg_process_list(s->s, vm, c, pids, n, lvg_op_callback(), o, &op),
-      op);
+      &op);
 }
 
 /* Session:delete(vm, cred, pid) */
@@ -327,8 +329,9 @@ static int session_delete(lua_State *L) {
   lvg_op *o;
   lua_settop(L, 4);
   o = lvg_op_new(L, s->rt, 1, "delete", LVG_OP_TRUE);
-  return startop(
-      L, o, vg_process_delete(s->s, vm, c, pid, lvg_op_callback(), o, &op), op);
+  return startop(L, o,
+                 vg_process_delete(s->s, vm, c, pid, lvg_op_callback(), o, &op),
+                 &op);
 }
 
 /* Session:env(vm, cred [, names]) */
@@ -344,7 +347,7 @@ static int session_env(lua_State *L) {
     names = lvg_checkstringarray(L, 4, 4, NULL);
   o = lvg_op_new(L, s->rt, 1, "env", LVG_OP_ENV);
   return startop(
-      L, o, vg_guest_env(s->s, vm, c, names, lvg_op_callback(), o, &op), op);
+      L, o, vg_guest_env(s->s, vm, c, names, lvg_op_callback(), o, &op), &op);
 }
 
 /* ---------------------------------------------------------------------- */
