@@ -165,6 +165,7 @@ int vgi_op_set_vms(vg_op *op, size_t n);
 
 uint64_t vgi_now_ms(void);
 CURLM *vgi_runtime_multi(vg_runtime *rt);
+CURLSH *vgi_runtime_share(vg_runtime *rt);
 void vgi_runtime_op_started(vg_runtime *rt);
 void vgi_runtime_op_ended(vg_runtime *rt);
 void vgi_runtime_done_push(vg_runtime *rt, vg_op *op);
@@ -184,6 +185,8 @@ typedef struct vgi_request {
   char *body;         /* owned (vgi_zmalloc'd: may hold a secret) or NULL */
   int basic_auth;     /* send the session's user and password */
   int no_token;       /* do not send the session token */
+  int once;           /* not idempotent: never on a reused connection, which
+                         libcurl would silently re-send on if it died */
 } vgi_request;
 void vgi_request_clear(vgi_request *r);
 

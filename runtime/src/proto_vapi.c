@@ -184,7 +184,8 @@ json_t *vgi_vapi_spec(const vg_op *op, int map_as_pairs) {
   if (json_is_string(wd))
     json_object_set(s, "working_directory", wd);
   json_t *env = json_object_get(a, "env");
-  if (json_is_array(env)) {
+  if (json_is_array(env) || map_as_pairs) {
+    /* /rest requires the member; empty means the guest's defaults. */
     json_t *m = map_as_pairs ? json_array() : json_object();
     size_t i;
     json_t *kv;

@@ -29,6 +29,7 @@ static const vgi_proto *const probe_order[] = {&vgi_proto_api, &vgi_proto_vim25,
 static void send_op(vg_op *op);
 static void start_login(vg_session *s, vg_op *op);
 static vg_op *dequeue_all(vg_session *s);
+static int idempotent(const vg_op *op);
 
 /* ---- creation ---------------------------------------------------------- */
 
@@ -273,6 +274,7 @@ static void send_op(vg_op *op) {
   vgi_request req;
   memset(&req, 0, sizeof req);
   vg_status st = s->proto->build(op, &req);
+  req.once = !idempotent(op);
   if (st == VG_OK)
     st = vgi_http_start(s, op, &req);
   else

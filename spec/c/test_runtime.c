@@ -1,0 +1,346 @@
+/* C tests of the runtime: units (statuses, times, secrets, timers) and the
+   whole client against vguest-sim for each protocol flavour. */
+#include "sim_util.h"
+#include "vguest/vguest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (cond)                                                                  \
+      passed++;                                                                \
+    else {                                                                     \
+      failed++;                                                                \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                          \
+  } while (0)
+
+/* The private normalizer is tested through the library's symbol. */
+int vgi_time_normalize(const char *s, char out[32]);
+
+static void test_units(void) {
+  CHECK(strcmp(vg_status_name(VG_ETIMEDOUT), "ETIMEDOUT") == 0);
+  CHECK(strcmp(vg_status_name(VG_OK), "OK") == 0);
+  CHECK(strcmp(vg_status_kind(VG_ESTATE), "not_allowed_in_current_state") ==
+        0);
+  CHECK(strcmp(vg_status_kind((vg_status)999), "unknown") == 0);
+  char t[32];
+  CHECK(vgi_time_normalize("2026-11-23T04:53:55.5+01:00", t) == 0 &&
+        strcmp(t, "2026-11-23T03:53:55.500Z") == 0);
+  CHECK(vgi_time_normalize("2026-11-23T04:53:55Z", t) == 0 &&
+        strcmp(t, "2026-11-23T04:53:55.000Z") == 0);
+  CHECK(vgi_time_normalize("yesterday", t) == -1);
+
+  vg_secret *a, *b, *c;
+  CHECK(vg_secret_new("hunter2", 7, &a) == VG_OK);
+  CHECK(vg_secret_new("hunter2", 7, &b) == VG_OK);
+  CHECK(vg_secret_new("hunter3", 7, &c) == VG_OK);
+  CHECK(vg_secret_equal(a, b) && !vg_secret_equal(a, c));
+  CHECK(vg_secret_len(a) == 7);
+  vg_credentials *cr;
+  const char *why;
+  vg_credentials_options co = {NULL, a, NULL, 0};
+  CHECK(vg_credentials_new(&co, &cr, &why) == VG_EMISUSE && why);
+  co.user = "root";
+  co.saml_token = b;
+  CHECK(vg_credentials_new(&co, &cr, &why) == VG_EMISUSE);
+  co.saml_token = NULL;
+  CHECK(vg_credentials_new(&co, &cr, &why) == VG_OK);
+  CHECK(strcmp(vg_credentials_type(cr), "USERNAME_PASSWORD") == 0);
+  vg_credentials_free(cr);
+  vg_secret_free(a);
+  vg_secret_free(b);
+  vg_secret_free(c);
+  vg_secret_free(NULL);
+  CHECK(vg_secret_from_env("VGUEST_TEST_SURELY_UNSET", &a) == VG_ENOTFOUND);
+}
+
+static int order[3], norder;
+static void on_timer(vg_op *op, void *ud) {
+  (void)op;
+  order[norder++] = (int)(long)ud;
+}
+
+static void test_timers(vg_runtime *rt) {
+  vg_op *t[3];
+  long ms[3] = {30, 10, 20};
+  for (int i = 0; i < 3; i++)
+    CHECK(vg_timer_start(rt, ms[i], on_timer, (void *)(long)i, &t[i]) ==
+          VG_OK);
+  CHECK(vg_runtime_pending(rt) == 3);
+  CHECK(vg_op_wait(t[0]) == VG_OK);
+  CHECK(norder == 3 && order[0] == 1 && order[1] == 2 && order[2] == 0);
+  for (int i = 0; i < 3; i++)
+    vg_op_free(t[i]);
+  vg_op *c;
+  CHECK(vg_timer_start(rt, 10000, NULL, NULL, &c) == VG_OK);
+  vg_op_cancel(c);
+  CHECK(vg_op_status(c) == VG_ECANCELED && vg_runtime_pending(rt) == 0);
+  vg_op_free(c);
+}
+
+/* ---- against the simulator -------------------------------------------- */
+
+static vg_runtime *rt;
+
+static vg_session *open_session(const test_sim *sim, vg_protocol p,
+                                const char *password) {
+  vg_secret *pw;
+  vg_secret_new(password, strlen(password), &pw);
+  vg_session_options o = {0};
+  o.server = sim->url;
+  o.user = "administrator@vsphere.local";
+  o.password = pw;
+  o.protocol = p;
+  o.ca_file = sim->ca_file;
+  vg_session *s = NULL;
+  const char *why;
+  CHECK(vg_session_new(rt, &o, &s, &why) == VG_OK);
+  vg_secret_free(pw);
+  return s;
+}
+
+static vg_credentials *guest_creds(const char *password) {
+  vg_secret *pw;
+  vg_secret_new(password, strlen(password), &pw);
+  vg_credentials_options co = {"root", pw, NULL, 0};
+  vg_credentials *c = NULL;
+  vg_credentials_new(&co, &c, NULL);
+  vg_secret_free(pw);
+  return c;
+}
+
+/* Runs op to completion; returns its status, frees nothing. */
+static vg_status run(vg_op *op) {
+  return op ? vg_op_wait(op) : VG_EMISUSE;
+}
+
+static int64_t create(vg_session *s, const char *vm, vg_credentials *c,
+                      const char *path, const char *args) {
+  vg_program_spec p = {path, args, "/tmp", NULL, 0};
+  vg_op *op;
+  if (vg_process_create(s, vm, c, &p, NULL, NULL, &op) != VG_OK)
+    return -1;
+  int64_t pid = run(op) == VG_OK ? vg_op_pid(op) : -1;
+  vg_op_free(op);
+  return pid;
+}
+
+static int wait_exit(vg_session *s, const char *vm, vg_credentials *c,
+                     int64_t pid) {
+  for (int i = 0; i < 200; i++) {
+    vg_op *op;
+    vg_process_get(s, vm, c, pid, NULL, NULL, &op);
+    const vg_process_info *pi;
+    int code = -1000;
+    if (run(op) == VG_OK && vg_op_processes(op, &pi) == 1 && pi->has_exit_code)
+      code = pi->exit_code;
+    vg_op_free(op);
+    if (code != -1000)
+      return code;
+    vg_op *t;
+    vg_timer_start(rt, 25, NULL, NULL, &t);
+    run(t);
+    vg_op_free(t);
+  }
+  return -1000;
+}
+
+static vg_status guest_status(vg_session *s, const char *vm, vg_credentials *c,
+                              int64_t pid, const char **auth) {
+  vg_op *op;
+  vg_process_get(s, vm, c, pid, NULL, NULL, &op);
+  vg_status st = run(op);
+  if (auth)
+    *auth = vg_op_error(op)->auth;
+  vg_op_free(op);
+  return st;
+}
+
+static void test_flavour(const test_sim *sim, vg_protocol p,
+                         const char *name) {
+  fprintf(stderr, "-- flavour %s\n", name);
+  vg_session *s = open_session(sim, p, "VMware1!");
+  vg_op *op;
+  CHECK(vg_session_login(s, NULL, NULL, &op) == VG_OK);
+  CHECK(run(op) == VG_OK);
+  vg_op_free(op);
+  CHECK(vg_session_protocol(s) && strcmp(vg_session_protocol(s), name) == 0);
+
+  /* VMs by name, by id, by power state */
+  const char *names[] = {"web-01", "db-01", NULL};
+  vg_vm_filter f = {names, NULL, NULL};
+  vg_vm_list(s, &f, NULL, NULL, &op);
+  const vg_vm_info *vms;
+  CHECK(run(op) == VG_OK && vg_op_vms(op, &vms) == 2);
+  vg_op_free(op);
+  const char *ids[] = {"vm-42", NULL};
+  vg_vm_filter f2 = {NULL, ids, NULL};
+  vg_vm_list(s, &f2, NULL, NULL, &op);
+  CHECK(run(op) == VG_OK && vg_op_vms(op, &vms) == 1 &&
+        strcmp(vms[0].name, "web-01") == 0 &&
+        strcmp(vms[0].power_state, "POWERED_ON") == 0);
+  vg_op_free(op);
+  vg_vm_filter f3 = {NULL, NULL, "POWERED_OFF"};
+  vg_vm_list(s, &f3, NULL, NULL, &op);
+  CHECK(run(op) == VG_OK && vg_op_vms(op, &vms) == 1 &&
+        strcmp(vms[0].id, "vm-46") == 0);
+  vg_op_free(op);
+
+  /* a process with an exit code, its info, list, env */
+  vg_credentials *c = guest_creds("guest-secret");
+  int64_t pid = create(s, "vm-42", c, "/bin/sh", "-c 'exit 3'");
+  CHECK(pid > 0);
+  CHECK(wait_exit(s, "vm-42", c, pid) == 3);
+  int64_t pids[] = {pid};
+  vg_process_list(s, "vm-42", c, pids, 1, NULL, NULL, &op);
+  const vg_process_info *pi;
+  CHECK(run(op) == VG_OK && vg_op_processes(op, &pi) == 1 &&
+        pi->pid == pid && strcmp(pi->owner, "root") == 0 && pi->started);
+  vg_op_free(op);
+  const char *envn[] = {"HOSTNAME", NULL};
+  vg_guest_env(s, "vm-42", c, envn, NULL, NULL, &op);
+  const char *const *en, *const *ev;
+  CHECK(run(op) == VG_OK && vg_op_env(op, &en, &ev) == 1 &&
+        strcmp(en[0], "HOSTNAME") == 0 && strcmp(ev[0], "web-01") == 0);
+  vg_op_free(op);
+
+  /* delete a long one */
+  int64_t slow = create(s, "vm-42", c, "/bin/sleep", "30");
+  CHECK(slow > 0);
+  vg_process_delete(s, "vm-42", c, slow, NULL, NULL, &op);
+  CHECK(run(op) == VG_OK);
+  vg_op_free(op);
+  CHECK(wait_exit(s, "vm-42", c, slow) != 0);
+
+  /* faults from state */
+  const char *auth = NULL;
+  vg_credentials *bad = guest_creds("wrong");
+  CHECK(guest_status(s, "vm-42", bad, pid, &auth) == VG_EUNAUTHENTICATED);
+  CHECK(auth && strcmp(auth, "guest") == 0);
+  CHECK(vg_session_logged_in(s));
+  CHECK(guest_status(s, "vm-46", c, pid, NULL) == VG_ESTATE);
+  CHECK(guest_status(s, "vm-47", c, pid, NULL) == VG_EUNAVAILABLE);
+  CHECK(guest_status(s, "vm-999", c, pid, NULL) == VG_ENOTFOUND);
+  CHECK(guest_status(s, "vm-42", c, 999999, NULL) == VG_ENOTFOUND);
+  CHECK(create(s, "vm-42", c, "/no/such/program", "") == -1);
+
+  /* expired session: re-login once, transparently */
+  CHECK(test_sim_control(sim, "/sim/control", "{\"expire_sessions\":true}") ==
+        0);
+  CHECK(guest_status(s, "vm-42", c, pid, NULL) == VG_OK);
+  CHECK(test_sim_control(sim, "/sim/control", "{\"expire_sessions\":true}") ==
+        0);
+  int64_t again = create(s, "vm-42", c, "/bin/true", "");
+  CHECK(again > 0);
+
+  /* a create whose answer is lost is reported, not re-sent */
+  CHECK(test_sim_control(sim, "/sim/control",
+                         "{\"drop_next_create_response\":true}") == 0);
+  vg_program_spec sp = {"/bin/true", NULL, NULL, NULL, 0};
+  vg_process_create(s, "vm-42", c, &sp, NULL, NULL, &op);
+  CHECK(run(op) == VG_ETRANSPORT && vg_op_error(op)->maybe_done == 1);
+  vg_op_free(op);
+
+  vg_session_logout(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_OK && !vg_session_logged_in(s));
+  vg_op_free(op);
+  vg_credentials_free(c);
+  vg_credentials_free(bad);
+  vg_session_free(s);
+
+  /* wrong vCenter password */
+  s = open_session(sim, p, "nope");
+  vg_session_login(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_EUNAUTHENTICATED && vg_op_error(op)->auth &&
+        strcmp(vg_op_error(op)->auth, "session") == 0);
+  CHECK(vg_op_error(op)->message && !strstr(vg_op_error(op)->message, "nope"));
+  vg_op_free(op);
+  vg_session_free(s);
+}
+
+static void test_auto(const char *flavours, const char *want) {
+  const char *extra[] = {"--flavours", flavours, NULL};
+  test_sim sim;
+  CHECK(test_sim_start(&sim, extra) == 0);
+  vg_session *s = open_session(&sim, VG_PROTOCOL_AUTO, "VMware1!");
+  vg_op *op;
+  vg_session_login(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_OK);
+  CHECK(vg_session_protocol(s) && strcmp(vg_session_protocol(s), want) == 0);
+  vg_op_free(op);
+  vg_session_free(s); /* logged in: logs out in the background */
+  test_sim_stop(&sim);
+}
+
+static void test_tls(const test_sim *sim) {
+  vg_secret *pw;
+  vg_secret_new("VMware1!", 8, &pw);
+  vg_session_options o = {0};
+  o.server = sim->url;
+  o.user = "administrator@vsphere.local";
+  o.password = pw;
+  o.protocol = VG_PROTOCOL_API;
+  vg_session *s;
+  vg_op *op;
+  /* system CAs do not know the simulator's certificate */
+  vg_session_new(rt, &o, &s, NULL);
+  vg_session_login(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_ETLS);
+  vg_op_free(op);
+  vg_session_free(s);
+  /* a pinned thumbprint */
+  char cmd[1024], fp[256] = "";
+  snprintf(cmd, sizeof cmd,
+           "openssl x509 -noout -fingerprint -sha256 -in '%s' | cut -d= -f2",
+           sim->ca_file);
+  FILE *f = popen(cmd, "r");
+  if (f && fgets(fp, sizeof fp, f))
+    fp[strcspn(fp, "\n")] = '\0';
+  if (f)
+    pclose(f);
+  o.thumbprint = fp;
+  CHECK(vg_session_new(rt, &o, &s, NULL) == VG_OK);
+  vg_session_login(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_OK);
+  vg_op_free(op);
+  vg_session_free(s);
+  o.thumbprint = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33";
+  CHECK(vg_session_new(rt, &o, &s, NULL) == VG_OK);
+  vg_session_login(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_ETLS);
+  vg_op_free(op);
+  vg_session_free(s);
+  o.thumbprint = "not-hex";
+  const char *why = NULL;
+  CHECK(vg_session_new(rt, &o, &s, &why) == VG_EMISUSE && why);
+  vg_secret_free(pw);
+}
+
+int main(void) {
+  test_units();
+  CHECK(vg_runtime_new(NULL, &rt) == VG_OK);
+  test_timers(rt);
+  test_sim sim;
+  if (test_sim_start(&sim, NULL) != 0) {
+    fprintf(stderr, "cannot start the simulator (VGUEST_SIM)\n");
+    return 1;
+  }
+  test_flavour(&sim, VG_PROTOCOL_API, "api");
+  test_flavour(&sim, VG_PROTOCOL_REST, "rest");
+  test_flavour(&sim, VG_PROTOCOL_VIM25, "vim25");
+  test_tls(&sim);
+  test_sim_stop(&sim);
+  test_auto("rest", "rest");
+  test_auto("vim25,rest", "vim25");
+  test_auto("api,rest,vim25", "api");
+  CHECK(vg_runtime_pending(rt) <= 3); /* background logouts at most */
+  vg_runtime_free(rt);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
