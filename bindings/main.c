@@ -96,6 +96,7 @@ static void createargtable(lua_State *L, int argc, char **argv) {
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
+  int status;
   int rc = 0;
   luaL_checkversion(L);
   luaL_openlibs(L);
@@ -111,7 +112,8 @@ static int pmain(lua_State *L) {
   lua_pop(L, 1);
   lvg_catch_interrupts(L, 1);
 
-  lua_pushcfunction(L, msghandler);
+  lua_settop(L, 0);
+  lua_pushcfunction(L, msghandler); /* index 1 */
   lua_getglobal(L, "require");
   lua_pushliteral(L, "vguest.cli");
   if (lua_pcall(L, 1, 1, 1) != LUA_OK)
@@ -119,7 +121,8 @@ static int pmain(lua_State *L) {
   if (lua_getfield(L, -1, "main") != LUA_TFUNCTION)
     return luaL_error(L, "vguest.cli has no function 'main'");
   lua_getglobal(L, "arg");
-  if (lua_pcall(L, 1, 1, 1) != LUA_OK)
+  status = lua_pcall(L, 1, 1, 1);
+  if (status != LUA_OK)
     return lua_error(L);
   if (lua_type(L, -1) == LUA_TNUMBER) {
     int isint;
