@@ -56,7 +56,7 @@ function M.find_binary(opts)
   local exe = self_exe()
   if exe and exe:match("/vguest$") then
     local dir = dirname(exe)
-    for _, cand in ipairs { dir .. "/../sim/vguest-sim", dir .. "/vguest-sim" } do
+    for _, cand in ipairs { dir .. "/sim/vguest-sim", dir .. "/../sim/vguest-sim", dir .. "/vguest-sim" } do
       if exists(cand) then return cand end
     end
   end
