@@ -24,6 +24,7 @@
  * header documents as async-signal-safe.
  */
 static volatile sig_atomic_t interrupted = 0;
+static volatile sig_atomic_t sigint_count = 0; /* wraps; compared only */
 static vg_runtime *volatile sig_runtime = NULL;
 static struct sigaction old_action;
 static int handler_installed = 0;
@@ -32,6 +33,7 @@ static void on_sigint(int sig) {
   vg_runtime *rt = sig_runtime;
   (void)sig;
   interrupted = 1;
+  sigint_count = (sig_atomic_t)((sigint_count + 1) & 0x3fffffff);
   if (rt != NULL)
     vg_runtime_interrupt(rt);
 }
@@ -55,6 +57,22 @@ void lvg_catch_interrupts(lua_State *L, int on) {
     handler_installed = 0;
     sig_runtime = NULL;
   }
+}
+
+long lvg_sigint_count(void) {
+  return (long)sigint_count;
+}
+
+/*
+ * Forgets a Ctrl-C that only meant "discard this input line" (l_edit.c):
+ * clears the flag and consumes the runtime's wake-up with a zero-wait
+ * step. Completions delivered by that step only join the done list, so
+ * the next core.step still reports them.
+ */
+void lvg_forget_interrupt(lua_State *L) {
+  lvg_runtime *rt = lvg_getruntime(L);
+  interrupted = 0;
+  vg_runtime_step(rt->rt, 0);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -21,12 +21,27 @@ static void init_edit(void) {
   }
 }
 
-/* core.readline([prompt]) -> line without its newline, or nil at EOF */
+/*
+ * core.readline([prompt]) -> line without its newline, or nil at EOF.
+ *
+ * Ctrl-C while editing discards the line and prompts again, as shells do:
+ * libedit's readline() returns NULL for it (as for EOF), so an interrupt
+ * caught by our SIGINT handler during the call (l_core.c) tells the two
+ * apart. That interrupt is then forgotten: it was not meant for the loop.
+ */
 int lvg_readline(lua_State *L) {
   const char *prompt = luaL_optstring(L, 1, "");
   char *line;
   init_edit();
-  line = readline(prompt);
+  for (;;) {
+    long before = lvg_sigint_count();
+    line = readline(prompt);
+    if (line != NULL || lvg_sigint_count() == before)
+      break;
+    lvg_forget_interrupt(L);
+    fputs("\n", stdout);
+    fflush(stdout);
+  }
   if (line == NULL) {
     lua_pushnil(L);
     return 1;

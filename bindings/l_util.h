@@ -156,5 +156,9 @@ int lvg_isatty(lua_State *L);
 int luaopen_vguest_core(lua_State *L);
 /* l_core.c: install (on != 0) or remove the SIGINT handler. */
 void lvg_catch_interrupts(lua_State *L, int on);
+/* l_core.c: SIGINTs caught so far (wrapping counter), and forgetting one
+   that only discarded an input line. */
+long lvg_sigint_count(void);
+void lvg_forget_interrupt(lua_State *L);
 
 #endif
