@@ -26,8 +26,7 @@ int vgi_time_normalize(const char *s, char out[32]);
 static void test_units(void) {
   CHECK(strcmp(vg_status_name(VG_ETIMEDOUT), "ETIMEDOUT") == 0);
   CHECK(strcmp(vg_status_name(VG_OK), "OK") == 0);
-  CHECK(strcmp(vg_status_kind(VG_ESTATE), "not_allowed_in_current_state") ==
-        0);
+  CHECK(strcmp(vg_status_kind(VG_ESTATE), "not_allowed_in_current_state") == 0);
   CHECK(strcmp(vg_status_kind((vg_status)999), "unknown") == 0);
   char t[32];
   CHECK(vgi_time_normalize("2026-11-23T04:53:55.5+01:00", t) == 0 &&
@@ -70,8 +69,7 @@ static void test_timers(vg_runtime *rt) {
   vg_op *t[3];
   long ms[3] = {30, 10, 20};
   for (int i = 0; i < 3; i++)
-    CHECK(vg_timer_start(rt, ms[i], on_timer, (void *)(long)i, &t[i]) ==
-          VG_OK);
+    CHECK(vg_timer_start(rt, ms[i], on_timer, (void *)(long)i, &t[i]) == VG_OK);
   CHECK(vg_runtime_pending(rt) == 3);
   CHECK(vg_op_wait(t[0]) == VG_OK);
   CHECK(norder == 3 && order[0] == 1 && order[1] == 2 && order[2] == 0);
@@ -162,8 +160,7 @@ static vg_status guest_status(vg_session *s, const char *vm, vg_credentials *c,
   return st;
 }
 
-static void test_flavour(const test_sim *sim, vg_protocol p,
-                         const char *name) {
+static void test_flavour(const test_sim *sim, vg_protocol p, const char *name) {
   fprintf(stderr, "-- flavour %s\n", name);
   vg_session *s = open_session(sim, p, "VMware1!");
   vg_op *op;
@@ -200,8 +197,8 @@ static void test_flavour(const test_sim *sim, vg_protocol p,
   int64_t pids[] = {pid};
   vg_process_list(s, "vm-42", c, pids, 1, NULL, NULL, &op);
   const vg_process_info *pi;
-  CHECK(run(op) == VG_OK && vg_op_processes(op, &pi) == 1 &&
-        pi->pid == pid && strcmp(pi->owner, "root") == 0 && pi->started);
+  CHECK(run(op) == VG_OK && vg_op_processes(op, &pi) == 1 && pi->pid == pid &&
+        strcmp(pi->owner, "root") == 0 && pi->started);
   vg_op_free(op);
   const char *envn[] = {"HOSTNAME", NULL};
   vg_guest_env(s, "vm-42", c, envn, NULL, NULL, &op);
