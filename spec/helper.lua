@@ -10,6 +10,7 @@
 -- helper.run(args, stdin)  run the `vguest` binary ($VGUEST_BIN) with piped
 --     stdin; returns stdout, stderr, exit status.
 local helper = {}
+local assert = require "luassert"
 
 local sims = {}
 

@@ -225,11 +225,11 @@ for _, flavour in ipairs(FLAVOURS) do
 
       it("raises injected resource_busy and service_unavailable, marked retryable", function()
         local p = g:create { path = "/bin/true" }
-        sim:control { fail_next = { count = 1, kind = "busy", ops = { "get" } } }
+        sim:control { fail_next = { count = 1, kind = "busy", ops = { "get", "list" } } }
         local err = err_of(p.get, p)
         assert_kind("resource_busy", err)
         assert.is_true(err.retryable)
-        sim:control { fail_next = { count = 1, kind = "unavailable", ops = { "get" } } }
+        sim:control { fail_next = { count = 1, kind = "unavailable", ops = { "get", "list" } } }
         err = err_of(p.get, p)
         assert_kind("service_unavailable", err)
         assert.is_true(err.retryable)
