@@ -305,7 +305,7 @@ end
 --- Sleep for `seconds` (yields inside a task; runs the loop outside).
 function M.sleep(seconds)
   local ms = math.floor(seconds * 1000 + 0.5)
-  return M.await(M.core().timer(ms), 2)
+  M.await(M.core().timer(ms), 2)
 end
 
 return M
