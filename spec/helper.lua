@@ -91,4 +91,26 @@ function helper.run(args, stdin, env)
   return o, e, code
 end
 
+--- Like helper.run, but sends SIGINT once stdout contains `marker`
+-- (polled; the interrupt follows an event, not a delay).
+function helper.run_interrupted(args, stdin, marker, env)
+  local bin = os.getenv("VGUEST_BIN") or "vguest"
+  local inp = helper.write(helper.tmpname(".in"), stdin or "")
+  local out, err = helper.tmpname(".out"), helper.tmpname(".err")
+  local cmd = {}
+  for k, v in pairs(env or {}) do cmd[#cmd + 1] = k .. "=" .. quote(v) end
+  cmd[#cmd + 1] = quote(bin)
+  for _, a in ipairs(args or {}) do cmd[#cmd + 1] = quote(a) end
+  local line = table.concat(cmd, " ") .. " <" .. quote(inp) .. " >" .. quote(out) .. " 2>" .. quote(err)
+  local sh = line .. " & p=$!; i=0; while ! grep -q " .. quote(marker) .. " " .. quote(out) ..
+      " 2>/dev/null && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done; kill -INT $p; wait $p"
+  local ok, how, code = os.execute(sh)
+  local o, e = slurp(out), slurp(err)
+  os.remove(inp)
+  os.remove(out)
+  os.remove(err)
+  if how == "signal" then code = 128 + code end
+  return o, e, code
+end
+
 return helper

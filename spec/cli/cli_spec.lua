@@ -131,6 +131,19 @@ vg.spawn(function() vg.sleep(0.01) error("lost", 0) end)
       assert.are.equal("vguest: lost (in a task nobody waited for)\n", err)
     end)
 
+    it("cancels the script on Ctrl-C, running its <close> variables, exit 130", function()
+      local f = script [[
+local vg = require "vguest"
+local guard <close> = setmetatable({}, { __close = function() print("closed") end })
+print("ready")
+io.stdout:flush()
+vg.sleep(60)
+print("not reached")
+]]
+      local out, err, code = helper.run_interrupted({ "run", f }, "", "ready")
+      assert.are.same({ "ready\nclosed\n", "vguest: interrupted\n", 130 }, { out, err, code })
+    end)
+
     it("-e runs a statement first", function()
       local out, _, code = run { "run", "-e", "X = 41", script "print(X + 1)" }
       assert.are.equal(0, code)
@@ -255,6 +268,12 @@ g:create { path = "/bin/true" }
       }, "\n") .. "\n")
       assert.are.equal("", err)
       assert.are.equal('1\ttrue\t"done"\n', out)
+    end)
+
+    it("cancels the running input on Ctrl-C and reads the next one", function()
+      local out, err, code = helper.run_interrupted(blank,
+        "print('ready') io.stdout:flush() vg.sleep(60)\nprint('next')\n", "ready")
+      assert.are.same({ "ready\nnext\n", "interrupted\n", 0 }, { out, err, code })
     end)
 
     it("works against a simulator with --sim", function()
