@@ -191,6 +191,15 @@ static int session_vms(lua_State *L) {
     if (lua_getfield(L, 2, "ids") != LUA_TNIL)
       f.ids = lvg_checkstringarray(L, -1, 2, "ids");
     f.power_state = lvg_optfield_string(L, 2, "power_state", 0);
+    if (f.power_state != NULL && strcmp(f.power_state, "POWERED_ON") != 0 &&
+        strcmp(f.power_state, "POWERED_OFF") != 0 &&
+        strcmp(f.power_state, "SUSPENDED") != 0)
+      luaL_argerror(L, 2,
+                    lua_pushfstring(L,
+                                    "field 'power_state' must be one of "
+                                    "'POWERED_ON', 'POWERED_OFF', "
+                                    "'SUSPENDED' (got '%s')",
+                                    f.power_state));
   }
   o = lvg_op_new(L, s->rt, 1, "vms", LVG_OP_VMS);
   return startop(L, o, vg_vm_list(s->s, &f, lvg_op_callback(), o, &op), &op);

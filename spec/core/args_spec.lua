@@ -210,6 +210,8 @@ describe("vguest.core argument checks", function()
       function() sess:vms { ids = { 42 } } end)
     expect("bad argument #1 to 'vms' (field 'power_state' must be a string, got boolean)",
       function() sess:vms { power_state = true } end)
+    expect("bad argument #1 to 'vms' (field 'power_state' must be one of 'POWERED_ON', 'POWERED_OFF', 'SUSPENDED' (got 'on'))",
+      function() sess:vms { power_state = "on" } end)
     expect("bad argument #1 to 'login' (vguest.Session expected, got vguest.Credentials)",
       function() sess.login(cred) end)
     assert.equal(0, core.pending()) -- nothing was started
