@@ -256,17 +256,31 @@ function Session.__gc(s)
   end
 end
 
+-- Start a core operation; a refusal by the core (a message string) is
+-- raised at the caller of the API method, without this file's position.
+local function call(cs, name, ...)
+  local ok, op = pcall(cs[name], cs, ...)
+  if not ok then
+    if errors.is_error(op) then error(op, 0) end
+    error((tostring(op):gsub("^[^:]*:%d+: ", "")), 3)
+  end
+  return op
+end
+
 local function new_vm(s, t)
   return setmetatable({ id = t.id, name = t.name, power_state = t.power_state, session = s }, VM)
 end
 
-local vms_spec = { names = "string_array", ids = "string_array", power_state = "string" }
+local power_states = { POWERED_ON = true, POWERED_OFF = true, SUSPENDED = true }
+local vms_spec = { names = "string_array", ids = "string_array", power_state = function(v)
+  return power_states[v] ~= nil, "one of 'POWERED_ON', 'POWERED_OFF', 'SUSPENDED'"
+end }
 
 --- s:vms{ names = {...}, ids = {...}, power_state = "POWERED_ON" } -> array of VMs
 function session_methods:vms(opts)
   local cs = live(self, "vms")
   opts = checkopts(opts, vms_spec, 1, "vms", true, 2)
-  local list = task.await(cs:vms { names = opts.names, ids = opts.ids, power_state = opts.power_state }, 2)
+  local list = task.await(call(cs, "vms", { names = opts.names, ids = opts.ids, power_state = opts.power_state }), 2)
   local out = {}
   for i, t in ipairs(list) do out[i] = new_vm(self, t) end
   return out
@@ -281,10 +295,10 @@ function session_methods:vm(key)
   end
   local list
   if key:match("^vm%-%d+$") then
-    list = task.await(cs:vms { ids = { key } }, 2)
+    list = task.await(call(cs, "vms", { ids = { key } }), 2)
   end
   if not list or #list == 0 then
-    list = task.await(cs:vms { names = { key } }, 2)
+    list = task.await(call(cs, "vms", { names = { key } }), 2)
   end
   if #list == 0 then
     errors.raise { kind = "not_found", op = "vm", message = "no VM named or with id '" .. key .. "'" }
@@ -346,6 +360,7 @@ for k, v in pairs(wait_spec) do run_spec[k] = v end
 
 local function program(opts, fname)
   if not opts.path then argerror(1, fname, "field 'path' is required", 3) end
+  if opts.path == "" then argerror(1, fname, "field 'path' must not be empty", 3) end
   local env
   if opts.environment then
     env = {}
@@ -360,7 +375,7 @@ end
 function Guest:create(opts)
   local cs, vm, cred = gcore(self, "create")
   opts = checkopts(opts, create_spec, 1, "create", false, 2)
-  local pid = task.await(cs:create(vm, cred, program(opts, "create")), 2)
+  local pid = task.await(call(cs, "create", vm, cred, program(opts, "create")), 2)
   return new_process(self, pid)
 end
 
@@ -376,14 +391,14 @@ end
 function Guest:get(pid)
   local cs, vm, cred = gcore(self, "get")
   pid = checkpid(pid, "get")
-  return task.await(cs:get(vm, cred, pid), 2)
+  return task.await(call(cs, "get", vm, cred, pid), 2)
 end
 
 --- g:delete(pid): terminate the process (TERM, then KILL).
 function Guest:delete(pid)
   local cs, vm, cred = gcore(self, "delete")
   pid = checkpid(pid, "delete")
-  return task.await(cs:delete(vm, cred, pid), 2)
+  return task.await(call(cs, "delete", vm, cred, pid), 2)
 end
 
 --- g:list([pids]) -> array of info tables
@@ -394,7 +409,7 @@ function Guest:list(pids)
     if ok then for _, p in pairs(pids) do if math.type(p) ~= "integer" then ok = false end end end
     if not ok then argerror(1, "list", "array of pids expected, got " .. typename(pids), 2) end
   end
-  return task.await(cs:list(vm, cred, pids), 2)
+  return task.await(call(cs, "list", vm, cred, pids), 2)
 end
 
 --- g:env([names]) -> { NAME = value } (guest environment variables)
@@ -404,7 +419,7 @@ function Guest:env(names)
     if type(names) == "string" then names = { names } end
     errors.checkarg(names, "string_array", 1, "env", 2)
   end
-  return task.await(cs:env(vm, cred, names), 2)
+  return task.await(call(cs, "env", vm, cred, names), 2)
 end
 
 --- g:process(pid) -> Process for a pid started earlier (no I/O).
@@ -422,7 +437,7 @@ function Guest:run(opts)
     if create_spec[k] then copts[k] = v else wopts[k] = v end
   end
   local cs, vm, cred = gcore(self, "run")
-  local pid = task.await(cs:create(vm, cred, program(copts, "run")), 2)
+  local pid = task.await(call(cs, "create", vm, cred, program(copts, "run")), 2)
   return poller.wait(cs, vm, cred, pid, wopts, 2)
 end
 
@@ -439,13 +454,13 @@ end
 --- p:get() -> info
 function Process:get()
   local cs, vm, cred = pcore(self, "get")
-  return task.await(cs:get(vm, cred, self.pid), 2)
+  return task.await(call(cs, "get", vm, cred, self.pid), 2)
 end
 
 --- p:delete(): terminate it.
 function Process:delete()
   local cs, vm, cred = pcore(self, "delete")
-  return task.await(cs:delete(vm, cred, self.pid), 2)
+  return task.await(call(cs, "delete", vm, cred, self.pid), 2)
 end
 
 --- p:wait{ timeout = nil, interval = 0.05, max_interval = 1.0 } -> info

@@ -203,6 +203,12 @@ for _, flavour in ipairs(FLAVOURS) do
       it("raises not_found for an unknown program and an unknown pid", function()
         assert_kind("not_found", err_of(g.create, g, { path = "/no/such/program" }))
         assert_kind("not_found", err_of(g.get, g, 999999))
+        assert_kind("not_found", err_of(g.delete, g, 999999))
+        assert_kind("not_found", err_of(g.create, g, { path = "/bin/true", working_directory = "/no/such/dir" }))
+        local gone = setmetatable({ id = "vm-999", name = "gone", session = s }, vg.VM):guest(cred)
+        local err = err_of(gone.create, gone, { path = "/bin/true" })
+        assert_kind("not_found", err)
+        assert.are.equal("vm-999", err.vm)
       end)
 
       it("raises unauthenticated (guest) for a wrong guest password", function()
@@ -379,6 +385,8 @@ describe("vguest API misuse", function()
   it("session and VM methods", function()
     assert.has_error(function() s:vm(42) end, "bad argument #1 to 'vm' (VM name or id expected, got number)")
     assert.has_error(function() s:vms { name = { "x" } } end, "bad argument #1 to 'vms' (unknown option 'name')")
+    assert.has_error(function() s:vms { power_state = "ON" } end,
+      "bad argument #1 to 'vms' (field 'power_state' must be one of 'POWERED_ON', 'POWERED_OFF', 'SUSPENDED', got string)")
     assert.has_error(function() s:vms { names = "x" } end,
       "bad argument #1 to 'vms' (field 'names' must be an array of strings, got string)")
     assert.has_error(function() s.vm("web-01") end)
@@ -390,6 +398,7 @@ describe("vguest API misuse", function()
     assert.has_error(function() g:create { pth = "/bin/true" } end,
       "bad argument #1 to 'create' (unknown option 'pth')")
     assert.has_error(function() g:create {} end, "bad argument #1 to 'create' (field 'path' is required)")
+    assert.has_error(function() g:create { path = "" } end, "bad argument #1 to 'create' (field 'path' must not be empty)")
     assert.has_error(function() g:create() end, "bad argument #1 to 'create' (table expected, got no value)")
     assert.has_error(function() g:create { path = "/bin/true", environment = { K = {} } } end,
       "bad argument #1 to 'create' (field 'environment' must be a table mapping names to strings, got table)")
