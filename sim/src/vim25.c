@@ -48,7 +48,8 @@ static void fault(struct ctx *c, const char *type, const char *message,
 
 static void invalid(struct ctx *c, const char *property) {
   char m[256];
-  snprintf(m, sizeof m, "A specified parameter was not correct: %s", property);
+  snprintf(m, sizeof m, "A specified parameter was not correct: %.200s",
+           property);
   fault(c, "InvalidArgument", m,
         json_pack("{s:s}", "invalidProperty", property));
 }
