@@ -478,3 +478,43 @@ describe("vguest secrets", function()
     assert.are.equal(0, err)
   end)
 end)
+
+describe("vguest lifetimes", function()
+  after_each(helper.assert_loop_empty)
+
+  it("collects an unreferenced session (logging out in the background)", function()
+    local weak = setmetatable({}, { __mode = "v" })
+    do
+      local s = helper.connect("api")
+      weak[1] = s
+      weak[2] = s:vm("web-01")
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(weak[1])
+    assert.is_nil(weak[2])
+  end)
+
+  it("keeps a session alive while a task still uses it", function()
+    local weak = setmetatable({}, { __mode = "v" })
+    local t
+    do
+      local s = helper.connect("rest")
+      weak[1] = s
+      local g = s:vm("web-01"):guest(helper.credentials())
+      t = vg.spawn(function()
+        local info = g:run { path = "/bin/sleep", arguments = "0.3" }
+        s:close()
+        return info.exit_code
+      end)
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.is_not_nil(weak[1])
+    assert.are.equal(0, t:wait())
+    t = nil
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(weak[1])
+  end)
+end)
