@@ -171,6 +171,8 @@ bool inventory_load(const char *path, struct inventory *inv, char *err,
   bool ok = false;
   memset(inv, 0, sizeof *inv);
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root && jerr.line < 1)
+    return fail(&l, "%s", jerr.text);
   if (!root)
     return fail(&l, "line %d: %s", jerr.line, jerr.text);
   if (!json_is_object(root)) {
