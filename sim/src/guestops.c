@@ -36,6 +36,12 @@ void gop_free_strings(char **v, size_t n) {
   free(v);
 }
 
+void gop_free_env(char **env) {
+  for (char **e = env; e && *e; e++)
+    free(*e);
+  free(env);
+}
+
 /* Caller holds the lock. The VM, if it exists. */
 static struct vm *find_vm(struct sim *sim, const char *id, struct gfault *f) {
   struct vm *vm = inventory_vm(&sim->inv, id);

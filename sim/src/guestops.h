@@ -82,5 +82,7 @@ bool gop_environment(struct sim *sim, const char *vm, const struct gauth *a,
                      const char *const *names, size_t nnames, char ***keys,
                      char ***vals, size_t *n, struct gfault *f);
 void gop_free_strings(char **v, size_t n);
+/* Frees a NULL-terminated gspec.env list (NULL ok). */
+void gop_free_env(char **env);
 
 #endif

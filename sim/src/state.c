@@ -261,14 +261,13 @@ json_t *state_stats(struct sim *sim) {
     json_array_append_new(procs,
                           json_pack("{s:I,s:s,s:b}", "pid", (json_int_t)p->pid,
                                     "vm", p->vm_id, "exited", p->exited));
-  json_t *j = json_pack("{s:I,s:o,s:I,s:o,s:o,s:I}", "requests",
-                        (json_int_t)sim->requests, "logins", logins, "creates",
-                        (json_int_t)sim->creates, "by_op", by_op, "processes",
-                        procs, "sessions", (json_int_t)0);
   json_int_t nsessions = 0;
   for (struct session *s = sim->sessions; s; s = s->next)
     nsessions++;
-  json_object_set_new(j, "sessions", json_integer(nsessions));
+  json_t *j = json_pack("{s:I,s:o,s:I,s:o,s:o,s:I}", "requests",
+                        (json_int_t)sim->requests, "logins", logins, "creates",
+                        (json_int_t)sim->creates, "by_op", by_op, "processes",
+                        procs, "sessions", nsessions);
   sim_unlock(sim);
   return j;
 }

@@ -566,10 +566,7 @@ static void proc_create(struct sim *sim, const char *vm, json_t *body,
     ok(rp, d, d->legacy ? 200 : 201, json_integer(pid));
     rp->drop = state_take_drop_create(sim);
   }
-  char **e = s.env;
-  while (e && *e)
-    free(*e++);
-  free(s.env);
+  gop_free_env(s.env);
 }
 
 static void proc_list(struct sim *sim, const char *vm, json_t *body,

@@ -309,9 +309,7 @@ static void start_program(struct ctx *c) {
       gfault_set(&f, GF_INVALID_ARGUMENT, "spec.startMinimized");
     gfault_reply(c, &f);
   }
-  for (char **e = s.env; e && *e; e++)
-    free(*e);
-  free(s.env);
+  gop_free_env(s.env);
 }
 
 static void list_processes(struct ctx *c) {
