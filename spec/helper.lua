@@ -42,7 +42,12 @@ function helper.assert_loop_empty()
   local task = require "vguest.task"
   task.drain(100, 50)
   assert.are.equal(0, task.core().pending(), "operations still in flight after the spec")
-  assert.are.same({}, task.live(), "tasks still alive after the spec")
+  -- under `vguest run busted` (sanitizer builds) the runner itself is a task
+  local alive = {}
+  for _, t in ipairs(task.live()) do
+    if t ~= task.current() then alive[#alive + 1] = t end
+  end
+  assert.are.same({}, alive, "tasks still alive after the spec")
   task.take_unobserved()
 end
 
