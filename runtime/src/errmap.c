@@ -50,6 +50,8 @@ static const entry vim[] = {
     {"NoPermission", VG_EUNAUTHORIZED, NULL},
     {"GuestProcessNotFound", VG_ENOTFOUND, NULL},
     {"FileNotFound", VG_ENOTFOUND, NULL},
+    {"NotADirectory", VG_ENOTFOUND, NULL}, /* as /api's FileErrorDetails */
+    {"NotAFile", VG_ENOTFOUND, NULL},
     {"ManagedObjectNotFound", VG_ENOTFOUND, NULL},
     {"InvalidPowerState", VG_ESTATE, NULL},
     {"InvalidState", VG_ESTATE, NULL},
