@@ -159,7 +159,9 @@ typedef struct vgi_proc_names {
 } vgi_proc_names;
 int vgi_op_add_processes(vg_op *op, json_t *arr, const vgi_proc_names *n,
                          int64_t pid_default);
-int vgi_op_set_vms(vg_op *op, size_t n);
+vg_status vgi_op_vms_from_json(vg_op *op, json_t *arr);
+int vgi_op_add_env(vg_op *op, const char *name, size_t name_len,
+                   const char *value);
 
 /* ---- runtime/loop ------------------------------------------------------ */
 
@@ -226,27 +228,32 @@ typedef struct vgi_proto {
   int (*session_rejected)(const vg_op *op, const vgi_response *r);
   /* Is this login answer "this flavour is not served here"? */
   int (*not_served)(const vg_op *op, const vgi_response *r);
+  const struct vgi_vapi_flavour *vapi; /* vAPI flavours only */
 } vgi_proto;
 
 extern const vgi_proto vgi_proto_api;
 extern const vgi_proto vgi_proto_rest;
 extern const vgi_proto vgi_proto_vim25;
 
-/* Shared by the vAPI flavours (proto_vapi.c). */
-json_t *vgi_vapi_credentials(const vg_credentials *c);
-vg_status vgi_vapi_error(vg_op *op, const vgi_response *r, int wrapped);
+/* The vAPI flavours share one implementation (proto_vapi.c) driven by
+   these facts. */
+typedef struct vgi_vapi_flavour {
+  const char *prefix;       /* "/api", "/rest" */
+  const char *session_path; /* login (POST, Basic) and logout (DELETE) */
+  const char *check_method, *check_path; /* is the token valid? */
+  int wrapped;      /* results in {"value": ...}, errors in {type, value} */
+  int map_as_pairs; /* maps as [{"key","value"}] instead of objects */
+  int list_pids;    /* list takes "pids" (and returns exit codes) */
+  const char *q_names, *q_ids, *q_power; /* VM list query parameters */
+} vgi_vapi_flavour;
+
+vg_status vgi_vapi_build(vg_op *op, vgi_request *req);
+vg_status vgi_vapi_parse(vg_op *op, const vgi_response *r);
+vg_status vgi_vapi_error(vg_op *op, const vgi_response *r);
 int vgi_vapi_session_rejected(const vg_op *op, const vgi_response *r);
+int vgi_vapi_not_served(const vg_op *op, const vgi_response *r);
 char *vgi_body_dump(json_t *body); /* steals body; vgi_zfree the result */
-char *vgi_vapi_guest_path(const char *prefix, const vg_op *op, const char *what,
-                          const char *action);
-int vgi_query_add(vgi_buf *b, const char *key, json_t *values);
-vg_status vgi_vapi_set_vms(vg_op *op, json_t *arr);
-void vgi_filter_pids(vg_op *op);
-int vgi_op_set_env(vg_op *op, size_t n);
-json_t *vgi_vapi_spec(const vg_op *op, int map_as_pairs);
-char *vgi_vapi_vms_path(const vg_op *op, const char *base, const char *names,
-                        const char *ids, const char *power_states);
-json_t *vgi_parse_body(vg_op *op, const vgi_response *r); /* or fails op */
+json_t *vgi_parse_body(vg_op *op, const vgi_response *r); /* or sets err */
 
 /* ---- session ------------------------------------------------------------*/
 

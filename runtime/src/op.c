@@ -231,9 +231,56 @@ int vgi_op_add_processes(vg_op *op, json_t *arr, const vgi_proc_names *n,
   return 0;
 }
 
-int vgi_op_set_vms(vg_op *op, size_t n) {
+static int set_vms(vg_op *op, size_t n) {
   free(op->vms);
   op->vms = calloc(n ? n : 1, sizeof *op->vms);
   op->nvms = 0;
   return op->vms ? 0 : -1;
+}
+
+/* VMs from an array of {"vm","name","power_state"} (the vAPI summary;
+   vim25 builds the same shape). */
+vg_status vgi_op_vms_from_json(vg_op *op, json_t *arr) {
+  size_t i;
+  json_t *v;
+  if (!json_is_array(arr) || set_vms(op, json_array_size(arr))) {
+    vgi_error_set(&op->err, VG_EPROTOCOL, "VM list answer is not an array");
+    return VG_EPROTOCOL;
+  }
+  json_array_append(op->keep ? op->keep : (op->keep = json_array()), arr);
+  json_array_foreach(arr, i, v) {
+    vg_vm_info *vm = &op->vms[op->nvms];
+    vm->id = vgi_json_str(v, "vm");
+    vm->name = vgi_json_str(v, "name");
+    vm->power_state = vgi_json_str(v, "power_state");
+    if (!vm->id || !vm->name || !vm->power_state) {
+      vgi_error_set(&op->err, VG_EPROTOCOL,
+                    "VM summary lacks vm, name or power_state");
+      return VG_EPROTOCOL;
+    }
+    op->nvms++;
+  }
+  return VG_OK;
+}
+
+/* Adds one environment variable (copied into op->keep). 0 ok. */
+int vgi_op_add_env(vg_op *op, const char *name, size_t name_len,
+                   const char *value) {
+  size_t n = op->nenv + 1;
+  char **names = realloc(op->env_names, n * sizeof *names);
+  if (!names)
+    return -1;
+  op->env_names = names;
+  char **values = realloc(op->env_values, n * sizeof *values);
+  if (!values)
+    return -1;
+  op->env_values = values;
+  json_t *k = json_stringn(name, name_len), *v = json_string(value);
+  json_array_append_new(keep(op), k);
+  json_array_append_new(keep(op), v);
+  if (!k || !v)
+    return -1;
+  op->env_names[op->nenv] = (char *)json_string_value(k);
+  op->env_values[op->nenv++] = (char *)json_string_value(v);
+  return 0;
 }

@@ -1,11 +1,17 @@
-/* Pieces shared by the two vSphere Automation (vAPI) flavours, /api and
-   legacy /rest: guest credentials, error bodies, the ambiguous 401. */
+/* The two vSphere Automation (vAPI) flavours, modern /api (NOTES §1) and
+   legacy /rest (NOTES §2), are one implementation: they differ only in the
+   facts of a vgi_vapi_flavour (proto_api.c, proto_rest.c): path prefix,
+   session paths, the {"value": ...} wrapper, maps as objects or key/value
+   arrays, VM filter names, and whether list takes pids and returns exit
+   codes. A 401 on a guest operation is ambiguous (expired session or bad
+   guest credentials); vgi_vapi_session_rejected says which when the message
+   id tells, else asks for a CHECK of the token. */
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-json_t *vgi_vapi_credentials(const vg_credentials *c) {
+static json_t *credentials(const vg_credentials *c) {
   json_t *o = json_object();
   json_object_set_new(o, "interactive_session", json_boolean(c->interactive));
   if (c->saml_token) {
@@ -45,7 +51,7 @@ static void type_from_name(const char *type, char out[64]) {
   out[i] = '\0';
 }
 
-vg_status vgi_vapi_error(vg_op *op, const vgi_response *r, int wrapped) {
+static vg_status error_body(vg_op *op, const vgi_response *r, int wrapped) {
   json_error_t e;
   json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY, &e);
   json_t *v = wrapped ? json_object_get(j, "value") : j;
@@ -91,8 +97,8 @@ int vgi_vapi_session_rejected(const vg_op *op, const vgi_response *r) {
 }
 
 /* Appends "/vcenter/vm/<vm>/guest/<what>" to a prefix. */
-char *vgi_vapi_guest_path(const char *prefix, const vg_op *op, const char *what,
-                          const char *action) {
+static char *guest_path(const char *prefix, const vg_op *op, const char *what,
+                        const char *action) {
   vgi_buf b = {0};
   char *out = NULL;
   if (vgi_buf_printf(&b, "%s/vcenter/vm/", prefix) ||
@@ -110,7 +116,7 @@ out:
 }
 
 /* Adds repeated query parameters key=v for each string of a json array. */
-int vgi_query_add(vgi_buf *b, const char *key, json_t *values) {
+static int query_add(vgi_buf *b, const char *key, json_t *values) {
   size_t i;
   json_t *v;
   json_array_foreach(values, i, v) {
@@ -121,32 +127,9 @@ int vgi_query_add(vgi_buf *b, const char *key, json_t *values) {
   return 0;
 }
 
-vg_status vgi_vapi_set_vms(vg_op *op, json_t *arr) {
-  size_t i;
-  json_t *v;
-  if (!json_is_array(arr) || vgi_op_set_vms(op, json_array_size(arr))) {
-    vgi_error_set(&op->err, VG_EPROTOCOL, "VM list answer is not an array");
-    return VG_EPROTOCOL;
-  }
-  json_array_append(op->keep ? op->keep : (op->keep = json_array()), arr);
-  json_array_foreach(arr, i, v) {
-    vg_vm_info *vm = &op->vms[op->nvms];
-    vm->id = vgi_json_str(v, "vm");
-    vm->name = vgi_json_str(v, "name");
-    vm->power_state = vgi_json_str(v, "power_state");
-    if (!vm->id || !vm->name || !vm->power_state) {
-      vgi_error_set(&op->err, VG_EPROTOCOL,
-                    "VM summary lacks vm, name or power_state");
-      return VG_EPROTOCOL;
-    }
-    op->nvms++;
-  }
-  return VG_OK;
-}
-
 /* Keeps only the processes whose pid op->args.pids lists (api has no pid
    filter on list). */
-void vgi_filter_pids(vg_op *op) {
+static void filter_pids(vg_op *op) {
   json_t *pids = json_object_get(op->args, "pids");
   if (!pids)
     return;
@@ -165,16 +148,9 @@ void vgi_filter_pids(vg_op *op) {
   op->nprocs = n;
 }
 
-int vgi_op_set_env(vg_op *op, size_t n) {
-  op->env_names = calloc(n ? n : 1, sizeof *op->env_names);
-  op->env_values = calloc(n ? n : 1, sizeof *op->env_values);
-  op->nenv = 0;
-  return op->env_names && op->env_values ? 0 : -1;
-}
-
 /* The CreateSpec of a process; maps are objects on /api and key/value
    arrays on /rest. */
-json_t *vgi_vapi_spec(const vg_op *op, int map_as_pairs) {
+static json_t *spec(const vg_op *op, int map_as_pairs) {
   json_t *a = op->args, *s = json_object();
   json_object_set(s, "path", json_object_get(a, "path"));
   const char *args = vgi_json_str(a, "arguments");
@@ -206,15 +182,16 @@ json_t *vgi_vapi_spec(const vg_op *op, int map_as_pairs) {
   return s;
 }
 
-/* GET path of the VM list: base plus the filters under their names. */
-char *vgi_vapi_vms_path(const vg_op *op, const char *base, const char *names,
-                        const char *ids, const char *power_states) {
+/* GET path of the VM list: <base>/vcenter/vm plus the filters under their
+   names. */
+static char *vms_path(const vg_op *op, const char *base, const char *names,
+                      const char *ids, const char *power_states) {
   vgi_buf b = {0};
   char *out = NULL;
   const char *ps = vgi_json_str(op->args, "power_state");
-  if (vgi_buf_printf(&b, "%s", base) ||
-      vgi_query_add(&b, names, json_object_get(op->args, "names")) ||
-      vgi_query_add(&b, ids, json_object_get(op->args, "ids")))
+  if (vgi_buf_printf(&b, "%s/vcenter/vm", base) ||
+      query_add(&b, names, json_object_get(op->args, "names")) ||
+      query_add(&b, ids, json_object_get(op->args, "ids")))
     goto out;
   if (ps && vgi_buf_printf(&b, "%c%s=%s", strchr(b.data, '?') ? '&' : '?',
                            power_states, ps))
@@ -223,4 +200,158 @@ char *vgi_vapi_vms_path(const vg_op *op, const char *base, const char *names,
 out:
   vgi_buf_zfree(&b);
   return out;
+}
+
+/* ---- the vgi_proto functions of both flavours ------------------------- */
+
+static const vgi_vapi_flavour *flavour(const vg_op *op) {
+  return op->s->proto->vapi;
+}
+
+static const vgi_proc_names names = {
+    "pid", "name", "owner", "command", "started", "finished", "exit_code"};
+
+static char *dup_path(const char *a, const char *b) {
+  return vgi_printf("%s%s", a, b ? b : "");
+}
+
+vg_status vgi_vapi_build(vg_op *op, vgi_request *req) {
+  const vgi_vapi_flavour *f = flavour(op);
+  json_t *body = NULL;
+  const char *what = "processes", *action = NULL;
+  req->method = "POST";
+  switch (op->kind) {
+  case VGI_OP_LOGIN:
+    req->path = dup_path(f->session_path, NULL);
+    req->basic_auth = 1;
+    req->no_token = 1;
+    return req->path ? VG_OK : VG_ENOMEM;
+  case VGI_OP_LOGOUT:
+    req->method = "DELETE";
+    req->path = dup_path(f->session_path, NULL);
+    return req->path ? VG_OK : VG_ENOMEM;
+  case VGI_OP_CHECK:
+    req->method = f->check_method;
+    req->path = dup_path(f->check_path, NULL);
+    return req->path ? VG_OK : VG_ENOMEM;
+  case VGI_OP_VMS:
+    req->method = "GET";
+    req->path = vms_path(op, f->prefix, f->q_names, f->q_ids, f->q_power);
+    return req->path ? VG_OK : VG_ENOMEM;
+  case VGI_OP_CREATE:
+    action = "create";
+    body = json_pack("{s:o,s:o}", "credentials", credentials(op->cred), "spec",
+                     spec(op, f->map_as_pairs));
+    break;
+  case VGI_OP_GET:
+  case VGI_OP_LIST:
+  case VGI_OP_DELETE:
+    action = op->kind == VGI_OP_GET    ? "get"
+             : op->kind == VGI_OP_LIST ? "list"
+                                       : "delete";
+    body = json_pack("{s:o}", "credentials", credentials(op->cred));
+    if (op->kind == VGI_OP_LIST && f->list_pids &&
+        json_object_get(op->args, "pids"))
+      json_object_set(body, "pids", json_object_get(op->args, "pids"));
+    break;
+  case VGI_OP_ENV:
+    what = "environment";
+    action = "list";
+    body = json_pack("{s:o,s:O}", "credentials", credentials(op->cred), "names",
+                     json_object_get(op->args, "names"));
+    break;
+  default:
+    return VG_EMISUSE;
+  }
+  req->path = guest_path(f->prefix, op, what, action);
+  req->body = vgi_body_dump(body);
+  return req->path && req->body ? VG_OK : VG_ENOMEM;
+}
+
+static vg_status unfit(vg_op *op, const char *what) {
+  vgi_error_set(&op->err, VG_EPROTOCOL, "%s answer does not fit the API", what);
+  return VG_EPROTOCOL;
+}
+
+static vg_status parse_env(vg_op *op, json_t *v, int pairs) {
+  if (pairs ? !json_is_array(v) : !json_is_object(v))
+    return unfit(op, "environment");
+  if (pairs) {
+    size_t i;
+    json_t *kv;
+    json_array_foreach(v, i, kv) {
+      const char *k = vgi_json_str(kv, "key"), *val = vgi_json_str(kv, "value");
+      if (k && val && vgi_op_add_env(op, k, strlen(k), val))
+        return VG_ENOMEM;
+    }
+  } else {
+    const char *k;
+    json_t *val;
+    json_object_foreach(v, k, val) {
+      if (json_is_string(val) &&
+          vgi_op_add_env(op, k, strlen(k), json_string_value(val)))
+        return VG_ENOMEM;
+    }
+  }
+  return VG_OK;
+}
+
+vg_status vgi_vapi_parse(vg_op *op, const vgi_response *r) {
+  const vgi_vapi_flavour *f = flavour(op);
+  switch (op->kind) {
+  case VGI_OP_LOGOUT:
+  case VGI_OP_CHECK:
+  case VGI_OP_DELETE:
+    return VG_OK;
+  default:
+    break;
+  }
+  json_t *j = vgi_parse_body(op, r);
+  if (!j)
+    return VG_EPROTOCOL;
+  json_t *v = f->wrapped ? json_object_get(j, "value") : j;
+  vg_status st = VG_OK;
+  switch (op->kind) {
+  case VGI_OP_LOGIN:
+    if (!json_is_string(v) || !json_string_length(v))
+      st = unfit(op, "session login");
+    else
+      vgi_session_set_token(op->s, json_string_value(v), json_string_length(v));
+    break;
+  case VGI_OP_VMS:
+    st = vgi_op_vms_from_json(op, v);
+    break;
+  case VGI_OP_CREATE:
+    if (!json_is_integer(v))
+      st = unfit(op, "create");
+    else
+      op->rpid = (int64_t)json_integer_value(v);
+    break;
+  case VGI_OP_GET:
+    if (!json_is_object(v) || vgi_op_add_processes(op, v, &names, op->pid))
+      st = unfit(op, "process get");
+    break;
+  case VGI_OP_LIST:
+    if (!json_is_array(v) || vgi_op_add_processes(op, v, &names, 0))
+      st = unfit(op, "process list");
+    else
+      filter_pids(op); /* /api has no pid filter; harmless on /rest */
+    break;
+  case VGI_OP_ENV:
+    st = parse_env(op, v, f->map_as_pairs);
+    break;
+  default:
+    st = VG_EMISUSE;
+  }
+  json_decref(j);
+  return st;
+}
+
+vg_status vgi_vapi_error(vg_op *op, const vgi_response *r) {
+  return error_body(op, r, flavour(op)->wrapped);
+}
+
+int vgi_vapi_not_served(const vg_op *op, const vgi_response *r) {
+  (void)op;
+  return r->status == 404 || r->status == 405 || r->status == 501;
 }

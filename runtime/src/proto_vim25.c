@@ -294,7 +294,7 @@ static vg_status parse_vms(vg_op *op, json_t *j) {
     return VG_EPENDING;
   }
   default:
-    return vgi_vapi_set_vms(op, json_object_get(op->scratch, "vms"));
+    return vgi_op_vms_from_json(op, json_object_get(op->scratch, "vms"));
   }
 }
 
@@ -354,29 +354,20 @@ static vg_status parse(vg_op *op, const vgi_response *r) {
     break;
   }
   case VGI_OP_ENV: {
+    /* "NAME=value" strings */
     size_t i;
     json_t *e;
-    json_t *arr = json_is_null(j) ? json_array() : json_incref(j);
-    if (!json_is_array(arr) || vgi_op_set_env(op, json_array_size(arr))) {
-      json_decref(arr);
+    if (!json_is_array(j) && !json_is_null(j)) {
       st = unfit(op, "ReadEnvironmentVariableInGuest");
       break;
     }
-    /* "NAME=value" strings: split into owned pairs kept in op->keep. */
-    json_t *kept = json_array();
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(j, i, e) {
       const char *kv = json_string_value(e), *eq = kv ? strchr(kv, '=') : NULL;
-      if (!eq)
-        continue;
-      json_t *k = json_stringn(kv, (size_t)(eq - kv)), *v = json_string(eq + 1);
-      json_array_append_new(kept, k);
-      json_array_append_new(kept, v);
-      op->env_names[op->nenv] = (char *)json_string_value(k);
-      op->env_values[op->nenv++] = (char *)json_string_value(v);
+      if (eq && vgi_op_add_env(op, kv, (size_t)(eq - kv), eq + 1)) {
+        st = VG_ENOMEM;
+        break;
+      }
     }
-    json_array_append_new(op->keep ? op->keep : (op->keep = json_array()),
-                          kept);
-    json_decref(arr);
     break;
   }
   default:
