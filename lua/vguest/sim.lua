@@ -103,8 +103,10 @@ function M.start(opts)
   for _, a in ipairs(opts.args or {}) do cmd[#cmd + 1] = quote(a) end
   local log = os.getenv("VGUEST_SIM_LOG")
   cmd[#cmd + 1] = "2>>" .. (log and log ~= "" and quote(log) or "/dev/null")
-  -- `exec` so the simulator is our child (it exits when its parent dies)
-  local h = io.popen("exec " .. table.concat(cmd, " "), "r")
+  -- `exec` so the simulator is our child (it exits when its parent dies);
+  -- `setsid` puts it in a session of its own, so a Ctrl-C typed at the
+  -- REPL interrupts vguest's wait, not the simulator
+  local h = io.popen("exec setsid " .. table.concat(cmd, " "), "r")
   if not h then error("cannot start " .. bin, 0) end
   local line = h:read("l")
   if not line then
