@@ -1,144 +1,214 @@
--- The process poller (p:wait) against the fake loop and a fake session:
--- batching (one list per tick for every waited pid), back-off, deadlines,
--- retryable failures.
+-- The process poller (p:wait) on the real vguest.core loop against the
+-- simulator, for each flavour: batching (one list per tick for every waited
+-- pid on rest and vim25, one get per pid on api), back-off, deadlines,
+-- retryable and final failures, cancelation. Requests are counted with the
+-- simulator's GET /sim/stats; no assertion is on elapsed time.
+--
+-- Counting notes. A core timer never fires before its deadline, so the
+-- number of poll ticks within a bounded wait has a hard upper bound given by
+-- the intervals; those bounds are exact. A lower bound ("at least so many
+-- ticks happened") depends on how fast the machine answers: where one is
+-- needed it is kept generous and marked as such.
+local vg = require "vguest"
 local task = require "vguest.task"
+local core = require "vguest.core"
 local poller = require "vguest.poller"
-local F = require "spec.lua.fakecore"
+local helper = require "spec.helper"
 
-local function fake_session(batch)
-  local s = { calls = {}, finish_at = {}, fail = {} }
-  function s:info() return { list_has_exit_codes = batch, protocol = batch and "rest" or "api" } end
-  local function info(pid)
-    local at = s.finish_at[pid]
-    if at == nil then return nil end
-    local t = { pid = pid, name = "p" .. pid, started = "x" }
-    if F.now >= at then
-      t.finished, t.exit_code = "y", pid % 7
-    end
-    return t
-  end
-  function s:list(vm, cred, pids)
-    s.calls[#s.calls + 1] = { op = "list", at = F.now, pids = pids }
-    local f = table.remove(s.fail, 1)
-    if f then return F.op(5, nil, f) end
-    local out = {}
-    for _, pid in ipairs(pids) do out[#out + 1] = info(pid) end
-    return F.op(5, out)
-  end
-  function s:get(vm, cred, pid)
-    s.calls[#s.calls + 1] = { op = "get", at = F.now, pid = pid }
-    local f = table.remove(s.fail, 1)
-    if f then return F.op(5, nil, f) end
-    local i = info(pid)
-    if not i then return F.op(5, nil, { kind = "not_found", message = "no such pid", pid = pid }) end
-    return F.op(5, i)
-  end
-  return s
+local FLAVOURS = { "api", "rest", "vim25" }
+
+local function err_of(f, ...)
+  local ok, err = pcall(f, ...)
+  assert.is_false(ok, "expected an error")
+  return err
 end
 
-local function count(calls, op)
-  local n = 0
-  for _, c in ipairs(calls) do if c.op == op then n = n + 1 end end
-  return n
+--- Wait (outside the vguest loop) until the simulator reports every pid as
+-- exited; an event, polled with a generous bound.
+local function wait_exited(sim, pids)
+  for _ = 1, 500 do
+    local exited = {}
+    for _, p in ipairs(sim:stats().processes or {}) do
+      if p.exited then exited[p.pid] = true end
+    end
+    local all = true
+    for _, pid in ipairs(pids) do if not exited[pid] then all = false end end
+    if all then return end
+    os.execute("sleep 0.02")
+  end
+  error("processes did not exit")
 end
 
-describe("vguest.poller", function()
-  setup(function() task.set_core(F) end)
-  teardown(function() task.set_core(nil) end)
-  before_each(function() F.reset() end)
-  after_each(function()
-    assert.are.equal(0, F.pending())
-    assert.are.same({}, task.live())
-  end)
+for _, flavour in ipairs(FLAVOURS) do
+  local batch = flavour ~= "api"
+  -- the request a poll tick costs on this flavour, and the other one
+  local poll_op, other_op = batch and "list" or "get", batch and "get" or "list"
 
-  it("batches every waited pid of a VM into one list per tick", function()
-    local s, cred = fake_session(true), {}
-    local ts = {}
-    for pid = 1, 20 do
-      s.finish_at[pid] = 1000 + pid * 10
-      ts[pid] = task.spawn(poller.wait, s, "vm-1", cred, pid, {})
+  describe("vguest.poller (" .. flavour .. ")", function()
+    local sim, s, g
+
+    local function counts()
+      local b = sim:stats().by_op
+      return { list = b.list or 0, get = b.get or 0 }
     end
-    for pid = 1, 20 do
-      local info = ts[pid]:wait()
-      assert.are.equal(pid, info.pid)
-      assert.are.equal(pid % 7, info.exit_code)
+    local function since(before)
+      local now = counts()
+      return { list = now.list - before.list, get = now.get - before.get }
     end
-    assert.are.equal(0, count(s.calls, "get"))
-    -- ~50 ms + back-off to 1 s over ~1.2 s: a handful of lists, not 20 x that
-    local lists = count(s.calls, "list")
-    assert.is_true(lists >= 3 and lists <= 10, "lists: " .. lists)
-    assert.are.equal(20, #s.calls[1].pids)
-  end)
+    local function waiting()
+      return poller.waiting(s._core, g.vm.id, g.credentials)
+    end
 
-  it("looks first after the interval, then backs off to the cap", function()
-    local s = fake_session(true)
-    s.finish_at[5] = 5000
-    poller.wait(s, "vm-1", {}, 5, { interval = 0.05, max_interval = 1 })
-    local gaps = {}
-    for i, c in ipairs(s.calls) do gaps[i] = c.at - (i > 1 and s.calls[i - 1].at or 0) end
-    assert.are.equal(50, gaps[1])
-    assert.are.same({ 105, 205, 405, 805, 1005, 1005 }, { table.unpack(gaps, 2, 7) })
-  end)
+    setup(function()
+      sim = helper.sim()
+      s = helper.connect(flavour)
+      g = s:vm("web-01"):guest(helper.credentials())
+    end)
+    teardown(function()
+      if s then s:close() end
+      helper.assert_loop_empty()
+    end)
+    after_each(helper.assert_loop_empty)
 
-  it("polls get per pid where the list has no exit codes (api)", function()
-    local s = fake_session(false)
-    s.finish_at[1], s.finish_at[2] = 100, 200
-    local a = task.spawn(poller.wait, s, "vm-1", {}, 1, {})
-    local b = task.spawn(poller.wait, s, "vm-1", {}, 2, {})
-    assert.are.equal(1, a:wait().pid)
-    assert.are.equal(2, b:wait().pid)
-    assert.are.equal(0, count(s.calls, "list"))
-    assert.is_true(count(s.calls, "get") >= 4)
-  end)
+    it("runs on the real core", function()
+      assert.are.equal(core, task.core())
+      assert.are.equal(batch, s:info().list_has_exit_codes)
+    end)
 
-  it("raises timed_out at the deadline and stops polling", function()
-    local s = fake_session(true)
-    s.finish_at[9] = 1e9
-    local ok, err = pcall(poller.wait, s, "vm-7", {}, 9, { timeout = 0.3 })
-    assert.is_false(ok)
-    assert.are.equal("timed_out", err.kind)
-    assert.are.equal(9, err.pid)
-    assert.are.equal("vm-7", err.vm)
-    assert.are.equal("wait", err.op)
-    assert.are.equal(300, F.now)
-  end)
+    it("answers every waiter of finished processes with one tick", function()
+      local procs, pids = {}, {}
+      for i = 1, 10 do
+        procs[i] = g:create { path = "/bin/sh", arguments = "-c 'exit " .. i .. "'" }
+        pids[i] = procs[i].pid
+      end
+      wait_exited(sim, pids)
+      local before = counts()
+      -- two waiters per pid, all registered before the first tick
+      local ts = {}
+      for i = 1, 10 do
+        ts[#ts + 1] = vg.spawn(function() return procs[i]:wait { timeout = 30 } end)
+        ts[#ts + 1] = vg.spawn(function() return procs[i]:wait { timeout = 30 } end)
+      end
+      assert.are.equal(20, waiting())
+      for k, t in ipairs(ts) do
+        local i = (k + 1) // 2
+        local info = t:wait()
+        assert.are.equal(pids[i], info.pid)
+        assert.are.equal(i, info.exit_code)
+      end
+      local d = since(before)
+      if batch then
+        assert.are.same({ list = 1, get = 0 }, d) -- one list for twenty waiters
+      else
+        assert.are.same({ list = 0, get = 10 }, d) -- one get per pid, not per waiter
+      end
+      assert.are.equal(0, waiting())
+    end)
 
-  it("keeps polling through retryable failures", function()
-    local s = fake_session(true)
-    s.finish_at[3] = 100
-    s.fail = { { kind = "resource_busy", message = "busy", retryable = true },
-      { kind = "service_unavailable", message = "down", retryable = true } }
-    assert.are.equal(3, poller.wait(s, "vm-1", {}, 3, {}).pid)
-  end)
+    it("costs one " .. poll_op .. " per tick (per pid on api), however many wait", function()
+      local procs = {}
+      for i = 1, 10 do procs[i] = g:create { path = "/bin/sleep", arguments = "30" } end
+      local before = counts()
+      -- a fixed interval of 0.2 s and a deadline at 0.5 s: at most two ticks
+      local results, errs = vg.parallel(procs, function(p)
+        return p:wait { timeout = 0.5, interval = 0.2, max_interval = 0.2 }
+      end)
+      for i = 1, 10 do
+        assert.is_nil(results[i])
+        assert.are.equal("timed_out", errs[i].kind)
+      end
+      local d = since(before)
+      assert.are.equal(0, d[other_op])
+      if batch then
+        assert.is_true(d.list >= 1 and d.list <= 2, "lists: " .. d.list) -- not 10 per tick
+      else
+        assert.is_true(d.get >= 10 and d.get <= 20, "gets: " .. d.get) -- 10 per tick
+      end
+      for _, p in ipairs(procs) do p:delete() end
+    end)
 
-  it("ends the wait with a non-retryable failure", function()
-    local s = fake_session(true)
-    s.finish_at[3] = 100
-    s.fail = { { kind = "unauthenticated", message = "bad guest password", auth = "guest" } }
-    local ok, err = pcall(poller.wait, s, "vm-1", {}, 3, {})
-    assert.is_false(ok)
-    assert.are.equal("unauthenticated", err.kind)
-  end)
+    it("wakes the waiter of a short process while a longer one still runs", function()
+      local long = g:create { path = "/bin/sleep", arguments = "30" }
+      local short = g:create { path = "/bin/sh", arguments = "-c 'exit 5'" }
+      local a = vg.spawn(function() return long:wait() end)
+      local b = vg.spawn(function() return short:wait() end)
+      assert.are.equal(5, b:wait().exit_code)
+      assert.is_false(a:done())
+      assert.are.equal(1, waiting())
+      long:delete()
+      local info = a:wait()
+      assert.are.equal(long.pid, info.pid)
+      assert.is_string(info.finished)
+    end)
 
-  it("fails a pid the list does not know with not_found", function()
-    local s = fake_session(true)
-    local ok, err = pcall(poller.wait, s, "vm-1", {}, 77, {})
-    assert.is_false(ok)
-    assert.are.equal("not_found", err.kind)
-    assert.are.equal(77, err.pid)
-  end)
+    it("backs off: few requests over a bounded wait, many at a fixed interval", function()
+      local p = g:create { path = "/bin/sleep", arguments = "30" }
+      -- interval 0.05 s doubling (cap 1 s): ticks no earlier than 0.05,
+      -- 0.15, 0.35, 0.75, 1.55 s, so at most 4 within a 1 s wait
+      local before = counts()
+      local err = err_of(p.wait, p, { timeout = 1, interval = 0.05, max_interval = 1 })
+      assert.are.equal("timed_out", err.kind)
+      local grown = since(before)[poll_op]
+      assert.is_true(grown >= 2 and grown <= 4, "requests with back-off: " .. grown)
+      -- no growth (max_interval = interval): up to 20 within the same 1 s;
+      -- at least 6 is a generous lower bound (a poll answered within ~160 ms)
+      before = counts()
+      err = err_of(p.wait, p, { timeout = 1, interval = 0.05, max_interval = 0.05 })
+      assert.are.equal("timed_out", err.kind)
+      local flat = since(before)[poll_op]
+      assert.is_true(flat >= 6 and flat <= 20, "requests at a fixed interval: " .. flat)
+      p:delete()
+    end)
 
-  it("stops polling when the waiting task is canceled", function()
-    local s = fake_session(true)
-    s.finish_at[4] = 1e9
-    local cred = {}
-    local t = task.spawn(poller.wait, s, "vm-1", cred, 4, {})
-    assert.are.equal(1, poller.waiting(s, "vm-1", cred))
-    task.sleep(0.2)
-    t:cancel()
-    local n = #s.calls
-    assert.are.equal(0, F.pending())
-    assert.are.equal(0, poller.waiting(s, "vm-1", cred))
-    assert.is_true(n >= 1)
+    it("raises timed_out at the deadline and stops polling; the process keeps running", function()
+      local p = g:create { path = "/bin/sleep", arguments = "30" }
+      local err = err_of(p.wait, p, { timeout = 0.3 })
+      assert.are.equal("timed_out", err.kind)
+      assert.are.equal(p.pid, err.pid)
+      assert.are.equal("vm-42", err.vm)
+      assert.are.equal("wait", err.op)
+      assert.are.equal(0, waiting())
+      assert.is_nil(p:get().exit_code)
+      p:delete()
+    end)
+
+    it("keeps polling through retryable failures", function()
+      local p = g:create { path = "/bin/true" }
+      local before = counts()
+      sim:control { fail_next = { count = 2, kind = "busy", ops = { "get", "list" } } }
+      assert.are.equal(0, p:wait { timeout = 30 }.exit_code)
+      -- two busy answers, then the one that saw the exit code
+      assert.is_true(since(before)[poll_op] >= 3)
+    end)
+
+    it("ends the wait with a non-retryable failure (wrong guest password)", function()
+      local p = g:create { path = "/bin/true" }
+      local bad = s:vm("web-01"):guest(vg.credentials { user = sim.guest_user, password = "nope" })
+      local err = err_of(function() return bad:process(p.pid):wait { timeout = 30 } end)
+      assert.are.equal("unauthenticated", err.kind)
+      assert.are.equal("guest", err.auth)
+      assert.are.equal(0, p:wait().exit_code)
+    end)
+
+    it("fails a pid the guest does not know with not_found", function()
+      local err = err_of(function() return g:process(999999):wait { timeout = 30 } end)
+      assert.are.equal("not_found", err.kind)
+      assert.are.equal(999999, err.pid)
+    end)
+
+    it("stops polling when the waiting task is canceled", function()
+      local p = g:create { path = "/bin/sleep", arguments = "30" }
+      local pending = core.pending()
+      local t = vg.spawn(function() return p:wait() end)
+      assert.are.equal(1, waiting())
+      vg.sleep(0.2)
+      assert.is_true(t:cancel())
+      assert.are.equal(0, waiting())
+      assert.are.equal(pending, core.pending())
+      local before = counts()
+      vg.sleep(0.3)
+      assert.are.same({ list = 0, get = 0 }, since(before))
+      p:delete()
+    end)
   end)
-end)
+end
