@@ -4,7 +4,11 @@
 --     started on first use: { url, ca_file, user, password, guest_user,
 --     guest_password, vm, inventory, control(), stats(), stop() }.
 --     The binary comes from $VGUEST_SIM (see vguest.sim).
--- helper.connect(flavour [, opts])  vg.connect to that simulator.
+-- helper.connect(flavour [, opts])  vg.connect to that simulator (opts.sim:
+--     another simulator from helper.sim{...}; other opts go to vg.connect).
+-- helper.err_of(f, ...)  the error f(...) raises (asserts that it raises).
+-- helper.assert_kind(kind, err)  err is an error object of that kind.
+-- helper.no_secret(text)  neither simulator password appears in text.
 -- helper.assert_loop_empty()  after each spec: no op in flight, no task
 --     alive (background logouts get a moment to finish first).
 -- helper.run(args, stdin)  run the `vguest` binary ($VGUEST_BIN) with piped
@@ -25,11 +29,32 @@ end
 
 function helper.connect(flavour, opts)
   local vg = require "vguest"
-  local sim = helper.sim()
+  local sim = opts and opts.sim or helper.sim()
   local o = { server = sim.url, user = sim.user, password = sim.password, ca_file = sim.ca_file,
     protocol = flavour or "auto" }
-  for k, v in pairs(opts or {}) do o[k] = v end
+  for k, v in pairs(opts or {}) do
+    if k ~= "sim" then o[k] = v end
+  end
   return vg.connect(o)
+end
+
+function helper.err_of(f, ...)
+  local ok, err = pcall(f, ...)
+  assert.is_false(ok, "expected an error")
+  return err
+end
+
+function helper.assert_kind(kind, err)
+  local vg = require "vguest"
+  assert.is_true(vg.is_error(err), "expected an error object, got " .. tostring(err))
+  assert.are.equal(kind, err.kind, tostring(err))
+end
+
+function helper.no_secret(text)
+  local sim = helper.sim()
+  text = tostring(text)
+  assert.is_nil(text:find(sim.password, 1, true), "vCenter password in: " .. text)
+  assert.is_nil(text:find(sim.guest_password, 1, true), "guest password in: " .. text)
 end
 
 function helper.credentials()
