@@ -70,7 +70,7 @@ describe("vguest.task", function()
     local a = vg.spawn(function() vg.sleep(0.05) log[#log + 1] = "a" end)
     local b = vg.spawn(function() vg.sleep(0.01) log[#log + 1] = "b" end)
     local c = vg.spawn(function() vg.sleep(0.3) log[#log + 1] = "c" end)
-    task.run_all()
+    vg.wait_all({ a, b, c })
     assert.are.same({ "b", "a", "c" }, log)
     assert.is_true(a:done() and b:done() and c:done())
   end)
@@ -186,6 +186,9 @@ describe("vguest.task", function()
   end)
 
   it("turns Ctrl-C (core.interrupt) into a canceled error at the top level and cancels the op", function()
+    -- under `vguest run busted` (sanitizer builds) the runner is the
+    -- foreground task, and Ctrl-C rightly cancels the whole run
+    if task.current() then return pending("runs at top level only") end
     local before = core.pending()
     local op = timer(60000)
     -- the interrupt comes from a task while the top level waits
@@ -203,12 +206,18 @@ describe("vguest.task", function()
   end)
 
   it("turns an interrupt pending before the wait into canceled", function()
+    -- under `vguest run busted` (sanitizer builds) the runner is the
+    -- foreground task, and Ctrl-C rightly cancels the whole run
+    if task.current() then return pending("runs at top level only") end
     core.interrupt()
     local err = select(2, pcall(vg.sleep, 60))
     assert.are.equal("canceled", err.kind)
   end)
 
   it("detects a deadlock instead of hanging", function()
+    -- at top level the waiting call raises; under `vguest run busted` the
+    -- runner is itself a blocked task and the run as a whole reports it
+    if task.current() then return pending("runs at top level only") end
     local a, b
     a = task.spawn(function() task.await(timer(1)) return b:wait() end)
     b = task.spawn(function() task.await(timer(1)) return a:wait() end)
