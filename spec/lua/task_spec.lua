@@ -286,7 +286,11 @@ describe("vguest.task", function()
     vg.sleep(0.01)
     assert.is_true(t:cancel())
     assert.are.equal(2, closed)
-    assert.are.same({}, task.live())
+    local others = {}
+    for _, x in ipairs(task.live()) do
+      if x ~= task.current() then others[#others + 1] = x end
+    end
+    assert.are.same({}, others)
   end)
 
   it("checks self", function()
