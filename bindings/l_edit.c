@@ -60,13 +60,13 @@ int lvg_history_add(lua_State *L) {
   return 0;
 }
 
-/* core.history_load(path) -> true | nil, message (io-style) */
-int lvg_history_load(lua_State *L) {
+/* Runs libedit's read_history or write_history on the path argument:
+   true | nil, message (io-style). */
+static int history_file(lua_State *L, int (*fn)(const char *)) {
   const char *path = luaL_checkstring(L, 1);
-  int rc;
   init_edit();
   errno = 0;
-  rc = read_history(path);
+  int rc = fn(path);
   if (rc != 0) {
     luaL_pushfail(L);
     lua_pushfstring(L, "%s: %s", path,
@@ -77,21 +77,14 @@ int lvg_history_load(lua_State *L) {
   return 1;
 }
 
-/* core.history_save(path) -> true | nil, message (io-style) */
+/* core.history_load(path) */
+int lvg_history_load(lua_State *L) {
+  return history_file(L, read_history);
+}
+
+/* core.history_save(path) */
 int lvg_history_save(lua_State *L) {
-  const char *path = luaL_checkstring(L, 1);
-  int rc;
-  init_edit();
-  errno = 0;
-  rc = write_history(path);
-  if (rc != 0) {
-    luaL_pushfail(L);
-    lua_pushfstring(L, "%s: %s", path,
-                    strerror(errno != 0 ? errno : (rc > 0 ? rc : EIO)));
-    return 2;
-  }
-  lua_pushboolean(L, 1);
-  return 1;
+  return history_file(L, write_history);
 }
 
 /* core.isatty(fd) -> bool */

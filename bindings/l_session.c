@@ -279,8 +279,12 @@ static int session_create(lua_State *L) {
       L, o, vg_process_create(s->s, vm, c, &p, lvg_op_callback(), o, &op), &op);
 }
 
-/* Session:get(vm, cred, pid) */
-static int session_get(lua_State *L) {
+typedef vg_status (*pid_fn)(vg_session *, const char *, const vg_credentials *,
+                            int64_t, vg_callback, void *, vg_op **);
+
+/* Session:get / Session:delete (vm, cred, pid) */
+static int pid_call(lua_State *L, const char *name, pid_fn fn,
+                    lvg_op_kind result) {
   lvg_session *s = checksession(L);
   const char *vm = checkvm(L, 2);
   const vg_credentials *c = lvg_checkcredentials(L, 3);
@@ -288,9 +292,16 @@ static int session_get(lua_State *L) {
   vg_op *op = NULL;
   lvg_op *o;
   lua_settop(L, 4);
-  o = lvg_op_new(L, s->rt, 1, "get", LVG_OP_INFO);
-  return startop(
-      L, o, vg_process_get(s->s, vm, c, pid, lvg_op_callback(), o, &op), &op);
+  o = lvg_op_new(L, s->rt, 1, name, result);
+  return startop(L, o, fn(s->s, vm, c, pid, lvg_op_callback(), o, &op), &op);
+}
+
+static int session_get(lua_State *L) {
+  return pid_call(L, "get", vg_process_get, LVG_OP_INFO);
+}
+
+static int session_delete(lua_State *L) {
+  return pid_call(L, "delete", vg_process_delete, LVG_OP_TRUE);
 }
 
 /* Session:list(vm, cred [, pids]) */
@@ -326,21 +337,6 @@ static int session_list(lua_State *L) {
   return startop(
       L, o, vg_process_list(s->s, vm, c, pids, n, lvg_op_callback(), o, &op),
       &op);
-}
-
-/* Session:delete(vm, cred, pid) */
-static int session_delete(lua_State *L) {
-  lvg_session *s = checksession(L);
-  const char *vm = checkvm(L, 2);
-  const vg_credentials *c = lvg_checkcredentials(L, 3);
-  int64_t pid = checkpid(L, 4);
-  vg_op *op = NULL;
-  lvg_op *o;
-  lua_settop(L, 4);
-  o = lvg_op_new(L, s->rt, 1, "delete", LVG_OP_TRUE);
-  return startop(L, o,
-                 vg_process_delete(s->s, vm, c, pid, lvg_op_callback(), o, &op),
-                 &op);
 }
 
 /* Session:env(vm, cred [, names]) */

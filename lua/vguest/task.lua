@@ -95,6 +95,17 @@ local function resume(t, ...)
   end
 end
 
+-- Hands each completed op to the handler registered for it.
+local function dispatch(done)
+  for _, op in ipairs(done) do
+    local h = handlers[op]
+    if h then
+      handlers[op] = nil
+      h(op)
+    end
+  end
+end
+
 local function drain_ready()
   while #ready > 0 do
     local q = ready
@@ -116,13 +127,7 @@ function M.pump(pred)
         "(no operation in flight)", 0)
     end
     local done, interrupted = c.step(-1)
-    for _, op in ipairs(done) do
-      local h = handlers[op]
-      if h then
-        handlers[op] = nil
-        h(op)
-      end
-    end
+    dispatch(done)
     if interrupted then
       drain_ready()
       return false
@@ -290,13 +295,7 @@ function M.drain(max_steps, step_ms)
     drain_ready()
     if c.pending() == 0 then break end
     local done = c.step(step_ms or 50)
-    for _, op in ipairs(done) do
-      local h = handlers[op]
-      if h then
-        handlers[op] = nil
-        h(op)
-      end
-    end
+    dispatch(done)
   end
   drain_ready()
   return c.pending()

@@ -59,6 +59,7 @@ void vgi_error_clear(vgi_error *e);
 void vgi_error_copy(vgi_error *dst, const vgi_error *src);
 void vgi_error_set(vgi_error *e, vg_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void vgi_error_vset(vgi_error *e, vg_status st, const char *fmt, va_list ap);
 void vgi_error_set_fault(vgi_error *e, const char *fault);
 void vgi_error_set_message_id(vgi_error *e, const char *id);
 

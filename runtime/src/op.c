@@ -69,12 +69,8 @@ void vgi_op_complete(vg_op *op, vg_status st) {
 void vgi_op_fail(vg_op *op, vg_status st, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *m = NULL;
-  if (vasprintf(&m, fmt, ap) < 0)
-    m = NULL;
+  vgi_error_vset(&op->err, st, fmt, ap);
   va_end(ap);
-  vgi_error_set(&op->err, st, "%s", m ? m : vg_status_text(st));
-  free(m);
   vgi_op_complete(op, st);
 }
 

@@ -118,11 +118,6 @@ static vg_status build(vg_op *op, vgi_request *req) {
   case VGI_OP_LOGOUT:
     req->path = path(op, "SessionManager/%s/Logout", s->vim_session_manager);
     break;
-  case VGI_OP_CHECK:
-    req->method = "GET";
-    req->path =
-        path(op, "SessionManager/%s/currentSession", s->vim_session_manager);
-    break;
   case VGI_OP_VMS:
     if (op->step == 0) {
       req->path =
@@ -301,8 +296,7 @@ static vg_status parse_vms(vg_op *op, json_t *j) {
 static vg_status parse(vg_op *op, const vgi_response *r) {
   vg_session *s = op->s;
   int empty = r->status == 204 || r->len == 0;
-  if (op->kind == VGI_OP_LOGOUT || op->kind == VGI_OP_CHECK ||
-      op->kind == VGI_OP_DELETE)
+  if (op->kind == VGI_OP_LOGOUT || op->kind == VGI_OP_DELETE)
     return VG_OK;
   if (op->kind == VGI_OP_LOGIN && op->step == 1) {
     if (!r->token || !*r->token) {

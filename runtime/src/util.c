@@ -173,17 +173,21 @@ void vgi_error_copy(vgi_error *dst, const vgi_error *src) {
   dst->pub.message_id = dst->message_id;
 }
 
-void vgi_error_set(vgi_error *e, vg_status st, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+void vgi_error_vset(vgi_error *e, vg_status st, const char *fmt, va_list ap) {
   char *m = NULL;
   if (vasprintf(&m, fmt, ap) < 0)
     m = NULL;
-  va_end(ap);
   replace(&e->message, m ? m : strdup(vg_status_text(st)));
   e->pub.message = e->message ? e->message : vg_status_text(st);
   e->pub.status = st;
   e->pub.retryable = vgi_status_retryable(st);
+}
+
+void vgi_error_set(vgi_error *e, vg_status st, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vgi_error_vset(e, st, fmt, ap);
+  va_end(ap);
 }
 
 void vgi_error_set_fault(vgi_error *e, const char *fault) {

@@ -212,13 +212,18 @@ static struct gproc *find_proc(struct sim *sim, const char *id, int64_t pid,
   return p;
 }
 
+/* The process pid of VM id after the guest checks; call with the lock. */
+static struct gproc *checked_proc(struct sim *sim, const char *id,
+                                  const struct gauth *a, int64_t pid,
+                                  struct gfault *f) {
+  const char *owner;
+  return prepare(sim, id, a, &owner, f) ? find_proc(sim, id, pid, f) : NULL;
+}
+
 bool gop_get(struct sim *sim, const char *id, const struct gauth *a,
              int64_t pid, struct ginfo *out, struct gfault *f) {
-  const char *owner;
-  struct gproc *p = NULL;
   sim_lock(sim);
-  if (prepare(sim, id, a, &owner, f))
-    p = find_proc(sim, id, pid, f);
+  struct gproc *p = checked_proc(sim, id, a, pid, f);
   if (p)
     snapshot(p, out);
   sim_unlock(sim);
@@ -227,11 +232,8 @@ bool gop_get(struct sim *sim, const char *id, const struct gauth *a,
 
 bool gop_delete(struct sim *sim, const char *id, const struct gauth *a,
                 int64_t pid, struct gfault *f) {
-  const char *owner;
-  struct gproc *p = NULL;
   sim_lock(sim);
-  if (prepare(sim, id, a, &owner, f))
-    p = find_proc(sim, id, pid, f);
+  struct gproc *p = checked_proc(sim, id, a, pid, f);
   if (p)
     gproc_terminate(sim, p);
   sim_unlock(sim);
