@@ -227,8 +227,10 @@ typedef struct vgi_proto {
   /* Does this failed response mean the session token was rejected?
      0 no, 1 yes, 2 perhaps (a 401 also used for guest credentials). */
   int (*session_rejected)(const vg_op *op, const vgi_response *r);
-  /* Is this login answer "this flavour is not served here"? */
-  int (*not_served)(const vg_op *op, const vgi_response *r);
+  /* Is this login answer "this flavour is not served here"? 1 yes, 0 no,
+     -1 "not like this, but the flavour changed its own settings (vim25:
+     the next release to try): send the login again". */
+  int (*not_served)(vg_op *op, const vgi_response *r);
   const struct vgi_vapi_flavour *vapi; /* vAPI flavours only */
 } vgi_proto;
 
@@ -252,7 +254,7 @@ vg_status vgi_vapi_build(vg_op *op, vgi_request *req);
 vg_status vgi_vapi_parse(vg_op *op, const vgi_response *r);
 vg_status vgi_vapi_error(vg_op *op, const vgi_response *r);
 int vgi_vapi_session_rejected(const vg_op *op, const vgi_response *r);
-int vgi_vapi_not_served(const vg_op *op, const vgi_response *r);
+int vgi_vapi_not_served(vg_op *op, const vgi_response *r);
 char *vgi_body_dump(json_t *body); /* steals body; vgi_zfree the result */
 json_t *vgi_parse_body(vg_op *op, const vgi_response *r); /* or sets err */
 
@@ -265,7 +267,9 @@ struct vg_session {
   vg_secret *password;
   vg_protocol want;
   const vgi_proto *proto; /* NULL until known */
-  char *release;          /* vim25 release requested */
+  char *release;          /* vim25 release in use (or being tried) */
+  int release_given;      /* the user chose it: no fallback */
+  int release_try;        /* index into the fallback list */
   char *ca_file;
   char *thumbprint; /* lower-case hex, no colons */
   int insecure;

@@ -351,7 +351,7 @@ vg_status vgi_vapi_error(vg_op *op, const vgi_response *r) {
   return error_body(op, r, flavour(op)->wrapped);
 }
 
-int vgi_vapi_not_served(const vg_op *op, const vgi_response *r) {
+int vgi_vapi_not_served(vg_op *op, const vgi_response *r) {
   (void)op;
   return r->status == 404 || r->status == 405 || r->status == 501;
 }

@@ -409,9 +409,25 @@ static int session_rejected(const vg_op *op, const vgi_response *r) {
   return rej;
 }
 
-static int not_served(const vg_op *op, const vgi_response *r) {
-  return op->step == 0 &&
-         (r->status == 404 || r->status == 405 || r->status == 501);
+/* Releases tried, in order, when the user named none: a server serves the
+   releases up to its own, so the oldest JSON release (8.0U1) is the most
+   widely served; later ones cover servers that dropped it. */
+static const char *const releases[] = {"8.0.1.0", "8.0.2.0", "8.0.3.0",
+                                       "9.0.0.0", NULL};
+
+static int not_served(vg_op *op, const vgi_response *r) {
+  vg_session *s = op->s;
+  if (op->step != 0 ||
+      (r->status != 404 && r->status != 405 && r->status != 501))
+    return 0;
+  if (s->release_given || !releases[s->release_try + 1])
+    return 1;
+  char *next = strdup(releases[++s->release_try]);
+  if (!next)
+    return 1;
+  free(s->release);
+  s->release = next;
+  return -1;
 }
 
 const vgi_proto vgi_proto_vim25 = {

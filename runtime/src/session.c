@@ -110,7 +110,8 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
              : o->protocol == VG_PROTOCOL_REST  ? &vgi_proto_rest
              : o->protocol == VG_PROTOCOL_VIM25 ? &vgi_proto_vim25
                                                 : NULL;
-  s->release = strdup(o->release && *o->release ? o->release : "8.0.1.0");
+  s->release_given = o->release && *o->release;
+  s->release = strdup(s->release_given ? o->release : "8.0.1.0");
   s->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
   s->insecure = o->insecure ? 1 : 0;
   s->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
@@ -322,6 +323,14 @@ static void login_finished(vg_session *s, vg_op *login, vg_status st) {
     s->logged_user = strdup(s->user);
   } else {
     forget_token(s);
+    if (!s->logged_user && !s->release_given && s->release_try) {
+      char *first = strdup("8.0.1.0"); /* probe releases again next time */
+      if (first) {
+        free(s->release);
+        s->release = first;
+        s->release_try = 0;
+      }
+    }
     if (s->want == VG_PROTOCOL_AUTO && !s->logged_user)
       s->proto = NULL; /* never logged in: probe again next time */
   }
@@ -420,7 +429,13 @@ static void login_response(vg_op *op, const vgi_response *r) {
     login_finished(s, op, st);
     return;
   }
-  if (s->proto->not_served(op, r)) {
+  int ns = s->proto->not_served(op, r);
+  if (ns < 0) {
+    op->step = 0;
+    send_op(op);
+    return;
+  }
+  if (ns) {
     if (s->want == VG_PROTOCOL_AUTO && !s->logged_user &&
         (size_t)op->probe + 1 < NPROBE) {
       s->proto = probe_order[++op->probe];
@@ -430,14 +445,15 @@ static void login_response(vg_op *op, const vgi_response *r) {
     }
     if (s->want == VG_PROTOCOL_AUTO && !s->logged_user)
       vgi_error_set(&op->err, VG_EUNSUPPORTED,
-                    "%s serves none of the api, vim25 (release %s) and rest "
-                    "APIs (HTTP %ld)",
+                    "%s serves none of the api, vim25 (releases 8.0.1.0 to "
+                    "%s) and rest APIs (HTTP %ld)",
                     s->server, s->release, r->status);
     else if (s->proto == &vgi_proto_vim25)
       vgi_error_set(&op->err, VG_EUNSUPPORTED,
-                    "%s does not serve VI/JSON release %s (HTTP %ld); set "
+                    "%s does not serve VI/JSON release %s%s (HTTP %ld); set "
                     "release to one it serves",
-                    s->server, s->release, r->status);
+                    s->server, s->release_given ? "" : "8.0.1.0 to ",
+                    s->release, r->status);
     else
       vgi_error_set(&op->err, VG_EUNSUPPORTED,
                     "%s does not serve the %s API (HTTP %ld)", s->server,

@@ -319,6 +319,41 @@ static void test_tls(const test_sim *sim) {
   vg_secret_free(pw);
 }
 
+/* vim25 releases: found by itself when unnamed; a named one not served is a
+   clear unsupported error. */
+static void test_releases(void) {
+  const char *extra[] = {"--flavours", "vim25", "--vim25-releases", "9.0.0.0",
+                         NULL};
+  test_sim sim;
+  CHECK(test_sim_start(&sim, extra) == 0);
+  vg_session *s = open_session(&sim, VG_PROTOCOL_AUTO, "VMware1!");
+  vg_op *op;
+  vg_session_login(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_OK);
+  CHECK(vg_session_protocol(s) && strcmp(vg_session_protocol(s), "vim25") == 0);
+  CHECK(vg_session_release(s) && strcmp(vg_session_release(s), "9.0.0.0") == 0);
+  vg_op_free(op);
+  vg_session_free(s);
+
+  vg_secret *pw;
+  vg_secret_new("VMware1!", 8, &pw);
+  vg_session_options o = {0};
+  o.server = sim.url;
+  o.user = "administrator@vsphere.local";
+  o.password = pw;
+  o.protocol = VG_PROTOCOL_VIM25;
+  o.release = "8.0.2.0";
+  o.ca_file = sim.ca_file;
+  vg_session_new(rt, &o, &s, NULL);
+  vg_session_login(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_EUNSUPPORTED &&
+        strstr(vg_op_error(op)->message, "release 8.0.2.0"));
+  vg_op_free(op);
+  vg_session_free(s);
+  vg_secret_free(pw);
+  test_sim_stop(&sim);
+}
+
 int main(void) {
   test_units();
   CHECK(vg_runtime_new(NULL, &rt) == VG_OK);
@@ -336,6 +371,7 @@ int main(void) {
   test_auto("rest", "rest");
   test_auto("vim25,rest", "vim25");
   test_auto("api,rest,vim25", "api");
+  test_releases();
   CHECK(vg_runtime_pending(rt) <= 3); /* background logouts at most */
   vg_runtime_free(rt);
   printf("%d passed, %d failed\n", passed, failed);
