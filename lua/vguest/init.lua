@@ -157,7 +157,8 @@ end
 -- Every field defaults from `vg.defaults` (set by `vguest run --sim`), then
 -- the environment: VGUEST_SERVER, VGUEST_USER, VGUEST_PASSWORD (read as a
 -- secret, never copied into a Lua string), VGUEST_PROTOCOL, VGUEST_CA_FILE,
--- VGUEST_THUMBPRINT, VGUEST_INSECURE. A wrong password raises here.
+-- VGUEST_THUMBPRINT, VGUEST_INSECURE, VGUEST_RELEASE, VGUEST_TIMEOUT,
+-- VGUEST_MAX_CONNECTIONS. A wrong password raises here.
 function vg.connect(opts)
   opts = checkopts(opts, connect_spec, 1, "connect", true, 2)
   local server = opts.server or defaults.server or getenv("VGUEST_SERVER")
@@ -183,11 +184,23 @@ function vg.connect(opts)
   local insecure = opts.insecure
   if insecure == nil then insecure = defaults.insecure end
   if insecure == nil then insecure = truthy_env("VGUEST_INSECURE") end
+  local function number_env(name)
+    local v = getenv(name)
+    if v == nil then return nil end
+    local n = tonumber(v)
+    if not n or n <= 0 then
+      argerror(1, "connect", name .. " must be a positive number, got '" .. v .. "'", 3)
+    end
+    return n
+  end
   local ok, cs = pcall(core.session, {
     server = server, user = user, password = password, protocol = protocol,
-    release = opts.release, ca_file = opts.ca_file or defaults.ca_file or getenv("VGUEST_CA_FILE"),
+    release = opts.release or getenv("VGUEST_RELEASE"),
+    ca_file = opts.ca_file or defaults.ca_file or getenv("VGUEST_CA_FILE"),
     thumbprint = opts.thumbprint or defaults.thumbprint or getenv("VGUEST_THUMBPRINT"),
-    insecure = insecure or false, timeout = opts.timeout, max_connections = opts.max_connections,
+    insecure = insecure or false,
+    timeout = opts.timeout or number_env("VGUEST_TIMEOUT"),
+    max_connections = opts.max_connections or number_env("VGUEST_MAX_CONNECTIONS"),
   })
   if not ok then
     if errors.is_error(cs) then error(cs, 0) end
