@@ -9,7 +9,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* No vCenter answer is anywhere near this; a larger one is refused rather
+   than buffered without end. */
+#define MAX_RESPONSE (64u << 20)
+
 struct vgi_http {
+  int too_large;
   CURL *easy;
   vg_op *op;
   struct curl_slist *headers;
@@ -23,6 +28,10 @@ struct vgi_http {
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   vgi_http *h = ud;
+  if (h->resp.len + size * n > MAX_RESPONSE) {
+    h->too_large = 1;
+    return 0;
+  }
   if (vgi_buf_add(&h->resp, p, size * n))
     return 0;
   return size * n;
@@ -276,6 +285,11 @@ void vgi_http_done(vgi_http *h, CURLcode code) {
   long sent = 0;
   curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &sent);
   r.sent = code == CURLE_OK || sent > 0;
+  if (h->too_large) {
+    r.status = 0;
+    r.curl = CURLE_FILESIZE_EXCEEDED;
+    r.curl_error = "the answer is larger than 64 MiB";
+  }
   op->http = NULL;
   vgi_session_response(op, &r);
   http_free(h);

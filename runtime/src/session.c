@@ -370,6 +370,8 @@ static vg_status transport_status(CURLcode c) {
     return VG_ETLS;
   case CURLE_OUT_OF_MEMORY:
     return VG_ENOMEM;
+  case CURLE_FILESIZE_EXCEEDED:
+    return VG_EPROTOCOL;
   default:
     return VG_ETRANSPORT;
   }
@@ -405,7 +407,7 @@ static vg_status transport_error(vg_op *op, const vgi_response *r) {
    had closed); 1 when it did. */
 static int retry_transport(vg_op *op, const vgi_response *r) {
   if (!idempotent(op) || op->transport_retried ||
-      transport_status(r->curl) == VG_ETLS)
+      transport_status(r->curl) != VG_ETRANSPORT)
     return 0;
   op->transport_retried = 1;
   send_op(op);
