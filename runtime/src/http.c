@@ -212,7 +212,7 @@ vg_status vgi_http_start(vg_session *s, vg_op *op, vgi_request *req) {
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    s->timeout_ms < 15000 ? s->timeout_ms : 15000L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_SHARE, vgi_runtime_share(s->rt));
+  curl_easy_setopt(e, CURLOPT_SHARE, s->share);
   if (req->once)
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");

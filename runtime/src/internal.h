@@ -168,7 +168,6 @@ int vgi_op_add_env(vg_op *op, const char *name, size_t name_len,
 
 uint64_t vgi_now_ms(void);
 CURLM *vgi_runtime_multi(vg_runtime *rt);
-CURLSH *vgi_runtime_share(vg_runtime *rt);
 void vgi_runtime_op_started(vg_runtime *rt);
 void vgi_runtime_op_ended(vg_runtime *rt);
 void vgi_runtime_done_push(vg_runtime *rt, vg_op *op);
@@ -274,6 +273,11 @@ struct vg_session {
   char *thumbprint; /* lower-case hex, no colons */
   int insecure;
   long timeout_ms;
+  /* This session's connections, TLS sessions and DNS cache. Never shared
+     with another session: libcurl would reuse a connection (or resume a TLS
+     session) verified under another session's CA file or pin, since it
+     does not compare our pin callback. */
+  CURLSH *share;
 
   vg_secret *token;
   int token_gen;

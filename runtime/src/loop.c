@@ -22,7 +22,6 @@
 struct vg_runtime {
   vg_runtime_options opt;
   CURLM *multi;
-  CURLSH *share; /* TLS sessions and DNS shared by every transfer */
   int epfd;
   int evfd;
   volatile sig_atomic_t interrupted;
@@ -141,8 +140,7 @@ vg_status vg_runtime_new(const vg_runtime_options *opts, vg_runtime **out) {
   rt->epfd = epoll_create1(EPOLL_CLOEXEC);
   rt->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   rt->multi = curl_multi_init();
-  rt->share = curl_share_init();
-  if (rt->epfd < 0 || rt->evfd < 0 || !rt->multi || !rt->share) {
+  if (rt->epfd < 0 || rt->evfd < 0 || !rt->multi) {
     vg_runtime_free(rt);
     return VG_ENOMEM;
   }
@@ -155,8 +153,6 @@ vg_status vg_runtime_new(const vg_runtime_options *opts, vg_runtime **out) {
   curl_multi_setopt(rt->multi, CURLMOPT_SOCKETDATA, rt);
   curl_multi_setopt(rt->multi, CURLMOPT_TIMERFUNCTION, on_timer);
   curl_multi_setopt(rt->multi, CURLMOPT_TIMERDATA, rt);
-  curl_share_setopt(rt->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  curl_share_setopt(rt->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   vgi_runtime_max_connections(rt, 16);
   *out = rt;
   return VG_OK;
@@ -171,10 +167,6 @@ void vgi_runtime_max_connections(vg_runtime *rt, long n) {
 
 CURLM *vgi_runtime_multi(vg_runtime *rt) {
   return rt->multi;
-}
-
-CURLSH *vgi_runtime_share(vg_runtime *rt) {
-  return rt->share;
 }
 
 int vg_runtime_fd(const vg_runtime *rt) {
@@ -441,8 +433,6 @@ void vg_runtime_free(vg_runtime *rt) {
   }
   if (rt->multi)
     curl_multi_cleanup(rt->multi);
-  if (rt->share)
-    curl_share_cleanup(rt->share);
   if (rt->epfd >= 0)
     close(rt->epfd);
   if (rt->evfd >= 0)

@@ -116,8 +116,14 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
   s->insecure = o->insecure ? 1 : 0;
   s->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
   vg_status st = vg_secret_dup(o->password, &s->password);
+  s->share = curl_share_init();
+  if (s->share) {
+    curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  }
   if (!s->server || !s->user || !s->release || (o->ca_file && !s->ca_file) ||
-      st != VG_OK) {
+      !s->share || st != VG_OK) {
     vgi_session_destroy(s);
     return VG_ENOMEM;
   }
@@ -159,6 +165,8 @@ void vgi_session_destroy(vg_session *s) {
   if (!s)
     return;
   forget_token(s);
+  if (s->share)
+    curl_share_cleanup(s->share);
   vg_secret_free(s->password);
   free(s->server);
   free(s->user);

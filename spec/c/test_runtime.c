@@ -302,17 +302,36 @@ static void test_tls(const test_sim *sim) {
   if (f)
     pclose(f);
   o.thumbprint = fp;
-  CHECK(vg_session_new(rt, &o, &s, NULL) == VG_OK);
-  vg_session_login(s, NULL, NULL, &op);
+  vg_session *good;
+  CHECK(vg_session_new(rt, &o, &good, NULL) == VG_OK);
+  vg_session_login(good, NULL, NULL, &op);
   CHECK(run(op) == VG_OK);
   vg_op_free(op);
-  vg_session_free(s);
+  /* While the pinned session keeps its connection open, a session with
+     another pin must not ride on it (nor resume its TLS session). */
   o.thumbprint = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33";
   CHECK(vg_session_new(rt, &o, &s, NULL) == VG_OK);
   vg_session_login(s, NULL, NULL, &op);
   CHECK(run(op) == VG_ETLS);
   vg_op_free(op);
   vg_session_free(s);
+  /* nor a session verifying with system CAs on an insecure one's */
+  o.thumbprint = NULL;
+  o.insecure = 1;
+  vg_session *lax;
+  CHECK(vg_session_new(rt, &o, &lax, NULL) == VG_OK);
+  vg_session_login(lax, NULL, NULL, &op);
+  CHECK(run(op) == VG_OK);
+  vg_op_free(op);
+  o.insecure = 0;
+  o.thumbprint = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33";
+  CHECK(vg_session_new(rt, &o, &s, NULL) == VG_OK);
+  vg_session_login(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_ETLS);
+  vg_op_free(op);
+  vg_session_free(s);
+  vg_session_free(lax);
+  vg_session_free(good);
   o.thumbprint = "not-hex";
   const char *why = NULL;
   CHECK(vg_session_new(rt, &o, &s, &why) == VG_EMISUSE && why);
