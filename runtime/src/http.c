@@ -1,6 +1,7 @@
 /* One HTTP exchange of an op: a curl easy handle on the runtime's multi
-   handle (which keeps connections alive and reuses them), TLS settings of
-   the session, and the response gathered into buffers. */
+   handle, reusing the kept-alive connections of its session (the session's
+   share), with the session's TLS settings, the response gathered into
+   buffers. */
 #include "internal.h"
 
 #include <openssl/ssl.h>
