@@ -198,12 +198,15 @@ for _, flavour in ipairs(FLAVOURS) do
 
       it("raises not_found for a working directory that is a file", function()
         local err = err_of(g.create, g, { path = "/bin/true", working_directory = "/bin/true" })
-        if flavour == "vim25" then
-          -- the vim25 fault NotADirectory is not mapped to not_found yet (runtime)
-          assert.is_true(vg.is_error(err))
-        else
-          assert_kind("not_found", err)
-        end
+        assert_kind("not_found", err)
+      end)
+
+      it("raises unauthorized for a program the guest user may not run", function()
+        local path = os.tmpname() -- mode 0600: not executable
+        local err = err_of(g.create, g, { path = path })
+        os.remove(path)
+        assert_kind("unauthorized", err)
+        assert.are.equal("create", err.op)
       end)
 
       it("raises unauthenticated (guest) for a wrong guest password", function()
