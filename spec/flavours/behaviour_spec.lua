@@ -52,6 +52,16 @@ for _, flavour in ipairs(FLAVOURS) do
         assert_kind("transport", err)
       end)
 
+      it("raises timed_out when the server answers later than timeout", function()
+        local quick <close> = helper.connect(flavour, { timeout = 0.3 })
+        local qg = quick:vm("web-01"):guest(cred)
+        sim:control { latency_ms = 1000 }
+        local err = err_of(qg.list, qg)
+        sim:control { latency_ms = 0 }
+        assert_kind("timed_out", err)
+        assert.is_true(err.retryable)
+      end)
+
       it("raises tls without the simulator's CA", function()
         local err = err_of(vg.connect, { server = sim.url, user = sim.user, password = sim.password,
           protocol = flavour, ca_file = "/etc/ssl/certs/ca-certificates.crt" })
