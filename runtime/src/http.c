@@ -243,6 +243,8 @@ vg_status vgi_http_start(vg_session *s, vg_op *op, vgi_request *req) {
   }
   if (add_header(h, "Accept: application/json") || add_header(h, "Expect:"))
     goto fail;
+  if (req->header && add_header(h, req->header))
+    goto fail;
   if (req->basic_auth && add_basic_auth(h, s))
     goto fail;
   if (!req->no_token && s->token && add_token(h, s))

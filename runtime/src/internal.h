@@ -189,6 +189,7 @@ typedef struct vgi_request {
   int no_token;       /* do not send the session token */
   int once;           /* not idempotent: never on a reused connection, which
                          libcurl would silently re-send on if it died */
+  const char *header; /* one extra header line (static), or NULL */
 } vgi_request;
 void vgi_request_clear(vgi_request *r);
 
@@ -242,6 +243,7 @@ extern const vgi_proto vgi_proto_vim25;
 typedef struct vgi_vapi_flavour {
   const char *prefix;       /* "/api", "/rest" */
   const char *session_path; /* login (POST, Basic) and logout (DELETE) */
+  const char *login_header; /* extra header line on login, or NULL */
   const char *check_method, *check_path; /* is the token valid? */
   int wrapped;      /* results in {"value": ...}, errors in {type, value} */
   int map_as_pairs; /* maps as [{"key","value"}] instead of objects */

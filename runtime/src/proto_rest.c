@@ -8,6 +8,8 @@
 static const vgi_vapi_flavour rest = {
     .prefix = "/rest",
     .session_path = "/rest/com/vmware/cis/session",
+    /* ask for the token in the body, not only as a cookie (NOTES §4) */
+    .login_header = "vmware-use-header-authn: true",
     .check_method = "POST",
     .check_path = "/rest/com/vmware/cis/session?~action=get",
     .wrapped = 1,

@@ -223,6 +223,7 @@ vg_status vgi_vapi_build(vg_op *op, vgi_request *req) {
   switch (op->kind) {
   case VGI_OP_LOGIN:
     req->path = dup_path(f->session_path, NULL);
+    req->header = f->login_header;
     req->basic_auth = 1;
     req->no_token = 1;
     return req->path ? VG_OK : VG_ENOMEM;
