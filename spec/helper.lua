@@ -102,8 +102,9 @@ function helper.write(path, text)
   return path
 end
 
---- Run `vguest` with args (array) and stdin text; env (table) is prepended.
-function helper.run(args, stdin, env)
+-- The shell line running `vguest` with args, env prepended, stdin from a
+-- file; returns the line and the three file names.
+local function vguest_line(args, stdin, env)
   local bin = os.getenv("VGUEST_BIN") or "vguest"
   local inp = helper.write(helper.tmpname(".in"), stdin or "")
   local out, err = helper.tmpname(".out"), helper.tmpname(".err")
@@ -112,6 +113,12 @@ function helper.run(args, stdin, env)
   cmd[#cmd + 1] = quote(bin)
   for _, a in ipairs(args or {}) do cmd[#cmd + 1] = quote(a) end
   local line = table.concat(cmd, " ") .. " <" .. quote(inp) .. " >" .. quote(out) .. " 2>" .. quote(err)
+  return line, inp, out, err
+end
+
+--- Run `vguest` with args (array) and stdin text; env (table) is prepended.
+function helper.run(args, stdin, env)
+  local line, inp, out, err = vguest_line(args, stdin, env)
   local ok, how, code = os.execute(line)
   local o, e = slurp(out), slurp(err)
   os.remove(inp)
@@ -124,14 +131,7 @@ end
 --- Like helper.run, but sends SIGINT once stdout contains `marker`
 -- (polled; the interrupt follows an event, not a delay).
 function helper.run_interrupted(args, stdin, marker, env)
-  local bin = os.getenv("VGUEST_BIN") or "vguest"
-  local inp = helper.write(helper.tmpname(".in"), stdin or "")
-  local out, err = helper.tmpname(".out"), helper.tmpname(".err")
-  local cmd = {}
-  for k, v in pairs(env or {}) do cmd[#cmd + 1] = k .. "=" .. quote(v) end
-  cmd[#cmd + 1] = quote(bin)
-  for _, a in ipairs(args or {}) do cmd[#cmd + 1] = quote(a) end
-  local line = table.concat(cmd, " ") .. " <" .. quote(inp) .. " >" .. quote(out) .. " 2>" .. quote(err)
+  local line, inp, out, err = vguest_line(args, stdin, env)
   local sh = line .. " & p=$!; i=0; while ! grep -q " .. quote(marker) .. " " .. quote(out) ..
       " 2>/dev/null && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done; kill -INT $p; wait $p"
   local ok, how, code = os.execute(sh)

@@ -3,20 +3,10 @@
    No network. */
 #include "internal.h"
 
+#include "check.h"
+
 #include <stdio.h>
 #include <string.h>
-
-static int passed, failed;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (cond)                                                                  \
-      passed++;                                                                \
-    else {                                                                     \
-      failed++;                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                          \
-  } while (0)
 
 static int streq(const char *a, const char *b) {
   return a && b && strcmp(a, b) == 0;
