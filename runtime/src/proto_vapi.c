@@ -354,5 +354,18 @@ vg_status vgi_vapi_error(vg_op *op, const vgi_response *r) {
 
 int vgi_vapi_not_served(vg_op *op, const vgi_response *r) {
   (void)op;
-  return r->status == 404 || r->status == 405 || r->status == 501;
+  if (r->status == 404 || r->status == 405 || r->status == 501)
+    return 1;
+  if (r->status != 401 && r->status != 403)
+    return 0;
+  /* A server that checks authentication before routing answers 401 for a
+     path it does not have; a vAPI endpoint that rejects the password says
+     so in a vAPI error body. Only the latter ends the probe (probing on
+     after a real rejection would spend the account's lockout allowance). */
+  json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
+  int vapi = json_is_object(j) &&
+             (json_object_get(j, "error_type") ||
+              json_object_get(j, "messages") || json_object_get(j, "type"));
+  json_decref(j);
+  return !vapi;
 }

@@ -417,8 +417,11 @@ static const char *const releases[] = {"8.0.1.0", "8.0.2.0", "8.0.3.0",
 
 static int not_served(vg_op *op, const vgi_response *r) {
   vg_session *s = op->s;
+  /* The service content needs no login: any refusal of it means the
+     release (or VI/JSON) is not served here. */
   if (op->step != 0 ||
-      (r->status != 404 && r->status != 405 && r->status != 501))
+      (r->status != 404 && r->status != 405 && r->status != 501 &&
+       r->status != 401 && r->status != 403))
     return 0;
   if (s->release_given || !releases[s->release_try + 1])
     return 1;

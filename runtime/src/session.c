@@ -439,21 +439,23 @@ static void login_response(vg_op *op, const vgi_response *r) {
     login_finished(s, op, st);
     return;
   }
+  int probing = s->want == VG_PROTOCOL_AUTO && !s->logged_user;
   int ns = s->proto->not_served(op, r);
+  if (ns && !probing && (r->status == 401 || r->status == 403))
+    ns = 0; /* a flavour the user chose: a refusal is a refusal */
   if (ns < 0) {
     op->step = 0;
     send_op(op);
     return;
   }
   if (ns) {
-    if (s->want == VG_PROTOCOL_AUTO && !s->logged_user &&
-        (size_t)op->probe + 1 < NPROBE) {
+    if (probing && (size_t)op->probe + 1 < NPROBE) {
       s->proto = probe_order[++op->probe];
       op->step = 0;
       send_op(op);
       return;
     }
-    if (s->want == VG_PROTOCOL_AUTO && !s->logged_user)
+    if (probing)
       vgi_error_set(&op->err, VG_EUNSUPPORTED,
                     "%s serves none of the api, vim25 (releases 8.0.1.0 to "
                     "%s) and rest APIs (HTTP %ld)",

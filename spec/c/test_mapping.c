@@ -105,6 +105,18 @@ static void test_errors(void) {
   CHECK(api->proto->session_rejected(op, &r) == 1);
   vg_op_free(op);
 
+  /* the auto probe: which answers mean "this flavour is not here" */
+  op = op_on(api, VGI_OP_LOGIN);
+  r = response(404, "");
+  CHECK(api->proto->not_served(op, &r) == 1);
+  r = response(401, ""); /* authentication checked before routing */
+  CHECK(api->proto->not_served(op, &r) == 1);
+  r = response(401, "{\"error_type\":\"UNAUTHENTICATED\",\"messages\":[]}");
+  CHECK(api->proto->not_served(op, &r) == 0); /* a real rejection */
+  r = response(500, "{}");
+  CHECK(api->proto->not_served(op, &r) == 0);
+  vg_op_free(op);
+
   vg_session *rest = session(VG_PROTOCOL_REST);
   op = op_on(rest, VGI_OP_CREATE);
   r = response(400, "{\"type\":\"com.vmware.vapi.std.errors.resource_busy\","
