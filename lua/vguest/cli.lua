@@ -212,7 +212,13 @@ local function do_main(argv)
     end
     if o.cmd == "run" then return run(o) end
     _G.vg = require "vguest"
-    return repl.run { traceback = true }
+    local sim = require("vguest.defaults").sim
+    local banner = "vguest " .. _G.vg.version .. " (" .. _VERSION .. "); `vg` is loaded."
+      .. (sim and ("\nsimulator at " .. sim.url .. ": vg.connect{} and vg.credentials{} use it.")
+        or "\nvg.connect{} reads VGUEST_SERVER, VGUEST_USER, VGUEST_PASSWORD.")
+      .. "\nTry: s = vg.connect{}  g = s:vm(\"NAME\"):guest(vg.credentials{})  g:run{path = \"/bin/true\"}"
+      .. "\nCtrl-C interrupts a wait, Ctrl-D quits."
+    return repl.run { traceback = true, banner = banner }
   end)
   for i = #cleanup, 1, -1 do pcall(cleanup[i]) end
   if not ok then

@@ -78,7 +78,8 @@ function M.run_task(fn, ...)
 end
 
 --- The REPL. opts: input (function(prompt) -> line|nil), output (file),
--- errout (file), tty (bool), env (table for chunks, default _G).
+-- errout (file), tty (bool), env (table for chunks, default _G), banner
+-- (printed first, on a terminal only).
 function M.run(opts)
   opts = opts or {}
   local core = task.core()
@@ -86,6 +87,7 @@ function M.run(opts)
   local env = opts.env or _G
   local tty = opts.tty
   if tty == nil then tty = core.isatty and core.isatty(0) or false end
+  if tty and opts.banner then out:write(opts.banner, "\n") end
   local hist = tty and history_path() or nil
   if hist then
     os.execute("mkdir -p '" .. hist:match("^(.*)/[^/]*$"):gsub("'", "'\\''") .. "' 2>/dev/null")
