@@ -11,14 +11,56 @@ static void bad(struct reply *rp, const char *msg) {
   reply_json(rp, 400, json_pack("{s:s}", "error", msg));
 }
 
+/* The ops filter of fail_next and malform_next (member names the
+ * control member in messages); without ops, the guest operations. */
+static bool parse_ops(json_t *ops, bool mask[OP_COUNT], const char **err) {
+  size_t i;
+  json_t *o;
+  enum op op;
+  memset(mask, 0, OP_COUNT * sizeof *mask);
+  if (!ops) {
+    mask[OP_CREATE] = mask[OP_LIST] = mask[OP_GET] = mask[OP_DELETE] = true;
+    mask[OP_ENVIRONMENT] = true;
+    return true;
+  }
+  if (!json_is_array(ops)) {
+    *err = "ops must be an array of operation names";
+    return false;
+  }
+  json_array_foreach(ops, i, o) {
+    if (!json_is_string(o) || !op_parse(json_string_value(o), &op)) {
+      *err = "ops: unknown operation name";
+      return false;
+    }
+    mask[op] = true;
+  }
+  return true;
+}
+
+/* Checks that obj has only the members in known (NULL-terminated). */
+static bool only_members(json_t *obj, const char *const *known) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(obj, key, v) {
+    bool ok = false;
+    for (const char *const *k = known; *k; k++)
+      ok = ok || strcmp(*k, key) == 0;
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
 static bool parse_fail_next(struct sim *sim, json_t *fn, const char **err) {
+  static const char *const known[] = {"count", "kind", "ops", NULL};
   json_t *count = json_object_get(fn, "count");
   json_t *kind = json_object_get(fn, "kind");
-  json_t *ops = json_object_get(fn, "ops");
-  bool mask[OP_COUNT] = {false};
-  if (!json_is_object(fn) || !json_is_integer(count) ||
-      json_integer_value(count) < 0 || !json_is_string(kind)) {
-    *err = "fail_next needs {count:int>=0, kind:\"busy\"|\"unavailable\"}";
+  bool mask[OP_COUNT];
+  if (!json_is_object(fn) || !only_members(fn, known) ||
+      !json_is_integer(count) || json_integer_value(count) < 0 ||
+      !json_is_string(kind)) {
+    *err = "fail_next needs {count:int>=0, kind:\"busy\"|\"unavailable\", "
+           "ops?}";
     return false;
   }
   enum inject inj;
@@ -30,30 +72,39 @@ static bool parse_fail_next(struct sim *sim, json_t *fn, const char **err) {
     *err = "fail_next.kind must be \"busy\" or \"unavailable\"";
     return false;
   }
-  if (ops) {
-    size_t i;
-    json_t *o;
-    enum op op;
-    if (!json_is_array(ops)) {
-      *err = "fail_next.ops must be an array of operation names";
-      return false;
-    }
-    json_array_foreach(ops, i, o) {
-      if (!json_is_string(o) || !op_parse(json_string_value(o), &op)) {
-        *err = "fail_next.ops: unknown operation name";
-        return false;
-      }
-      mask[op] = true;
-    }
-  } else {
-    /* default: the guest operations */
-    mask[OP_CREATE] = mask[OP_LIST] = mask[OP_GET] = mask[OP_DELETE] = true;
-    mask[OP_ENVIRONMENT] = true;
-  }
+  if (!parse_ops(json_object_get(fn, "ops"), mask, err))
+    return false;
   sim_lock(sim);
   sim->fail_count = json_integer_value(count);
   sim->fail_kind = inj;
   memcpy(sim->fail_ops, mask, sizeof mask);
+  sim_unlock(sim);
+  return true;
+}
+
+static bool parse_malform_next(struct sim *sim, json_t *mn, const char **err) {
+  static const char *const known[] = {"count", "how", "ops", NULL};
+  json_t *count = json_object_get(mn, "count");
+  json_t *how_j = json_object_get(mn, "how");
+  bool mask[OP_COUNT];
+  enum malform how;
+  if (!json_is_object(mn) || !only_members(mn, known) ||
+      !json_is_integer(count) || json_integer_value(count) < 0 ||
+      !json_is_string(how_j)) {
+    *err = "malform_next needs {count:int>=0, how:string, ops?}";
+    return false;
+  }
+  if (!malform_parse(json_string_value(how_j), &how)) {
+    *err = "malform_next.how must be not_json, wrong_type, empty, truncated "
+           "or huge_number";
+    return false;
+  }
+  if (!parse_ops(json_object_get(mn, "ops"), mask, err))
+    return false;
+  sim_lock(sim);
+  sim->malform_count = json_integer_value(count);
+  sim->malform_how = how;
+  memcpy(sim->malform_ops, mask, sizeof mask);
   sim_unlock(sim);
   return true;
 }
@@ -91,26 +142,25 @@ static bool parse_set_vm(struct sim *sim, json_t *sv, const char **err) {
 }
 
 static void control(struct sim *sim, struct request *r, struct reply *rp) {
-  static const char *const known[] = {
-      "expire_sessions",           "latency_ms", "fail_next",
-      "drop_next_create_response", "set_vm",     NULL};
+  static const char *const known[] = {"expire_sessions",
+                                      "latency_ms",
+                                      "fail_next",
+                                      "drop_next_create_response",
+                                      "set_vm",
+                                      "malform_next",
+                                      NULL};
   json_error_t jerr;
   json_t *body = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
-  const char *err = NULL, *key;
+  const char *err = NULL;
   json_t *v;
   if (!json_is_object(body)) {
     json_decref(body);
     bad(rp, "body must be a JSON object");
     return;
   }
-  json_object_foreach(body, key, v) {
-    bool ok = false;
-    for (const char *const *k = known; *k; k++)
-      ok = ok || strcmp(*k, key) == 0;
-    if (!ok) {
-      err = "unknown control member";
-      goto out;
-    }
+  if (!only_members(body, known)) {
+    err = "unknown control member";
+    goto out;
   }
   if ((v = json_object_get(body, "latency_ms"))) {
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
@@ -123,6 +173,9 @@ static void control(struct sim *sim, struct request *r, struct reply *rp) {
   }
   if ((v = json_object_get(body, "fail_next")) &&
       !parse_fail_next(sim, v, &err))
+    goto out;
+  if ((v = json_object_get(body, "malform_next")) &&
+      !parse_malform_next(sim, v, &err))
     goto out;
   if ((v = json_object_get(body, "set_vm")) && !parse_set_vm(sim, v, &err))
     goto out;

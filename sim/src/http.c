@@ -1,4 +1,5 @@
 #include "http.h"
+#include "malform.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -69,6 +70,12 @@ bool req_is(const struct request *r, const char *method) {
   return strcmp(r->method, method) == 0;
 }
 
+enum inject req_begin_op(struct sim *sim, struct reply *rp, enum op op) {
+  rp->has_op = true;
+  rp->op = op;
+  return state_begin_op(sim, op);
+}
+
 void reply_json(struct reply *rp, unsigned status, json_t *j) {
   free(rp->body);
   rp->status = status;
@@ -127,9 +134,44 @@ static void dispatch(struct sim *sim, struct request *r, struct reply *rp) {
   } else {
     reply_text(rp, 404, "Not Found");
   }
+  malform_reply(sim, rp);
   int64_t latency = state_latency(sim);
   if (latency > 0)
     util_sleep_ms(latency);
+}
+
+/* A truncated answer: the first half of the body, then an error, which
+ * makes MHD close the connection short of the announced Content-Length. */
+struct half {
+  char *data;
+  size_t len;
+};
+
+static ssize_t half_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  struct half *h = cls;
+  if (pos >= h->len)
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  size_t n = h->len - (size_t)pos < max ? h->len - (size_t)pos : max;
+  memcpy(buf, h->data + pos, n);
+  return (ssize_t)n;
+}
+
+static void half_free(void *cls) {
+  struct half *h = cls;
+  free(h->data);
+  free(h);
+}
+
+static struct MHD_Response *response(struct reply *rp) {
+  if (!rp->truncated)
+    return MHD_create_response_from_buffer(rp->len, rp->body ? rp->body : "",
+                                           MHD_RESPMEM_MUST_COPY);
+  struct half *h = xcalloc(1, sizeof *h);
+  h->len = rp->len / 2;
+  h->data = xmalloc(h->len + 1);
+  memcpy(h->data, rp->body, h->len);
+  return MHD_create_response_from_callback(rp->len, 4096, half_read, h,
+                                           half_free);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -168,11 +210,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   dispatch(sim, r, &rp);
   if (sim->cfg.verbose)
     fprintf(stderr, "%s %s %u%s\n", method, url, rp.status,
-            rp.drop ? " (dropped)" : "");
+            rp.drop        ? " (dropped)"
+            : rp.truncated ? " (truncated)"
+                           : "");
   enum MHD_Result ret = MHD_NO;
   if (!rp.drop) {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        rp.len, rp.body ? rp.body : "", MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp = response(&rp);
     if (rp.content_type)
       MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                               rp.content_type);

@@ -29,6 +29,9 @@ struct reply {
   char *session_header; /* owned: value of a vmware-api-session-id header */
   char *set_cookie;     /* owned */
   bool drop;            /* close the connection without answering */
+  bool has_op;          /* op is set: the request began an operation */
+  enum op op;
+  bool truncated; /* announce len bytes, send half of them, then close */
 };
 
 const char *req_header(const struct request *r, const char *name);
@@ -44,6 +47,11 @@ bool req_basic_auth(const struct request *r, char **user, char **password);
 /* The session token from the header or the cookie. */
 const char *req_token(const struct request *r);
 bool req_is(const struct request *r, const char *method);
+
+/* Counts one request of class op and takes an injected failure
+ * (state_begin_op), and records op in rp so that its success answer can
+ * be garbled by malform_next (malform.c). */
+enum inject req_begin_op(struct sim *sim, struct reply *rp, enum op op);
 
 /* Body helpers; the JSON variants take ownership of j (NULL = empty). */
 void reply_json(struct reply *rp, unsigned status, json_t *j);

@@ -31,6 +31,22 @@ bool op_parse(const char *name, enum op *out) {
   return false;
 }
 
+static const char *const malform_names[] = {
+#define X(id, name) name,
+    SIM_MALFORMS(X)
+#undef X
+};
+
+bool malform_parse(const char *name, enum malform *out) {
+  for (size_t i = 0; i < sizeof malform_names / sizeof *malform_names; i++) {
+    if (strcmp(malform_names[i], name) == 0) {
+      *out = (enum malform)(i + 1); /* after MAL_NONE */
+      return true;
+    }
+  }
+  return false;
+}
+
 void sim_init(struct sim *sim) {
   memset(sim, 0, sizeof *sim);
   pthread_mutex_init(&sim->mu, NULL);
@@ -152,6 +168,17 @@ enum inject state_begin_op(struct sim *sim, enum op op) {
   }
   sim_unlock(sim);
   return inj;
+}
+
+enum malform state_take_malform(struct sim *sim, enum op op) {
+  enum malform how = MAL_NONE;
+  sim_lock(sim);
+  if (sim->malform_count > 0 && sim->malform_ops[op]) {
+    sim->malform_count--;
+    how = sim->malform_how;
+  }
+  sim_unlock(sim);
+  return how;
 }
 
 bool state_take_drop_create(struct sim *sim) {

@@ -40,6 +40,22 @@ bool op_parse(const char *name, enum op *out);
 
 enum inject { INJ_NONE, INJ_BUSY, INJ_UNAVAILABLE };
 
+/* How malform_next garbles a success answer (README.md). */
+#define SIM_MALFORMS(X)                                                        \
+  X(NOT_JSON, "not_json")                                                      \
+  X(WRONG_TYPE, "wrong_type")                                                  \
+  X(EMPTY, "empty")                                                            \
+  X(TRUNCATED, "truncated")                                                    \
+  X(HUGE_NUMBER, "huge_number")
+
+enum malform {
+  MAL_NONE,
+#define X(id, name) MAL_##id,
+  SIM_MALFORMS(X)
+#undef X
+};
+bool malform_parse(const char *name, enum malform *out);
+
 struct session {
   char token[33];
   char *user;
@@ -100,6 +116,9 @@ struct sim {
   enum inject fail_kind;
   bool fail_ops[OP_COUNT];
   bool drop_next_create;
+  int64_t malform_count;
+  enum malform malform_how;
+  bool malform_ops[OP_COUNT];
   /* statistics */
   int64_t requests;
   int64_t logins[FL_COUNT];
@@ -129,6 +148,9 @@ void state_expire_sessions(struct sim *sim);
 /* Counts one request of class op and takes an injected failure if one is
  * pending for it. */
 enum inject state_begin_op(struct sim *sim, enum op op);
+/* The garbling pending for the success answer of a request of class op
+ * (MAL_NONE when none); takes one from malform_next's count. */
+enum malform state_take_malform(struct sim *sim, enum op op);
 /* True once for the next create after drop_next_create_response. */
 bool state_take_drop_create(struct sim *sim);
 int64_t state_latency(struct sim *sim);

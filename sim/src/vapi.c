@@ -392,7 +392,7 @@ static bool authed(struct sim *sim, struct request *r, struct reply *rp,
 static bool begin(struct sim *sim, struct reply *rp, const struct dialect *d,
                   enum op op) {
   struct gfault f = {0};
-  if (!gfault_injected(state_begin_op(sim, op), &f))
+  if (!gfault_injected(req_begin_op(sim, rp, op), &f))
     return true;
   gerror(rp, d, &f);
   return false;
@@ -443,7 +443,7 @@ static void logout(struct sim *sim, struct request *r, struct reply *rp,
     unauthenticated(rp, d);
     return;
   }
-  state_begin_op(sim, OP_LOGOUT);
+  req_begin_op(sim, rp, OP_LOGOUT);
   reply_empty(rp, d->legacy ? 200 : 204);
 }
 

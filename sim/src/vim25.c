@@ -230,7 +230,7 @@ static bool parse_auth(struct ctx *c, struct gauth *a) {
 static bool guest_common(struct ctx *c, enum op op, const char **vm,
                          struct gauth *a) {
   struct gfault f = {0};
-  if (gfault_injected(state_begin_op(c->sim, op), &f)) {
+  if (gfault_injected(req_begin_op(c->sim, c->rp, op), &f)) {
     gfault_reply(c, &f);
     return false;
   }
@@ -440,7 +440,7 @@ static void login(struct ctx *c) {
   json_t *user, *pw, *locale;
   char token[33];
   struct gfault f = {0};
-  if (gfault_injected(state_begin_op(c->sim, OP_LOGIN), &f)) {
+  if (gfault_injected(req_begin_op(c->sim, c->rp, OP_LOGIN), &f)) {
     gfault_reply(c, &f);
     return;
   }
@@ -471,7 +471,7 @@ static bool authed(struct ctx *c) {
 
 static void logout(struct ctx *c) {
   const char *token = req_token(c->r);
-  state_begin_op(c->sim, OP_LOGOUT);
+  req_begin_op(c->sim, c->rp, OP_LOGOUT);
   if (token && state_logout(c->sim, token))
     no_content(c);
   else
@@ -481,7 +481,7 @@ static void logout(struct ctx *c) {
 static void current_session(struct ctx *c) {
   struct session s;
   char user[256];
-  state_begin_op(c->sim, OP_SESSION);
+  req_begin_op(c->sim, c->rp, OP_SESSION);
   if (state_session(c->sim, req_token(c->r), &s, user, sizeof user))
     result(c, user_session(c, user, s.created_ms, s.last_ms));
   else
@@ -500,7 +500,7 @@ static void file_manager(struct ctx *c) {
 
 static bool begin_vms(struct ctx *c) {
   struct gfault f = {0};
-  if (!gfault_injected(state_begin_op(c->sim, OP_VMS), &f))
+  if (!gfault_injected(req_begin_op(c->sim, c->rp, OP_VMS), &f))
     return true;
   gfault_reply(c, &f);
   return false;
