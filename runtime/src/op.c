@@ -206,22 +206,32 @@ int vgi_op_add_processes(vg_op *op, json_t *arr, const vgi_proc_names *n,
       return -1;
     vg_process_info *pi = &op->procs[op->nprocs];
     memset(pi, 0, sizeof *pi);
-    pi->pid = pid_default;
-    if (vgi_json_int(o, n->pid, &pi->pid) != 0 && pid_default <= 0)
+    /* Every member present must have its type: an answer that does not
+       fit is refused, never half read (a lost exit code would read as
+       "finished, no code"). */
+    json_t *jpid = json_object_get(o, n->pid),
+           *jcode = json_object_get(o, n->exit_code),
+           *jfin = json_object_get(o, n->finished);
+    if ((jpid && !json_is_integer(jpid)) || (!jpid && pid_default <= 0) ||
+        (jcode && !json_is_null(jcode) && !json_is_integer(jcode)) ||
+        (jfin && !json_is_null(jfin) && !json_is_string(jfin)))
       return -1;
+    pi->pid = jpid ? (int64_t)json_integer_value(jpid) : pid_default;
     pi->name = vgi_json_str(o, n->name);
     pi->owner = vgi_json_str(o, n->owner);
     pi->command = vgi_json_str(o, n->command);
     pi->started = keep_time(op, vgi_json_str(o, n->started));
     pi->finished = keep_time(op, vgi_json_str(o, n->finished));
-    int64_t code;
+    if (!pi->name || !pi->owner || !pi->command || !pi->started || pi->pid <= 0)
+      return -1;
     /* An exit code counts only once the process has finished. */
-    if (pi->finished && vgi_json_int(o, n->exit_code, &code) == 0) {
+    if (pi->finished && json_is_integer(jcode)) {
+      json_int_t code = json_integer_value(jcode);
+      if (code < INT32_MIN || code > INT32_MAX)
+        return -1;
       pi->has_exit_code = 1;
       pi->exit_code = (int)code;
     }
-    if (!pi->name || !pi->command)
-      return -1;
     op->nprocs++;
   }
   return 0;

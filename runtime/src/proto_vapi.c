@@ -282,15 +282,18 @@ static vg_status parse_env(vg_op *op, json_t *v, int pairs) {
     json_t *kv;
     json_array_foreach(v, i, kv) {
       const char *k = vgi_json_str(kv, "key"), *val = vgi_json_str(kv, "value");
-      if (k && val && vgi_op_add_env(op, k, strlen(k), val))
+      if (!k || !val)
+        return unfit(op, "environment");
+      if (vgi_op_add_env(op, k, strlen(k), val))
         return VG_ENOMEM;
     }
   } else {
     const char *k;
     json_t *val;
     json_object_foreach(v, k, val) {
-      if (json_is_string(val) &&
-          vgi_op_add_env(op, k, strlen(k), json_string_value(val)))
+      if (!json_is_string(val))
+        return unfit(op, "environment");
+      if (vgi_op_add_env(op, k, strlen(k), json_string_value(val)))
         return VG_ENOMEM;
     }
   }

@@ -242,7 +242,13 @@ static vg_status add_objects(vg_op *op, json_t *res) {
   const char *ps_want = vgi_json_str(op->args, "power_state");
   size_t i, k;
   json_t *o, *p;
-  json_array_foreach(json_object_get(res, "objects"), i, o) {
+  json_t *objects = json_object_get(res, "objects");
+  /* null (nothing matched) is an answer; anything else must be a
+     RetrieveResult with an array of objects */
+  if (!json_is_null(res) &&
+      (!json_is_object(res) || (objects && !json_is_array(objects))))
+    return unfit(op, "RetrievePropertiesEx");
+  json_array_foreach(objects, i, o) {
     const char *id = vgi_json_str(json_object_get(o, "obj"), "value");
     const char *name = NULL, *ps = NULL;
     json_array_foreach(json_object_get(o, "propSet"), k, p) {
@@ -357,7 +363,11 @@ static vg_status parse(vg_op *op, const vgi_response *r) {
     }
     json_array_foreach(j, i, e) {
       const char *kv = json_string_value(e), *eq = kv ? strchr(kv, '=') : NULL;
-      if (eq && vgi_op_add_env(op, kv, (size_t)(eq - kv), eq + 1)) {
+      if (!eq) {
+        st = unfit(op, "ReadEnvironmentVariableInGuest");
+        break;
+      }
+      if (vgi_op_add_env(op, kv, (size_t)(eq - kv), eq + 1)) {
         st = VG_ENOMEM;
         break;
       }

@@ -48,24 +48,6 @@ local function vim25_empty_is_valid(ok_kind)
   end
 end
 
--- Client bugs this suite found (runtime/, reported, not fixed here): the
--- call returns instead of raising "protocol". While a bug is present its
--- case is reported as pending; once fixed, the case is checked like any
--- other.
-local EXIT_CODE_BUG = "client bug: a finished process whose exit_code is not an integer "
-    .. "(1e30) is accepted as finished with no exit code (runtime/src/op.c "
-    .. "vgi_op_add_processes ignores an ill-typed exit_code)"
-local ENV_BUG = "client bug: /api environment values that are not strings are silently "
-    .. "dropped, giving an empty environment (runtime/src/proto_vapi.c parse_env)"
-local KNOWN_CLIENT_BUGS = {
-  ["api p:get huge_number"] = EXIT_CODE_BUG,
-  ["api g:get huge_number"] = EXIT_CODE_BUG,
-  ["api p:wait huge_number"] = EXIT_CODE_BUG,
-  ["rest p:get huge_number"] = EXIT_CODE_BUG,
-  ["rest g:get huge_number"] = EXIT_CODE_BUG,
-  ["api g:env wrong_type"] = ENV_BUG,
-}
-
 for _, flavour in ipairs(FLAVOURS) do
   describe("malformed answers (" .. flavour .. ")", function()
     local sim, s, g
@@ -211,11 +193,8 @@ for _, flavour in ipairs(FLAVOURS) do
               ops = case.ops } }
             local ok, res = pcall(case.call, ctx)
             reset()
-            local bug = KNOWN_CLIENT_BUGS[flavour .. " " .. case.name .. " " .. how]
             if expect == "ok" then
               assert.is_true(ok, tostring(res))
-            elseif ok and bug then
-              pending(bug)
             else
               assert.is_false(ok, "expected " .. expect .. ", the call returned " .. tostring(res))
               assert_kind(expect, res)
