@@ -366,7 +366,8 @@ end
 
 local create_spec = { path = "string", arguments = "string", working_directory = "string",
   environment = "string_map", start_minimized = "boolean" }
-local wait_spec = { timeout = "positive", interval = "positive", max_interval = "positive" }
+local wait_spec = { timeout = "positive", interval = "positive", max_interval = "positive",
+  retry_for = "positive" }
 local run_spec = {}
 for k, v in pairs(create_spec) do run_spec[k] = v end
 for k, v in pairs(wait_spec) do run_spec[k] = v end
@@ -476,7 +477,7 @@ function Process:delete()
   return task.await(call(cs, "delete", vm, cred, self.pid), 2)
 end
 
---- p:wait{ timeout = nil, interval = 0.05, max_interval = 1.0 } -> info
+--- p:wait{ timeout = nil, interval = 0.05, max_interval = 1.0, retry_for = 60 } -> info
 -- Returns the info table once the process has finished (a non-zero exit
 -- code is data, not an error). Polls with a back-off: the first look comes
 -- after `interval` seconds, the interval doubles up to `max_interval`.
@@ -484,6 +485,9 @@ end
 -- (see vguest.poller). `timeout` (seconds) defaults to none: wait until the
 -- process ends or the wait is canceled (Ctrl-C, t:cancel()); at the
 -- deadline it raises kind "timed_out" (the process keeps running).
+-- Polls that fail with a retryable error (busy, unavailable, a dead
+-- connection) are repeated; once they have failed for `retry_for` seconds
+-- in a row the wait raises the last of those errors.
 function Process:wait(opts)
   local cs, vm, cred = pcore(self, "wait")
   opts = checkopts(opts, wait_spec, 1, "wait", true, 2)

@@ -17,7 +17,9 @@
 -- to `max_interval` (default 1 s). A tick is due after the smallest interval
 -- among the waiters; a new waiter with a shorter interval restarts the
 -- timer. Polling is idempotent, so a retryable failure (busy, unavailable,
--- transport) is ignored and polling goes on; any other failure ends every
+-- transport) is ignored and polling goes on until the polls of a waiter
+-- have failed for its `retry_for` seconds in a row (a vCenter that is gone
+-- must not keep a wait spinning forever); any other failure ends every
 -- waiter of that poll with the error. Each waiter's deadline is its own
 -- core timer, so a deadline is exact without a clock in Lua.
 local task = require "vguest.task"
@@ -134,8 +136,25 @@ end
 
 local function failed(self, pids, err)
   err = errors.wrap(err)
-  if err.retryable then return end
-  for _, pid in ipairs(pids) do self:wake_pid(pid, nil, err) end
+  if not err.retryable then
+    for _, pid in ipairs(pids) do self:wake_pid(pid, nil, err) end
+    return
+  end
+  local now = os.time()
+  for _, pid in ipairs(pids) do
+    for w in pairs(self.waiters[pid] or {}) do
+      w.failing_since = w.failing_since or now
+      if now - w.failing_since >= w.retry_for then
+        self:remove(w)
+        w.wake(nil, err)
+      end
+    end
+  end
+end
+
+-- A poll answered for pid: its waiters' failure streak ends.
+function Poller:answered(pid)
+  for w in pairs(self.waiters[pid] or {}) do w.failing_since = nil end
 end
 
 function Poller:tick()
@@ -160,6 +179,7 @@ function Poller:tick()
         local seen = {}
         for _, info in ipairs(list) do
           seen[info.pid] = true
+          self:answered(info.pid)
           if finished(info) then self:wake_pid(info.pid, info) end
         end
         for _, pid in ipairs(pids) do
@@ -183,8 +203,9 @@ function Poller:tick()
           local info, err = op:result()
           if err then
             failed(self, { pid }, err)
-          elseif finished(info) then
-            self:wake_pid(pid, info)
+          else
+            self:answered(pid)
+            if finished(info) then self:wake_pid(pid, info) end
           end
           self:after_poll()
         end)
@@ -195,13 +216,15 @@ end
 
 --- Wait until process `pid` in `vm` finishes; returns its info table or
 -- raises an error object ("timed_out" at the deadline).
--- opts: timeout (seconds or nil for none), interval, max_interval.
+-- opts: timeout (seconds or nil for none), interval, max_interval,
+-- retry_for (seconds of failing polls in a row before giving up, 60).
 function M.wait(csession, vm, cred, pid, opts, level)
   local p = get_poller(csession, vm, cred)
   p.batch = batch_mode(csession)
   local info, err = task.suspend(function(wake)
     local w = { pid = pid, interval = opts.interval or 0.05,
-      max_interval = math.max(opts.max_interval or 1.0, opts.interval or 0.05), wake = wake }
+      max_interval = math.max(opts.max_interval or 1.0, opts.interval or 0.05),
+      retry_for = opts.retry_for or 60, wake = wake }
     local ws = p.waiters[pid]
     if not ws then
       ws = {}

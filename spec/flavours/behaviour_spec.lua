@@ -256,6 +256,16 @@ for _, flavour in ipairs(FLAVOURS) do
         assert.are.equal(0, p:wait { timeout = 30 }.exit_code)
       end)
 
+      it("gives up a wait whose polls keep failing for retry_for seconds", function()
+        local p = g:create { path = "/bin/true" }
+        sim:control { fail_next = { count = 100000, kind = "unavailable", ops = { "get", "list" } } }
+        local err = err_of(p.wait, p, { retry_for = 1, interval = 0.05, max_interval = 0.2 })
+        sim:control { fail_next = { count = 0, kind = "unavailable" } }
+        assert_kind("service_unavailable", err)
+        assert.is_true(err.retryable)
+        assert.are.equal(0, p:wait().exit_code) -- the server is back
+      end)
+
       it("marks a create whose answer was lost as maybe done", function()
         sim:control { drop_next_create_response = true }
         local err = err_of(g.create, g, { path = "/bin/true" })
