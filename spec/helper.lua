@@ -116,10 +116,9 @@ local function vguest_line(args, stdin, env)
   return line, inp, out, err
 end
 
---- Run `vguest` with args (array) and stdin text; env (table) is prepended.
-function helper.run(args, stdin, env)
-  local line, inp, out, err = vguest_line(args, stdin, env)
-  local ok, how, code = os.execute(line)
+-- Runs a shell line made by vguest_line; returns stdout, stderr, status.
+local function execute(sh, inp, out, err)
+  local _, how, code = os.execute(sh)
   local o, e = slurp(out), slurp(err)
   os.remove(inp)
   os.remove(out)
@@ -128,19 +127,19 @@ function helper.run(args, stdin, env)
   return o, e, code
 end
 
+--- Run `vguest` with args (array) and stdin text; env (table) is prepended.
+function helper.run(args, stdin, env)
+  local line, inp, out, err = vguest_line(args, stdin, env)
+  return execute(line, inp, out, err)
+end
+
 --- Like helper.run, but sends SIGINT once stdout contains `marker`
 -- (polled; the interrupt follows an event, not a delay).
 function helper.run_interrupted(args, stdin, marker, env)
   local line, inp, out, err = vguest_line(args, stdin, env)
   local sh = line .. " & p=$!; i=0; while ! grep -q " .. quote(marker) .. " " .. quote(out) ..
       " 2>/dev/null && [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done; kill -INT $p; wait $p"
-  local ok, how, code = os.execute(sh)
-  local o, e = slurp(out), slurp(err)
-  os.remove(inp)
-  os.remove(out)
-  os.remove(err)
-  if how == "signal" then code = 128 + code end
-  return o, e, code
+  return execute(sh, inp, out, err)
 end
 
 return helper

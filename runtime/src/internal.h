@@ -15,7 +15,6 @@
 void *vgi_malloc(const vg_runtime *rt, size_t n);
 void *vgi_calloc(const vg_runtime *rt, size_t n, size_t size);
 void vgi_free(const vg_runtime *rt, void *p);
-char *vgi_strdup(const vg_runtime *rt, const char *s); /* NULL -> NULL */
 
 /* Allocations that are zeroed when freed (size kept in a header). jansson
    uses these process-wide, so a password that passed through a json_t or a
@@ -72,7 +71,6 @@ int vgi_status_retryable(vg_status st);
 /* ---- json helpers ------------------------------------------------------ */
 
 const char *vgi_json_str(const json_t *o, const char *key); /* or NULL */
-int vgi_json_int(const json_t *o, const char *key, int64_t *out);
 /* Normalizes an RFC 3339 date-time to "YYYY-MM-DDThh:mm:ss.sssZ" in out
    (>= 25 bytes). Returns 0, or -1 when s does not parse. */
 int vgi_time_normalize(const char *s, char out[32]);
@@ -105,7 +103,6 @@ struct vg_op {
   vg_callback cb;
   void *ud;
   int detached; /* owned by the runtime, freed when done */
-  int internal; /* started by the session itself (login for a queue) */
 
   /* inputs (owned copies) */
   char *vm;

@@ -66,16 +66,6 @@ void vgi_free(const vg_runtime *rt, void *p) {
     free(p);
 }
 
-char *vgi_strdup(const vg_runtime *rt, const char *s) {
-  if (!s)
-    return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = vgi_malloc(rt, n);
-  if (d)
-    memcpy(d, s, n);
-  return d;
-}
-
 void vgi_runtime_warn(vg_runtime *rt, const char *fmt, ...) {
   char line[512];
   va_list ap;

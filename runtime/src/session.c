@@ -268,7 +268,6 @@ void vgi_session_op_unlink(vg_op *op) {
     if (s->queue_head && !s->zombie) {
       vg_op *l = vgi_op_new(s->rt, s, VGI_OP_LOGIN, NULL, NULL);
       if (l) {
-        l->internal = 1;
         vgi_runtime_detach(s->rt, l);
         start_login(s, l);
       }
@@ -316,7 +315,6 @@ void vgi_session_run(vg_op *op) {
       vgi_op_fail(op, VG_ENOMEM, "out of memory starting a login");
       return;
     }
-    l->internal = 1;
     vgi_runtime_detach(s->rt, l);
     start_login(s, l);
   }

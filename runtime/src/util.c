@@ -207,14 +207,6 @@ const char *vgi_json_str(const json_t *o, const char *key) {
   return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-int vgi_json_int(const json_t *o, const char *key, int64_t *out) {
-  json_t *v = json_object_get(o, key);
-  if (!json_is_integer(v))
-    return -1;
-  *out = (int64_t)json_integer_value(v);
-  return 0;
-}
-
 char *vgi_body_dump(json_t *body) {
   if (!body)
     return NULL;

@@ -54,11 +54,10 @@ describe("vguest.core loop", function()
 
   it("step(0) does not wait", function()
     local t = core.timer(10000)
-    local c0 = os.clock()
     local done, intr = core.step(0)
-    assert.same({}, done)
+    assert.same({}, done) -- had it waited, the timer would be in `done`
     assert.is_nil(intr)
-    assert.is_true(os.clock() - c0 < 1)
+    assert.equal("pending", t:status())
     t:cancel()
   end)
 
