@@ -235,6 +235,11 @@ extern const vgi_proto vgi_proto_api;
 extern const vgi_proto vgi_proto_rest;
 extern const vgi_proto vgi_proto_vim25;
 
+/* protocol.c: the flavour of an enum value (NULL for AUTO), and the i-th
+   flavour of the auto probe order (NULL past the last). */
+const vgi_proto *vgi_protocol_get(vg_protocol p);
+const vgi_proto *vgi_protocol_probe(size_t i);
+
 /* The vAPI flavours share one implementation (proto_vapi.c) driven by
    these facts. */
 typedef struct vgi_vapi_flavour {

@@ -253,6 +253,13 @@ typedef enum vg_protocol {
   VG_PROTOCOL_VIM25
 } vg_protocol;
 
+/* The one registry of flavour names: "auto", "api", "rest", "vim25".
+   Returns a static string, or NULL for a value that is not a vg_protocol
+   (so `for (p = 0; vg_protocol_name(p); p++)` lists them all). */
+const char *vg_protocol_name(vg_protocol p);
+/* name: borrows. *out is set on VG_OK; VG_EINVALID for an unknown name. */
+vg_status vg_protocol_from_name(const char *name, vg_protocol *out);
+
 typedef struct vg_session_options {
   const char *server;        /* "https://vc.example.com[:port]" (required) */
   const char *user;          /* vCenter user (required) */
