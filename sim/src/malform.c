@@ -87,7 +87,7 @@ void malform_reply(struct sim *sim, struct reply *rp) {
     rp->truncated = true;
     break;
   case MAL_WRONG_TYPE:
-  case MAL_HUGE_NUMBER:
+  case MAL_HUGE_NUMBER: {
     json_t *v =
         json_loadb(rp->body ? rp->body : "", rp->len, JSON_DECODE_ANY, NULL);
     if (v) { /* an answer without a body is left alone */
@@ -99,6 +99,7 @@ void malform_reply(struct sim *sim, struct reply *rp) {
       json_decref(v);
     }
     break;
+  }
   case MAL_NONE:
     break;
   }
