@@ -11,14 +11,6 @@
 
 extern char **environ;
 
-static void gproc_free(struct gproc *p) {
-  free(p->vm_id);
-  free(p->name);
-  free(p->owner);
-  free(p->command);
-  free(p);
-}
-
 static const char *basename_of(const char *path) {
   const char *slash = strrchr(path, '/');
   return slash && slash[1] ? slash + 1 : path;
@@ -177,20 +169,10 @@ void gproc_housekeep(struct sim *sim) {
     }
     if (expired(sim, p, now)) {
       *pp = p->next;
-      gproc_free(p);
+      state_proc_free(p);
     } else {
       pp = &p->next;
     }
   }
   sim_unlock(sim);
-}
-
-void gproc_free_all(struct sim *sim) {
-  struct gproc *p = sim->procs;
-  sim->procs = NULL;
-  while (p) {
-    struct gproc *next = p->next;
-    gproc_free(p);
-    p = next;
-  }
 }

@@ -31,6 +31,5 @@ int gproc_start_reaper(struct sim *sim);
 void gproc_stop(struct sim *sim);
 /* Pending SIGKILLs and retention expiry; takes the lock. */
 void gproc_housekeep(struct sim *sim);
-void gproc_free_all(struct sim *sim);
 
 #endif

@@ -1,5 +1,4 @@
 #include "state.h"
-#include "guestproc.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -53,6 +52,24 @@ void sim_init(struct sim *sim) {
   pthread_cond_init(&sim->child_cv, NULL);
 }
 
+void state_proc_free(struct gproc *p) {
+  if (!p)
+    return;
+  free(p->vm_id);
+  free(p->name);
+  free(p->owner);
+  free(p->command);
+  free(p);
+}
+
+static void free_procs(struct gproc *p) {
+  while (p) {
+    struct gproc *next = p->next;
+    state_proc_free(p);
+    p = next;
+  }
+}
+
 static void free_vobjs(struct vobj *v) {
   while (v) {
     struct vobj *next = v->next;
@@ -65,7 +82,8 @@ static void free_vobjs(struct vobj *v) {
 
 void sim_destroy(struct sim *sim) {
   state_expire_sessions(sim);
-  gproc_free_all(sim);
+  free_procs(sim->procs);
+  sim->procs = NULL;
   free_vobjs(sim->views);
   free_vobjs(sim->pages);
   inventory_free(&sim->inv);

@@ -64,7 +64,8 @@ struct session {
   struct session *next;
 };
 
-/* A guest process started through the simulator. */
+/* A guest process started through the simulator: the record state keeps
+ * (guestproc.c spawns, reaps and kills the process behind it). */
 struct gproc {
   int64_t pid; /* real host pid, also its process group id */
   char *vm_id;
@@ -78,6 +79,8 @@ struct gproc {
   int64_t kill_at_mono; /* SIGKILL deadline after a terminate, 0 = none */
   struct gproc *next;
 };
+/* Frees one record (its strings and itself); NULL is a no-op. */
+void state_proc_free(struct gproc *p);
 
 /* A ContainerView or a pending RetrievePropertiesEx page. */
 struct vobj {
