@@ -2,7 +2,7 @@
  *   POST /sim/control   injection and state changes (README.md)
  *   GET  /sim/stats     counters
  *   POST /sim/shutdown  stop the simulator */
-#include "http.h"
+#include "control.h"
 #include "util.h"
 
 #include <string.h>

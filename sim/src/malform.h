@@ -4,7 +4,7 @@
 #ifndef SIM_MALFORM_H
 #define SIM_MALFORM_H
 
-#include "http.h"
+#include "exchange.h"
 
 /* When rp is the 2xx answer of an operation (req_begin_op) that
  * malform_next covers, takes one from its count and garbles rp. */

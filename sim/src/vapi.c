@@ -3,8 +3,8 @@
  * one `struct dialect` describes: the {"value":…} wrapper, the error
  * envelope and HTTP statuses, maps as objects vs key/value arrays, and the
  * `filter.` prefix of VM list queries. */
+#include "vapi.h"
 #include "guestops.h"
-#include "http.h"
 #include "util.h"
 
 #include <ctype.h>

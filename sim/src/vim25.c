@@ -2,8 +2,8 @@
  * GET {base}/{MoType}/{moId}/{property}, with base /sdk/vim25/{release}.
  * Results are bare JSON values, void methods answer 204, faults are HTTP
  * 500 with {"_typeName":<fault>, fields…, "faultstring":…}. */
+#include "vim25.h"
 #include "guestops.h"
-#include "http.h"
 #include "util.h"
 
 #include <stdio.h>
