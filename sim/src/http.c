@@ -1,9 +1,6 @@
 #include "http.h"
-#include "control.h"
-#include "malform.h"
+#include "router.h"
 #include "util.h"
-#include "vapi.h"
-#include "vim25.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,46 +10,6 @@
 #include <sys/socket.h>
 
 #define MAX_BODY (1024 * 1024)
-
-/* Strips prefix from path: returns the rest ("" or "/...") or NULL. */
-static const char *under(const char *path, const char *prefix) {
-  size_t n = strlen(prefix);
-  if (strncmp(path, prefix, n) != 0)
-    return NULL;
-  if (path[n] != '\0' && path[n] != '/')
-    return NULL;
-  return path + n;
-}
-
-static void dispatch(struct sim *sim, struct request *r, struct reply *rp) {
-  const char *rest;
-  if ((rest = under(r->path, "/sim"))) {
-    control_handle(sim, r, rest, rp);
-    return;
-  }
-  sim_lock(sim);
-  sim->requests++;
-  sim_unlock(sim);
-  if (r->too_large) {
-    reply_text(rp, 413, "Request Entity Too Large");
-  } else if ((rest = under(r->path, "/api"))) {
-    if (sim->cfg.flavours[FL_API])
-      api_handle(sim, r, rest, rp);
-    else
-      api_not_found(rp);
-  } else if ((rest = under(r->path, "/rest")) && sim->cfg.flavours[FL_REST]) {
-    rest_handle(sim, r, rest, rp);
-  } else if ((rest = under(r->path, "/sdk/vim25")) &&
-             sim->cfg.flavours[FL_VIM25]) {
-    vim25_handle(sim, r, rest, rp);
-  } else {
-    reply_text(rp, 404, "Not Found");
-  }
-  malform_reply(sim, rp);
-  int64_t latency = state_latency(sim);
-  if (latency > 0)
-    util_sleep_ms(latency);
-}
 
 /* A truncated answer: the first half of the body, then an error, which
  * makes MHD close the connection short of the announced Content-Length. */
@@ -121,7 +78,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
   struct reply rp = {0};
   rp.status = 500;
-  dispatch(sim, r, &rp);
+  router_dispatch(sim, r, &rp);
   if (sim->cfg.verbose)
     fprintf(stderr, "%s %s %u%s\n", method, url, rp.status,
             rp.drop        ? " (dropped)"

@@ -1,6 +1,6 @@
-/* The HTTP(S) server: the MHD daemon, one request object per exchange
- * (exchange.h), routing by path prefix to the flavours and the /sim/
- * control endpoints, and sending the reply they filled. */
+/* The HTTP(S) server: the MHD daemon, one struct request per exchange
+ * (exchange.h) with its body read in, routing through router.c, then the
+ * struct reply sent (or truncated, or dropped) and logged. */
 #ifndef SIM_HTTP_H
 #define SIM_HTTP_H
 
