@@ -1,5 +1,5 @@
 /* Guest credentials: a user plus a password or a SAML bearer token. */
-#include "internal.h"
+#include "credentials.h"
 
 #include <stdlib.h>
 #include <string.h>

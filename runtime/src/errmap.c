@@ -1,7 +1,7 @@
 /* Normalization of server errors into vguest's error kinds (DESIGN.md
    "Errors"): vAPI error_type names, vim25 fault type names, and bare HTTP
    statuses when a body says nothing. One table per source. */
-#include "internal.h"
+#include "error.h"
 
 #include <string.h>
 

@@ -1,139 +1,274 @@
-/* One HTTP exchange of an op: a curl easy handle on the runtime's multi
-   handle, reusing the kept-alive connections of its session (the session's
-   share), with the session's TLS settings, the response gathered into
-   buffers. */
-#include "internal.h"
+/* One HTTP exchange: a curl easy handle on the runtime's loop, sharing the
+   connections of its pool, with the pool's TLS policy. */
+#include "http.h"
 
+#include "loop.h"
+
+#include <errno.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* No vCenter answer is anywhere near this; a larger one is refused rather
-   than buffered without end. */
-#define MAX_RESPONSE (64u << 20)
+#define DEFAULT_MAX_ANSWER (64u << 20)
+/* Response headers kept per exchange; more is refused as too large. */
+#define MAX_HEADERS (1u << 20)
 
-struct vgi_http {
-  int too_large;
-  CURL *easy;
-  vg_op *op;
-  struct curl_slist *headers;
-  char *body; /* request body, zeroed on free */
-  vgi_buf resp;
-  char *token;
-  char *content_type;
-  char errbuf[CURL_ERROR_SIZE];
-  const char *thumbprint; /* borrowed from the session */
+struct vgi_pool {
+  vgi_tls tls; /* owned copies */
+  CURLSH *share;
 };
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+struct vgi_http {
+  vgi_transfer xfer; /* first: the loop's handle on us */
+  vg_runtime *rt;
+  CURL *easy;
+  vgi_http_done_fn done;
+  void *ud;
+  struct curl_slist *headers;
+  vgi_buf body;
+  FILE *body_fp;
+  vgi_http_read_fn body_read;
+  void *body_ud;
+  vgi_buf answer;
+  size_t max_answer;
+  vgi_http_sink_fn sink;
+  void *sink_ud;
+  FILE *sink_fp;
+  vgi_buf resp_headers; /* "name\0value\0" pairs of the last header block */
+  int too_large;
+  int local_error;
+  char local_msg[128];
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+/* ---- pools ------------------------------------------------------------- */
+
+vg_status vgi_pool_new(const vgi_tls *tls, vgi_pool **out) {
+  *out = NULL;
+  vgi_pool *p = calloc(1, sizeof *p);
+  if (!p)
+    return VG_ENOMEM;
+  p->tls.insecure = tls && tls->insecure;
+  p->tls.ca_file = tls ? vgi_strdup0(tls->ca_file) : NULL;
+  p->tls.thumbprint = tls ? vgi_strdup0(tls->thumbprint) : NULL;
+  p->share = curl_share_init();
+  if (!p->share || (tls && tls->ca_file && !p->tls.ca_file) ||
+      (tls && tls->thumbprint && !p->tls.thumbprint)) {
+    vgi_pool_free(p);
+    return VG_ENOMEM;
+  }
+  curl_share_setopt(p->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  curl_share_setopt(p->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  curl_share_setopt(p->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  *out = p;
+  return VG_OK;
+}
+
+void vgi_pool_free(vgi_pool *p) {
+  if (!p)
+    return;
+  if (p->share)
+    curl_share_cleanup(p->share);
+  free((char *)p->tls.ca_file);
+  free((char *)p->tls.thumbprint);
+  free(p);
+}
+
+const vgi_tls *vgi_pool_tls(const vgi_pool *p) {
+  return &p->tls;
+}
+
+/* ---- certificate thumbprint pinning ---------------------------------- */
+
+/* Replaces OpenSSL's chain verification: the leaf's digest must be the
+   pin. The pinned leaf is trusted as such: chain and name do not matter. */
+static int pin_check(X509_STORE_CTX *x, void *arg) {
+  const char *want = arg;
+  X509 *leaf = X509_STORE_CTX_get0_cert(x);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  const EVP_MD *type = strlen(want) == 40 ? EVP_sha1() : EVP_sha256();
+  char hex[2 * EVP_MAX_MD_SIZE + 1];
+  if (!leaf || !X509_digest(leaf, type, md, &mdlen))
+    goto refuse;
+  for (unsigned int i = 0; i < mdlen; i++)
+    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  if (strcmp(hex, want) != 0)
+    goto refuse;
+  X509_STORE_CTX_set_error(x, X509_V_OK);
+  return 1;
+refuse:
+  X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_REJECTED);
+  return 0;
+}
+
+static CURLcode on_ssl_ctx(CURL *e, void *sslctx, void *ud) {
+  (void)e;
+  const vgi_pool *p = ud;
+  /* libcurl set SSL_VERIFY_NONE (verification is ours): a failed pin
+     must still end the handshake. */
+  SSL_CTX_set_verify(sslctx, SSL_VERIFY_PEER, NULL);
+  SSL_CTX_set_cert_verify_callback(sslctx, pin_check,
+                                   (void *)p->tls.thumbprint);
+  return CURLE_OK;
+}
+
+static void apply_tls(CURL *e, vgi_pool *p) {
+  curl_easy_setopt(e, CURLOPT_SHARE, p->share);
+  if (p->tls.insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  } else if (p->tls.thumbprint) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, p);
+  } else if (p->tls.ca_file) {
+    curl_easy_setopt(e, CURLOPT_CAINFO, p->tls.ca_file);
+  }
+}
+
+/* ---- callbacks --------------------------------------------------------- */
+
+static void local_error(vgi_http *h, const char *what) {
+  if (h->local_error)
+    return;
+  h->local_error = 1;
+  snprintf(h->local_msg, sizeof h->local_msg, "%s: %s", what,
+           strerror(errno));
+}
+
+static size_t on_answer(char *p, size_t size, size_t n, void *ud) {
   vgi_http *h = ud;
-  if (h->resp.len + size * n > MAX_RESPONSE) {
+  size_t len = size * n;
+  if (h->sink) {
+    if (h->sink(p, len, h->sink_ud)) {
+      h->local_error = 1;
+      snprintf(h->local_msg, sizeof h->local_msg,
+               "the receiver of the answer gave up");
+      return 0;
+    }
+    return len;
+  }
+  if (h->sink_fp) {
+    if (fwrite(p, 1, len, h->sink_fp) != len) {
+      local_error(h, "cannot write the answer to its file");
+      return 0;
+    }
+    return len;
+  }
+  if (len > h->max_answer - h->answer.len) {
     h->too_large = 1;
     return 0;
   }
-  if (vgi_buf_add(&h->resp, p, size * n))
-    return 0;
-  return size * n;
+  return vgi_buf_add(&h->answer, p, len) ? 0 : len;
 }
 
-static char *header_value(const char *line, size_t len, const char *name) {
-  size_t nl = strlen(name);
-  if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-    return NULL;
-  const char *v = line + nl + 1, *end = line + len;
-  while (v < end && (*v == ' ' || *v == '\t'))
-    v++;
-  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-    end--;
-  return strndup(v, (size_t)(end - v));
+static size_t on_read(char *dst, size_t size, size_t n, void *ud) {
+  vgi_http *h = ud;
+  size_t want = size * n;
+  if (h->body_read)
+    return h->body_read(dst, want, h->body_ud);
+  size_t got = fread(dst, 1, want, h->body_fp);
+  if (got < want && ferror(h->body_fp)) {
+    local_error(h, "cannot read the body's file");
+    return CURL_READFUNC_ABORT;
+  }
+  return got;
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   vgi_http *h = ud;
   size_t len = size * n;
-  char *v;
-  if ((v = header_value(p, len, "vmware-api-session-id")) != NULL) {
-    if (h->token) {
-      vgi_zero(h->token, strlen(h->token));
-      free(h->token);
-    }
-    h->token = v;
-  } else if ((v = header_value(p, len, "content-type")) != NULL) {
-    free(h->content_type);
-    h->content_type = v;
+  if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+    /* a new header block (after a 100 Continue, say): forget the last */
+    vgi_buf_zfree(&h->resp_headers);
+    return len;
   }
+  const char *colon = memchr(p, ':', len);
+  if (!colon)
+    return len;
+  if (h->resp_headers.len + len > MAX_HEADERS) {
+    h->too_large = 1;
+    return 0;
+  }
+  const char *v = colon + 1, *end = p + len;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' ||
+                     end[-1] == '\t'))
+    end--;
+  if (vgi_buf_add(&h->resp_headers, p, (size_t)(colon - p)) ||
+      vgi_buf_add(&h->resp_headers, "", 1) ||
+      vgi_buf_add(&h->resp_headers, v, (size_t)(end - v)) ||
+      vgi_buf_add(&h->resp_headers, "", 1))
+    return 0;
   return len;
 }
 
-/* ---- certificate thumbprint pinning ---------------------------------- */
-
-static int pin_index = -1;
-
-static int pin_verify(int ok, X509_STORE_CTX *x) {
-  (void)ok;
-  SSL *ssl =
-      X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
-  const char *want =
-      ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pin_index) : NULL;
-  X509 *leaf = X509_STORE_CTX_get0_cert(x);
-  if (!want || !leaf)
-    return 0;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int mdlen = 0;
-  const EVP_MD *type = strlen(want) == 40 ? EVP_sha1() : EVP_sha256();
-  if (!X509_digest(leaf, type, md, &mdlen))
-    return 0;
-  char hex[2 * EVP_MAX_MD_SIZE + 1];
-  for (unsigned int i = 0; i < mdlen; i++)
-    snprintf(hex + 2 * i, 3, "%02x", md[i]);
-  if (strcmp(hex, want) != 0)
-    return 0;
-  /* The pinned leaf is trusted as such: chain errors do not matter. */
-  X509_STORE_CTX_set_error(x, X509_V_OK);
-  return 1;
+const char *vgi_http_header(const vgi_http *h, const char *name) {
+  const char *found = NULL;
+  const char *p = h->resp_headers.data, *end = p + h->resp_headers.len;
+  while (p && p < end) {
+    const char *value = p + strlen(p) + 1;
+    if (strcasecmp(p, name) == 0)
+      found = value;
+    p = value + strlen(value) + 1;
+  }
+  return found;
 }
 
-static CURLcode on_ssl_ctx(CURL *e, void *sslctx, void *ud) {
-  (void)e;
-  vgi_http *h = ud;
-  if (pin_index < 0)
-    pin_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-  SSL_CTX_set_ex_data(sslctx, pin_index, (void *)h->thumbprint);
-  SSL_CTX_set_verify(sslctx, SSL_VERIFY_PEER, pin_verify);
-  return CURLE_OK;
-}
-
-/* ---- requests ---------------------------------------------------------- */
-
-void vgi_request_clear(vgi_request *r) {
-  free(r->path);
-  vgi_zfree(r->body);
-  r->path = NULL;
-  r->body = NULL;
-}
-
-static void free_headers(struct curl_slist *l) {
-  for (struct curl_slist *i = l; i; i = i->next)
-    vgi_zero(i->data, strlen(i->data));
-  curl_slist_free_all(l);
-}
+/* ---- exchanges --------------------------------------------------------- */
 
 static void http_free(vgi_http *h) {
-  if (!h)
-    return;
   if (h->easy)
     curl_easy_cleanup(h->easy);
-  free_headers(h->headers);
-  vgi_zfree(h->body);
-  vgi_buf_zfree(&h->resp);
-  if (h->token) {
-    vgi_zero(h->token, strlen(h->token));
-    free(h->token);
-  }
-  free(h->content_type);
+  for (struct curl_slist *i = h->headers; i; i = i->next)
+    vgi_zero(i->data, strlen(i->data));
+  curl_slist_free_all(h->headers);
+  vgi_buf_zfree(&h->body);
+  vgi_buf_zfree(&h->answer);
+  vgi_buf_zfree(&h->resp_headers);
+  if (h->body_fp)
+    fclose(h->body_fp);
+  if (h->sink_fp)
+    fclose(h->sink_fp);
   free(h);
+}
+
+static void on_done(vgi_transfer *t, CURLcode code) {
+  vgi_http *h = (vgi_http *)t;
+  vgi_http_result r;
+  memset(&r, 0, sizeof r);
+  long status = 0;
+  curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (h->sink_fp && fflush(h->sink_fp) != 0 && code == CURLE_OK) {
+    local_error(h, "cannot write the answer to its file");
+    code = CURLE_WRITE_ERROR;
+  }
+  r.status = code == CURLE_OK ? status : 0;
+  r.body = h->answer.data ? h->answer.data : "";
+  r.len = h->answer.len;
+  r.curl = code;
+  r.curl_error = h->errbuf[0] ? h->errbuf : curl_easy_strerror(code);
+  long sent = 0;
+  curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &sent);
+  r.sent = code == CURLE_OK || sent > 0;
+  if (h->too_large) {
+    r.status = 0;
+    r.too_large = 1;
+    r.curl = CURLE_FILESIZE_EXCEEDED;
+    r.curl_error = "the answer is larger than this client accepts";
+  } else if (h->local_error) {
+    r.status = 0;
+    r.local_error = 1;
+    r.curl_error = h->local_msg;
+  }
+  h->done(h, &r, h->ud);
+  http_free(h);
 }
 
 static int add_header(vgi_http *h, const char *line) {
@@ -144,122 +279,111 @@ static int add_header(vgi_http *h, const char *line) {
   return 0;
 }
 
-/* "Authorization: Basic base64(user:password)", zeroed after use. */
-static int add_basic_auth(vgi_http *h, const vg_session *s) {
-  static const char b64[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  vgi_buf plain = {0}, line = {0};
-  int rc = -1;
-  if (vgi_buf_printf(&plain, "%s:", s->user) ||
-      vgi_buf_add(&plain, vg_secret_reveal(s->password),
-                  vg_secret_len(s->password)) ||
-      vgi_buf_printf(&line, "Authorization: Basic "))
-    goto out;
-  const unsigned char *p = (const unsigned char *)plain.data;
-  for (size_t i = 0; i < plain.len; i += 3) {
-    unsigned v = (unsigned)p[i] << 16;
-    if (i + 1 < plain.len)
-      v |= (unsigned)p[i + 1] << 8;
-    if (i + 2 < plain.len)
-      v |= p[i + 2];
-    char q[4] = {b64[(v >> 18) & 63], b64[(v >> 12) & 63],
-                 i + 1 < plain.len ? b64[(v >> 6) & 63] : '=',
-                 i + 2 < plain.len ? b64[v & 63] : '='};
-    if (vgi_buf_add(&line, q, 4))
-      goto out;
+/* Sets the body of the request; VG_OK or a failure status. */
+static vg_status set_body(vgi_http *h, const vgi_http_request *req) {
+  CURL *e = h->easy;
+  int post = strcmp(req->method, "POST") == 0;
+  if (req->body) {
+    h->body = *req->body;
+    memset(req->body, 0, sizeof *req->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, h->body.data ? h->body.data : "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
+    return VG_OK;
   }
-  rc = add_header(h, line.data);
-out:
-  vgi_buf_zfree(&plain);
-  vgi_buf_zfree(&line);
-  return rc;
+  int64_t size = req->body_size;
+  if (req->body_file) {
+    h->body_fp = fopen(req->body_file, "rb");
+    if (!h->body_fp)
+      return VG_ENOTFOUND;
+    if (fseeko(h->body_fp, 0, SEEK_END) != 0 ||
+        (size = (int64_t)ftello(h->body_fp)) < 0 ||
+        fseeko(h->body_fp, 0, SEEK_SET) != 0)
+      return VG_ENOTFOUND;
+  } else if (req->body_read) {
+    h->body_read = req->body_read;
+    h->body_ud = req->body_ud;
+  } else {
+    if (post) { /* a POST with no body */
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    return VG_OK;
+  }
+  curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+  curl_easy_setopt(e, CURLOPT_READDATA, h);
+  if (size >= 0)
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+  else if (add_header(h, "Transfer-Encoding: chunked"))
+    return VG_ENOMEM;
+  return VG_OK;
 }
 
-static int add_token(vgi_http *h, const vg_session *s) {
-  vgi_buf line = {0};
-  int rc = vgi_buf_printf(&line, "vmware-api-session-id: ") ||
-                   vgi_buf_add(&line, vg_secret_reveal(s->token),
-                               vg_secret_len(s->token))
-               ? -1
-               : add_header(h, line.data);
-  vgi_buf_zfree(&line);
-  return rc;
+static int bodies(const vgi_http_request *req) {
+  return (req->body != NULL) + (req->body_file != NULL) +
+         (req->body_read != NULL);
 }
 
-vg_status vgi_http_start(vg_session *s, vg_op *op, vgi_request *req) {
+vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
+                         vgi_http_done_fn done, void *ud, vgi_http **out) {
+  *out = NULL;
+  if (!rt || !req || !req->method || !req->url || !req->pool || !done ||
+      bodies(req) > 1 || (req->sink && req->sink_file))
+    return VG_EMISUSE;
   vgi_http *h = calloc(1, sizeof *h);
-  char *url = NULL;
-  vg_status st = VG_ENOMEM;
   if (!h)
-    goto fail;
-  h->op = op;
-  h->body = req->body;
-  req->body = NULL;
-  h->thumbprint = s->thumbprint;
-  url = vgi_printf("%s%s", s->server, req->path);
+    return VG_ENOMEM;
+  vg_status st = VG_ENOMEM;
+  h->xfer.done = on_done;
+  h->rt = rt;
+  h->done = done;
+  h->ud = ud;
+  h->max_answer = req->max_answer ? req->max_answer : DEFAULT_MAX_ANSWER;
+  h->sink = req->sink;
+  h->sink_ud = req->sink_ud;
   h->easy = curl_easy_init();
-  if (!url || !h->easy)
+  if (!h->easy)
     goto fail;
   CURL *e = h->easy;
-  curl_easy_setopt(e, CURLOPT_URL, url);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)h);
+  if ((st = set_body(h, req)) != VG_OK)
+    goto fail;
+  st = VG_ENOMEM;
+  if (req->sink_file && !(h->sink_fp = fopen(req->sink_file, "wb"))) {
+    st = VG_ENOTFOUND;
+    goto fail;
+  }
+  curl_easy_setopt(e, CURLOPT_URL, req->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)&h->xfer);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_answer);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                   s->timeout_ms < 15000 ? s->timeout_ms : 15000L);
+  if (req->timeout_ms > 0)
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+  if (req->connect_timeout_ms > 0)
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_SHARE, s->share);
-  if (req->once)
+  if (req->fresh_connection)
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
   curl_easy_setopt(e, CURLOPT_USERAGENT, "vguest/" VG_VERSION);
-  if (s->insecure) {
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-  } else if (s->thumbprint) {
-    /* The pin replaces chain and name checks (pin_verify). */
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
-  } else if (s->ca_file) {
-    curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_file);
-  }
-  if (strcmp(req->method, "GET") != 0)
+  apply_tls(e, req->pool);
+  int put = strcmp(req->method, "PUT") == 0 && (req->body_file || req->body_read);
+  if (strcmp(req->method, "GET") != 0 && !put)
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-  if (h->body) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, h->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(h->body));
-    if (add_header(h, "Content-Type: application/json"))
+  if (add_header(h, "Expect:"))
+    goto fail;
+  for (const char *const *l = req->headers; l && *l; l++)
+    if (add_header(h, *l))
       goto fail;
-  } else if (strcmp(req->method, "POST") == 0) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-  }
-  if (add_header(h, "Accept: application/json") || add_header(h, "Expect:"))
-    goto fail;
-  if (req->header && add_header(h, req->header))
-    goto fail;
-  if (req->basic_auth && add_basic_auth(h, s))
-    goto fail;
-  if (!req->no_token && s->token && add_token(h, s))
-    goto fail;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
-  if (curl_multi_add_handle(vgi_runtime_multi(s->rt), e) != CURLM_OK)
+  if (vgi_loop_add(rt, e))
     goto fail;
-  free(url);
-  vgi_request_clear(req);
-  op->http = h;
-  op->token_gen = s->token_gen;
+  *out = h;
   return VG_OK;
 fail:
-  free(url);
-  vgi_request_clear(req);
   http_free(h);
   return st;
 }
@@ -267,33 +391,6 @@ fail:
 void vgi_http_cancel(vgi_http *h) {
   if (!h)
     return;
-  curl_multi_remove_handle(vgi_runtime_multi(h->op->rt), h->easy);
-  http_free(h);
-}
-
-void vgi_http_done(vgi_http *h, CURLcode code) {
-  vg_op *op = h->op;
-  vgi_response r;
-  memset(&r, 0, sizeof r);
-  long status = 0;
-  curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
-  r.status = code == CURLE_OK ? status : 0;
-  r.body = h->resp.data ? h->resp.data : "";
-  r.len = h->resp.len;
-  r.token = h->token;
-  r.content_type = h->content_type;
-  r.curl = code;
-  r.curl_error = h->errbuf[0] ? h->errbuf : curl_easy_strerror(code);
-  /* Once request bytes left, the server may have acted on them. */
-  long sent = 0;
-  curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &sent);
-  r.sent = code == CURLE_OK || sent > 0;
-  if (h->too_large) {
-    r.status = 0;
-    r.curl = CURLE_FILESIZE_EXCEEDED;
-    r.curl_error = "the answer is larger than 64 MiB";
-  }
-  op->http = NULL;
-  vgi_session_response(op, &r);
+  vgi_loop_remove(h->rt, h->easy);
   http_free(h);
 }

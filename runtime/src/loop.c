@@ -1,12 +1,12 @@
 /*
  * The event loop: one curl multi handle driven through its socket API and
- * epoll, plus a binary min-heap of timers, plus a list of completed ops
- * waiting for their callbacks. Nothing is scanned per tick: epoll reports
- * only ready sockets, curl_multi_info_read only finished transfers, and the
- * heap yields only due timers. Callbacks run from vg_runtime_step(), never
- * from inside libcurl.
+ * epoll, a binary min-heap of timers, and a queue of deferred calls.
+ * Nothing is scanned per tick: epoll reports only ready sockets,
+ * curl_multi_info_read only finished transfers, and the heap yields only
+ * due timers. Callbacks run from vg_runtime_step(), never from inside
+ * libcurl.
  */
-#include "internal.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -24,15 +24,16 @@ struct vg_runtime {
   CURLM *multi;
   int epfd;
   int evfd;
+  int curl_initialized;
   volatile sig_atomic_t interrupted;
   uint64_t curl_due; /* 0: no libcurl timeout pending */
   long max_conns;
 
-  vg_op **heap;
+  vgi_timer **heap;
   size_t nheap, capheap;
 
-  vg_op *done_head, *done_tail;
-  vg_op *detached; /* singly linked through q_next */
+  vgi_deferred *defer_head, *defer_tail;
+  vgi_background *background;
   size_t pending;
 };
 
@@ -40,30 +41,6 @@ uint64_t vgi_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* ---- allocation through the hooks ------------------------------------ */
-
-void *vgi_malloc(const vg_runtime *rt, size_t n) {
-  return rt && rt->opt.malloc_fn ? rt->opt.malloc_fn(n) : malloc(n);
-}
-
-void *vgi_calloc(const vg_runtime *rt, size_t n, size_t size) {
-  if (size && n > SIZE_MAX / size)
-    return NULL;
-  void *p = vgi_malloc(rt, n * size);
-  if (p)
-    memset(p, 0, n * size);
-  return p;
-}
-
-void vgi_free(const vg_runtime *rt, void *p) {
-  if (!p)
-    return;
-  if (rt && rt->opt.free_fn)
-    rt->opt.free_fn(p);
-  else
-    free(p);
 }
 
 void vgi_runtime_warn(vg_runtime *rt, const char *fmt, ...) {
@@ -111,22 +88,23 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp) {
 /* ---- creation ---------------------------------------------------------- */
 
 vg_status vg_runtime_new(const vg_runtime_options *opts, vg_runtime **out) {
-  static int curl_ready;
+  if (!out)
+    return VG_EMISUSE;
   *out = NULL;
-  if (!curl_ready) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      return VG_ENOMEM;
-    curl_ready = 1;
-  }
-  vgi_json_init();
-  vg_runtime tmp;
-  memset(&tmp, 0, sizeof tmp);
-  if (opts)
-    tmp.opt = *opts;
-  vg_runtime *rt = vgi_calloc(&tmp, 1, sizeof *rt);
+  vg_runtime *rt = calloc(1, sizeof *rt);
   if (!rt)
     return VG_ENOMEM;
-  *rt = tmp;
+  if (opts)
+    rt->opt = *opts;
+  rt->epfd = -1;
+  rt->evfd = -1;
+  /* Reference counted by libcurl (thread-safe since 7.84): every runtime
+     takes one reference and gives it back in vg_runtime_free. */
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    vg_runtime_free(rt);
+    return VG_ENOMEM;
+  }
+  rt->curl_initialized = 1;
   rt->epfd = epoll_create1(EPOLL_CLOEXEC);
   rt->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   rt->multi = curl_multi_init();
@@ -155,10 +133,6 @@ void vgi_runtime_max_connections(vg_runtime *rt, long n) {
   }
 }
 
-CURLM *vgi_runtime_multi(vg_runtime *rt) {
-  return rt->multi;
-}
-
 int vg_runtime_fd(const vg_runtime *rt) {
   return rt ? rt->epfd : -1;
 }
@@ -167,13 +141,11 @@ size_t vg_runtime_pending(const vg_runtime *rt) {
   return rt ? rt->pending : 0;
 }
 
-void vgi_runtime_op_started(vg_runtime *rt) {
-  rt->pending++;
-}
-
-void vgi_runtime_op_ended(vg_runtime *rt) {
-  if (rt->pending)
-    rt->pending--;
+void vgi_runtime_pending_add(vg_runtime *rt, int delta) {
+  if (delta < 0 && rt->pending < (size_t)-delta)
+    rt->pending = 0;
+  else
+    rt->pending += (size_t)(long)delta;
 }
 
 void vg_runtime_interrupt(vg_runtime *rt) {
@@ -185,144 +157,14 @@ void vg_runtime_interrupt(vg_runtime *rt) {
   (void)n;
 }
 
-/* ---- timer heap -------------------------------------------------------- */
+/* ---- transfers --------------------------------------------------------- */
 
-static int earlier(const vg_op *a, const vg_op *b) {
-  return a->due_ms < b->due_ms;
+int vgi_loop_add(vg_runtime *rt, CURL *easy) {
+  return curl_multi_add_handle(rt->multi, easy) == CURLM_OK ? 0 : -1;
 }
 
-static void heap_set(vg_runtime *rt, size_t i, vg_op *op) {
-  rt->heap[i] = op;
-  op->heap_idx = i;
-}
-
-static void sift_up(vg_runtime *rt, size_t i) {
-  vg_op *op = rt->heap[i];
-  while (i > 0) {
-    size_t p = (i - 1) / 2;
-    if (!earlier(op, rt->heap[p]))
-      break;
-    heap_set(rt, i, rt->heap[p]);
-    i = p;
-  }
-  heap_set(rt, i, op);
-}
-
-static void sift_down(vg_runtime *rt, size_t i) {
-  vg_op *op = rt->heap[i];
-  for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, m = i;
-    const vg_op *best = op;
-    if (l < rt->nheap && earlier(rt->heap[l], best))
-      m = l, best = rt->heap[l];
-    if (r < rt->nheap && earlier(rt->heap[r], best))
-      m = r;
-    if (m == i)
-      break;
-    heap_set(rt, i, rt->heap[m]);
-    i = m;
-  }
-  heap_set(rt, i, op);
-}
-
-void vgi_timer_add(vg_runtime *rt, vg_op *op, long ms) {
-  if (rt->nheap == rt->capheap) {
-    size_t cap = rt->capheap ? rt->capheap * 2 : 64;
-    vg_op **h = realloc(rt->heap, cap * sizeof *h);
-    if (!h) {
-      vgi_op_fail(op, VG_ENOMEM, "out of memory for a timer");
-      return;
-    }
-    rt->heap = h;
-    rt->capheap = cap;
-  }
-  op->due_ms = vgi_now_ms() + (uint64_t)(ms < 0 ? 0 : ms);
-  rt->heap[rt->nheap] = op;
-  op->heap_idx = rt->nheap++;
-  sift_up(rt, op->heap_idx);
-}
-
-void vgi_timer_remove(vg_runtime *rt, vg_op *op) {
-  size_t i = op->heap_idx;
-  if (i == SIZE_MAX || i >= rt->nheap || rt->heap[i] != op)
-    return;
-  op->heap_idx = SIZE_MAX;
-  vg_op *last = rt->heap[--rt->nheap];
-  if (i == rt->nheap)
-    return;
-  heap_set(rt, i, last);
-  sift_down(rt, i);
-  sift_up(rt, last->heap_idx);
-}
-
-vg_status vg_timer_start(vg_runtime *rt, long ms, vg_callback cb, void *ud,
-                         vg_op **out) {
-  *out = NULL;
-  if (!rt || ms < 0)
-    return VG_EMISUSE;
-  vg_op *op = vgi_op_new(rt, NULL, VGI_OP_TIMER, cb, ud);
-  if (!op)
-    return VG_ENOMEM;
-  vgi_timer_add(rt, op, ms);
-  *out = op;
-  return VG_OK;
-}
-
-/* ---- completions ------------------------------------------------------- */
-
-void vgi_runtime_done_push(vg_runtime *rt, vg_op *op) {
-  if (op->in_done)
-    return;
-  op->in_done = 1;
-  op->d_next = NULL;
-  op->d_prev = rt->done_tail;
-  if (rt->done_tail)
-    rt->done_tail->d_next = op;
-  else
-    rt->done_head = op;
-  rt->done_tail = op;
-}
-
-void vgi_runtime_done_remove(vg_runtime *rt, vg_op *op) {
-  if (!op->in_done)
-    return;
-  if (op->d_prev)
-    op->d_prev->d_next = op->d_next;
-  else
-    rt->done_head = op->d_next;
-  if (op->d_next)
-    op->d_next->d_prev = op->d_prev;
-  else
-    rt->done_tail = op->d_prev;
-  op->d_prev = op->d_next = NULL;
-  op->in_done = 0;
-}
-
-void vgi_runtime_detach(vg_runtime *rt, vg_op *op) {
-  op->detached = 1;
-  op->q_next = rt->detached;
-  rt->detached = op;
-}
-
-static void drop_detached(vg_runtime *rt, vg_op *op) {
-  for (vg_op **p = &rt->detached; *p; p = &(*p)->q_next)
-    if (*p == op) {
-      *p = op->q_next;
-      return;
-    }
-}
-
-static void deliver(vg_runtime *rt) {
-  vg_op *op;
-  while ((op = rt->done_head) != NULL) {
-    vgi_runtime_done_remove(rt, op);
-    if (op->detached) {
-      drop_detached(rt, op);
-      vg_op_free(op);
-    } else if (op->cb) {
-      op->cb(op, op->ud);
-    }
-  }
+void vgi_loop_remove(vg_runtime *rt, CURL *easy) {
+  curl_multi_remove_handle(rt->multi, easy);
 }
 
 static void read_transfers(vg_runtime *rt) {
@@ -333,27 +175,158 @@ static void read_transfers(vg_runtime *rt) {
       continue;
     CURL *e = m->easy_handle;
     CURLcode code = m->data.result;
-    vgi_http *h = NULL;
-    curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&h);
+    vgi_transfer *t = NULL;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&t);
     curl_multi_remove_handle(rt->multi, e);
-    if (h)
-      vgi_http_done(h, code);
+    if (t)
+      t->done(t, code);
   }
+}
+
+/* ---- timer heap -------------------------------------------------------- */
+
+void vgi_timer_init(vgi_timer *t, void (*fire)(vgi_timer *t)) {
+  t->due_ms = 0;
+  t->idx = SIZE_MAX;
+  t->fire = fire;
+}
+
+static void heap_set(vg_runtime *rt, size_t i, vgi_timer *t) {
+  rt->heap[i] = t;
+  t->idx = i;
+}
+
+static void sift_up(vg_runtime *rt, size_t i) {
+  vgi_timer *t = rt->heap[i];
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (t->due_ms >= rt->heap[p]->due_ms)
+      break;
+    heap_set(rt, i, rt->heap[p]);
+    i = p;
+  }
+  heap_set(rt, i, t);
+}
+
+static void sift_down(vg_runtime *rt, size_t i) {
+  vgi_timer *t = rt->heap[i];
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    uint64_t best = t->due_ms;
+    if (l < rt->nheap && rt->heap[l]->due_ms < best)
+      m = l, best = rt->heap[l]->due_ms;
+    if (r < rt->nheap && rt->heap[r]->due_ms < best)
+      m = r;
+    if (m == i)
+      break;
+    heap_set(rt, i, rt->heap[m]);
+    i = m;
+  }
+  heap_set(rt, i, t);
+}
+
+void vgi_timer_stop(vg_runtime *rt, vgi_timer *t) {
+  size_t i = t->idx;
+  if (i == SIZE_MAX || i >= rt->nheap || rt->heap[i] != t)
+    return;
+  t->idx = SIZE_MAX;
+  vgi_timer *last = rt->heap[--rt->nheap];
+  if (i == rt->nheap)
+    return;
+  heap_set(rt, i, last);
+  sift_down(rt, i);
+  sift_up(rt, last->idx);
+}
+
+int vgi_timer_start(vg_runtime *rt, vgi_timer *t, long ms) {
+  vgi_timer_stop(rt, t);
+  if (rt->nheap == rt->capheap) {
+    size_t cap = rt->capheap ? rt->capheap * 2 : 64;
+    vgi_timer **h = realloc(rt->heap, cap * sizeof *h);
+    if (!h)
+      return -1;
+    rt->heap = h;
+    rt->capheap = cap;
+  }
+  t->due_ms = vgi_now_ms() + (uint64_t)(ms < 0 ? 0 : ms);
+  heap_set(rt, rt->nheap++, t);
+  sift_up(rt, t->idx);
+  return 0;
 }
 
 static void fire_timers(vg_runtime *rt) {
   uint64_t now = vgi_now_ms();
   while (rt->nheap && rt->heap[0]->due_ms <= now) {
-    vg_op *op = rt->heap[0];
-    vgi_timer_remove(rt, op);
-    vgi_op_complete(op, VG_OK);
+    vgi_timer *t = rt->heap[0];
+    vgi_timer_stop(rt, t);
+    t->fire(t);
   }
 }
+
+/* ---- deferred calls ---------------------------------------------------- */
+
+void vgi_defer(vg_runtime *rt, vgi_deferred *d) {
+  if (d->queued)
+    return;
+  d->queued = 1;
+  d->next = NULL;
+  d->prev = rt->defer_tail;
+  if (rt->defer_tail)
+    rt->defer_tail->next = d;
+  else
+    rt->defer_head = d;
+  rt->defer_tail = d;
+}
+
+void vgi_defer_cancel(vg_runtime *rt, vgi_deferred *d) {
+  if (!d->queued)
+    return;
+  if (d->prev)
+    d->prev->next = d->next;
+  else
+    rt->defer_head = d->next;
+  if (d->next)
+    d->next->prev = d->prev;
+  else
+    rt->defer_tail = d->prev;
+  d->prev = d->next = NULL;
+  d->queued = 0;
+}
+
+static void run_deferred(vg_runtime *rt) {
+  vgi_deferred *d;
+  while ((d = rt->defer_head) != NULL) {
+    vgi_defer_cancel(rt, d);
+    d->run(d);
+  }
+}
+
+/* ---- background work --------------------------------------------------- */
+
+void vgi_background_add(vg_runtime *rt, vgi_background *b) {
+  b->prev = NULL;
+  b->next = rt->background;
+  if (rt->background)
+    rt->background->prev = b;
+  rt->background = b;
+}
+
+void vgi_background_remove(vg_runtime *rt, vgi_background *b) {
+  if (b->prev)
+    b->prev->next = b->next;
+  else if (rt->background == b)
+    rt->background = b->next;
+  if (b->next)
+    b->next->prev = b->prev;
+  b->prev = b->next = NULL;
+}
+
+/* ---- stepping ---------------------------------------------------------- */
 
 long vg_runtime_timeout_ms(const vg_runtime *rt) {
   if (!rt)
     return -1;
-  if (rt->done_head)
+  if (rt->defer_head)
     return 0;
   uint64_t now = vgi_now_ms(), due = 0;
   if (rt->curl_due)
@@ -399,7 +372,7 @@ vg_status vg_runtime_step(vg_runtime *rt, long max_wait_ms) {
   }
   read_transfers(rt);
   fire_timers(rt);
-  deliver(rt);
+  run_deferred(rt);
   if (rt->interrupted) {
     rt->interrupted = 0;
     return VG_ECANCELED;
@@ -410,17 +383,14 @@ vg_status vg_runtime_step(vg_runtime *rt, long max_wait_ms) {
 void vg_runtime_free(vg_runtime *rt) {
   if (!rt)
     return;
-  /* Give detached work (background logouts) a moment to finish. */
+  /* Give background work (logouts) a moment to finish. */
   uint64_t until = vgi_now_ms() + 1000;
-  while (rt->detached && vgi_now_ms() < until)
+  while (rt->background && rt->multi && vgi_now_ms() < until)
     if (vg_runtime_step(rt, 50) != VG_OK)
       break;
-  while (rt->detached) {
-    vg_op *op = rt->detached;
-    rt->detached = op->q_next;
-    op->detached = 0;
-    vg_op_free(op);
-  }
+  while (rt->background)
+    rt->background->abandon(rt->background);
+  run_deferred(rt);
   if (rt->multi)
     curl_multi_cleanup(rt->multi);
   if (rt->epfd >= 0)
@@ -428,5 +398,7 @@ void vg_runtime_free(vg_runtime *rt) {
   if (rt->evfd >= 0)
     close(rt->evfd);
   free(rt->heap);
-  vgi_free(rt, rt);
+  if (rt->curl_initialized)
+    curl_global_cleanup();
+  free(rt);
 }

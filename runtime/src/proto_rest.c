@@ -3,7 +3,7 @@
    query parameters, session at /rest/com/vmware/cis/session. Its process
    list takes pids and carries exit codes and finish times, so many waits in
    one VM share one list per poll. */
-#include "internal.h"
+#include "proto_vapi.h"
 
 static const vgi_vapi_flavour rest = {
     .prefix = "/rest",
@@ -20,13 +20,18 @@ static const vgi_vapi_flavour rest = {
     .q_power = "filter.power_states",
 };
 
+static void *facts(const char *release) {
+  (void)release;
+  return (void *)&rest;
+}
+
 const vgi_proto vgi_proto_rest = {
     .name = "rest",
     .list_has_exit_codes = 1,
+    .state_new = facts,
     .build = vgi_vapi_build,
     .parse = vgi_vapi_parse,
     .error = vgi_vapi_error,
     .session_rejected = vgi_vapi_session_rejected,
     .not_served = vgi_vapi_not_served,
-    .vapi = &rest,
 };

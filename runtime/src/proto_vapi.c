@@ -5,37 +5,37 @@
    arrays, VM filter names, and whether list takes pids and returns exit
    codes. A 401 on a guest operation is ambiguous (expired session or bad
    guest credentials); vgi_vapi_session_rejected says which when the message
-   id tells, else asks for a CHECK of the token. */
-#include "internal.h"
+   id tells, else asks for a check of the token. */
+#include "proto_vapi.h"
+
+#include "json.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *credentials(const vg_credentials *c) {
-  json_t *o = json_object();
-  json_object_set_new(o, "interactive_session", json_boolean(c->interactive));
-  if (c->saml_token) {
-    json_object_set_new(o, "type", json_string("SAML_BEARER_TOKEN"));
-    json_object_set_new(o, "saml_token",
-                        json_string(vg_secret_reveal(c->saml_token)));
-  } else {
-    json_object_set_new(o, "type", json_string("USERNAME_PASSWORD"));
-    json_object_set_new(o, "password",
-                        json_string(vg_secret_reveal(c->password)));
-  }
-  if (c->user)
-    json_object_set_new(o, "user_name", json_string(c->user));
-  return o;
+void vgi_request_clear(vgi_request *r) {
+  free(r->path);
+  r->path = NULL;
+  vgi_buf_zfree(&r->body);
 }
 
-json_t *vgi_parse_body(vg_op *op, const vgi_response *r) {
-  json_error_t e;
-  json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY, &e);
-  if (!j)
-    vgi_error_set(&op->err, VG_EPROTOCOL,
-                  "HTTP %ld answer to %s is not JSON (%zu bytes: %s)",
-                  r->status, vgi_op_kind_name(op->kind), r->len, e.text);
-  return j;
+/* {"credentials":{...}<members of rest>}: the credentials are written by
+   hand (they hold a secret), the rest through jansson. */
+static int guest_body(vgi_buf *b, const vg_credentials *c, json_t *rest) {
+  const vg_secret *s = c->saml_token ? c->saml_token : c->password;
+  int rc = vgi_buf_printf(b, "{\"credentials\":{\"interactive_session\":%s,"
+                             "\"type\":\"%s\",",
+                          c->interactive ? "true" : "false",
+                          vg_credentials_type(c)) ||
+           vgi_buf_add_json_member(b, c->saml_token ? "saml_token" : "password",
+                                   vg_secret_reveal(s), vg_secret_len(s)) ||
+           (c->user && (vgi_buf_add(b, ",", 1) ||
+                        vgi_buf_add_json_member(b, "user_name", c->user,
+                                                strlen(c->user)))) ||
+           vgi_buf_add(b, "}", 1) || (rest && vgi_buf_add_json_members(b, rest)) ||
+           vgi_buf_add(b, "}", 1);
+  json_decref(rest);
+  return rc ? -1 : 0;
 }
 
 /* error_type from the /rest "type" name: "...errors.not_found" ->
@@ -51,42 +51,46 @@ static void type_from_name(const char *type, char out[64]) {
   out[i] = '\0';
 }
 
-static vg_status error_body(vg_op *op, const vgi_response *r, int wrapped) {
-  json_error_t e;
-  json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY, &e);
-  json_t *v = wrapped ? json_object_get(j, "value") : j;
+vg_status vgi_vapi_error(void *state, const vgi_call *c, const vgi_answer *a,
+                         vgi_error *err) {
+  const vgi_vapi_flavour *f = state;
+  (void)c;
+  json_t *j = json_loadb(a->body, a->len, JSON_DECODE_ANY, NULL);
+  json_t *v = f->wrapped ? json_object_get(j, "value") : j;
   const char *etype = vgi_json_str(v, "error_type");
   char derived[64];
-  if (!etype && wrapped) {
+  if (!etype && f->wrapped) {
     type_from_name(vgi_json_str(j, "type"), derived);
     if (derived[0])
       etype = derived;
   }
   vg_status st = etype ? vgi_vapi_error_status(etype)
-                       : vgi_http_status_fallback(r->status);
+                       : vgi_http_status_fallback(a->status);
   json_t *m0 = json_array_get(json_object_get(v, "messages"), 0);
   const char *msg = vgi_json_str(m0, "default_message");
   if (msg && *msg)
-    vgi_error_set(&op->err, st, "%s", msg);
+    vgi_error_set(err, st, "%s", msg);
   else if (etype)
-    vgi_error_set(&op->err, st, "%s (HTTP %ld)", etype, r->status);
+    vgi_error_set(err, st, "%s (HTTP %ld)", etype, a->status);
   else
-    vgi_error_set(&op->err, st, "HTTP %ld from the server", r->status);
-  vgi_error_set_fault(&op->err, etype);
-  vgi_error_set_message_id(&op->err, vgi_json_str(m0, "id"));
-  op->err.pub.http_status = (int)r->status;
+    vgi_error_set(err, st, "HTTP %ld from the server", a->status);
+  vgi_error_set_fault(err, etype);
+  vgi_error_set_message_id(err, vgi_json_str(m0, "id"));
+  err->pub.http_status = (int)a->status;
   json_decref(j);
   return st;
 }
 
-int vgi_vapi_session_rejected(const vg_op *op, const vgi_response *r) {
-  if (r->status != 401)
+int vgi_vapi_session_rejected(void *state, const vgi_call *c,
+                              const vgi_answer *a) {
+  (void)state;
+  if (a->status != 401)
     return 0;
   /* Only guest operations carry guest credentials that a 401 may be
      about; everything else is about the session. */
-  if (!op->cred)
+  if (!c->cred)
     return 1;
-  json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
+  json_t *j = json_loadb(a->body, a->len, JSON_DECODE_ANY, NULL);
   json_t *v = json_object_get(j, "value");
   json_t *m0 =
       json_array_get(json_object_get(json_is_object(v) ? v : j, "messages"), 0);
@@ -96,23 +100,22 @@ int vgi_vapi_session_rejected(const vg_op *op, const vgi_response *r) {
   return session ? 1 : 2;
 }
 
-/* Appends "/vcenter/vm/<vm>/guest/<what>" to a prefix. */
-static char *guest_path(const char *prefix, const vg_op *op, const char *what,
-                        const char *action) {
+/* <prefix>/vcenter/vm/<vm>/guest/<what>[/<pid>]?action=<action> */
+static char *guest_path(const char *prefix, const vgi_call *c,
+                        const char *what, const char *action) {
   vgi_buf b = {0};
-  char *out = NULL;
   if (vgi_buf_printf(&b, "%s/vcenter/vm/", prefix) ||
-      vgi_buf_add_escaped(&b, op->vm) || vgi_buf_printf(&b, "/guest/%s", what))
-    goto out;
-  if (op->kind == VGI_OP_GET || op->kind == VGI_OP_DELETE)
-    if (vgi_buf_printf(&b, "/%lld", (long long)op->pid))
-      goto out;
+      vgi_buf_add_escaped(&b, c->vm) || vgi_buf_printf(&b, "/guest/%s", what))
+    goto fail;
+  if ((c->kind == VGI_OP_GET || c->kind == VGI_OP_DELETE) &&
+      vgi_buf_printf(&b, "/%lld", (long long)c->pid))
+    goto fail;
   if (vgi_buf_printf(&b, "?action=%s", action))
-    goto out;
-  out = strdup(b.data);
-out:
+    goto fail;
+  return vgi_buf_steal(&b);
+fail:
   vgi_buf_zfree(&b);
-  return out;
+  return NULL;
 }
 
 /* Adds repeated query parameters key=v for each string of a json array. */
@@ -127,31 +130,10 @@ static int query_add(vgi_buf *b, const char *key, json_t *values) {
   return 0;
 }
 
-/* Keeps only the processes whose pid op->args.pids lists (api has no pid
-   filter on list). */
-static void filter_pids(vg_op *op) {
-  json_t *pids = json_object_get(op->args, "pids");
-  if (!pids)
-    return;
-  size_t n = 0;
-  for (size_t i = 0; i < op->nprocs; i++) {
-    size_t k;
-    json_t *p;
-    int keep = 0;
-    json_array_foreach(pids, k, p) {
-      if (json_integer_value(p) == op->procs[i].pid)
-        keep = 1;
-    }
-    if (keep)
-      op->procs[n++] = op->procs[i];
-  }
-  op->nprocs = n;
-}
-
 /* The CreateSpec of a process; maps are objects on /api and key/value
    arrays on /rest. */
-static json_t *spec(const vg_op *op, int map_as_pairs) {
-  json_t *a = op->args, *s = json_object();
+static json_t *spec(const vgi_call *c, int map_as_pairs) {
+  json_t *a = c->args, *s = json_object();
   json_object_set(s, "path", json_object_get(a, "path"));
   const char *args = vgi_json_str(a, "arguments");
   if (args && *args)
@@ -167,13 +149,19 @@ static json_t *spec(const vg_op *op, int map_as_pairs) {
     json_t *kv;
     json_array_foreach(env, i, kv) {
       const char *e = json_string_value(kv), *eq = strchr(e, '=');
-      char *k = strndup(e, (size_t)(eq - e));
+      json_t *val = json_string(eq + 1);
       if (map_as_pairs)
         json_array_append_new(
-            m, json_pack("{s:s,s:s}", "key", k, "value", eq + 1));
-      else
-        json_object_set_new(m, k, json_string(eq + 1));
-      free(k);
+            m, json_pack("{s:s%,s:o}", "key", e, (size_t)(eq - e), "value",
+                         val));
+      else {
+        char *k = strndup(e, (size_t)(eq - e));
+        if (k)
+          json_object_set_new(m, k, val);
+        else
+          json_decref(val);
+        free(k);
+      }
     }
     json_object_set_new(s, "environment_variables", m);
   }
@@ -182,109 +170,101 @@ static json_t *spec(const vg_op *op, int map_as_pairs) {
   return s;
 }
 
-/* GET path of the VM list: <base>/vcenter/vm plus the filters under their
-   names. */
-static char *vms_path(const vg_op *op, const char *base, const char *names,
-                      const char *ids, const char *power_states) {
+/* GET path of the VM list: <prefix>/vcenter/vm plus the filters. */
+static char *vms_path(const vgi_call *c, const vgi_vapi_flavour *f) {
   vgi_buf b = {0};
-  char *out = NULL;
-  const char *ps = vgi_json_str(op->args, "power_state");
-  if (vgi_buf_printf(&b, "%s/vcenter/vm", base) ||
-      query_add(&b, names, json_object_get(op->args, "names")) ||
-      query_add(&b, ids, json_object_get(op->args, "ids")))
-    goto out;
+  const char *ps = vgi_json_str(c->args, "power_state");
+  if (vgi_buf_printf(&b, "%s/vcenter/vm", f->prefix) ||
+      query_add(&b, f->q_names, json_object_get(c->args, "names")) ||
+      query_add(&b, f->q_ids, json_object_get(c->args, "ids")))
+    goto fail;
   if (ps && vgi_buf_printf(&b, "%c%s=%s", strchr(b.data, '?') ? '&' : '?',
-                           power_states, ps))
-    goto out;
-  out = strdup(b.data);
-out:
+                           f->q_power, ps))
+    goto fail;
+  return vgi_buf_steal(&b);
+fail:
   vgi_buf_zfree(&b);
-  return out;
-}
-
-/* ---- the vgi_proto functions of both flavours ------------------------- */
-
-static const vgi_vapi_flavour *flavour(const vg_op *op) {
-  return op->s->proto->vapi;
+  return NULL;
 }
 
 static const vgi_proc_names names = {
     "pid", "name", "owner", "command", "started", "finished", "exit_code"};
 
-static char *dup_path(const char *a, const char *b) {
-  return vgi_printf("%s%s", a, b ? b : "");
+static vg_status simple(vgi_request *req, const char *method,
+                        const char *path) {
+  req->method = method;
+  req->path = strdup(path);
+  return req->path ? VG_OK : VG_ENOMEM;
 }
 
-vg_status vgi_vapi_build(vg_op *op, vgi_request *req) {
-  const vgi_vapi_flavour *f = flavour(op);
-  json_t *body = NULL;
+vg_status vgi_vapi_build(void *state, vgi_call *c, vgi_request *req,
+                         vgi_error *err) {
+  const vgi_vapi_flavour *f = state;
+  json_t *rest = NULL;
   const char *what = "processes", *action = NULL;
-  req->method = "POST";
-  switch (op->kind) {
+  switch (c->kind) {
   case VGI_OP_LOGIN:
-    req->path = dup_path(f->session_path, NULL);
     req->header = f->login_header;
     req->basic_auth = 1;
     req->no_token = 1;
-    return req->path ? VG_OK : VG_ENOMEM;
+    return simple(req, "POST", f->session_path);
   case VGI_OP_LOGOUT:
-    req->method = "DELETE";
-    req->path = dup_path(f->session_path, NULL);
-    return req->path ? VG_OK : VG_ENOMEM;
+    return simple(req, "DELETE", f->session_path);
   case VGI_OP_CHECK:
-    req->method = f->check_method;
-    req->path = dup_path(f->check_path, NULL);
-    return req->path ? VG_OK : VG_ENOMEM;
+    return simple(req, f->check_method, f->check_path);
   case VGI_OP_VMS:
     req->method = "GET";
-    req->path = vms_path(op, f->prefix, f->q_names, f->q_ids, f->q_power);
+    req->path = vms_path(c, f);
     return req->path ? VG_OK : VG_ENOMEM;
   case VGI_OP_CREATE:
     action = "create";
-    body = json_pack("{s:o,s:o}", "credentials", credentials(op->cred), "spec",
-                     spec(op, f->map_as_pairs));
+    rest = json_pack("{s:o}", "spec", spec(c, f->map_as_pairs));
     break;
   case VGI_OP_GET:
-  case VGI_OP_LIST:
+    action = "get";
+    break;
   case VGI_OP_DELETE:
-    action = op->kind == VGI_OP_GET    ? "get"
-             : op->kind == VGI_OP_LIST ? "list"
-                                       : "delete";
-    body = json_pack("{s:o}", "credentials", credentials(op->cred));
-    if (op->kind == VGI_OP_LIST && f->list_pids &&
-        json_object_get(op->args, "pids"))
-      json_object_set(body, "pids", json_object_get(op->args, "pids"));
+    action = "delete";
+    break;
+  case VGI_OP_LIST:
+    action = "list";
+    if (f->list_pids && json_object_get(c->args, "pids"))
+      rest = json_pack("{s:O}", "pids", json_object_get(c->args, "pids"));
     break;
   case VGI_OP_ENV:
     what = "environment";
     action = "list";
-    body = json_pack("{s:o,s:O}", "credentials", credentials(op->cred), "names",
-                     json_object_get(op->args, "names"));
+    rest = json_pack("{s:O}", "names", json_object_get(c->args, "names"));
     break;
   default:
-    return VG_EMISUSE;
+    vgi_error_set(err, VG_EUNSUPPORTED, "the %s API has no %s operation",
+                  f->prefix + 1, vgi_op_kind_name(c->kind));
+    return VG_EUNSUPPORTED;
   }
-  req->path = guest_path(f->prefix, op, what, action);
-  req->body = vgi_body_dump(body);
-  return req->path && req->body ? VG_OK : VG_ENOMEM;
+  req->method = "POST";
+  req->path = guest_path(f->prefix, c, what, action);
+  if (!req->path || guest_body(&req->body, c->cred, rest))
+    return VG_ENOMEM;
+  return VG_OK;
 }
 
-static vg_status unfit(vg_op *op, const char *what) {
-  vgi_error_set(&op->err, VG_EPROTOCOL, "%s answer does not fit the API", what);
+static vg_status unfit(vgi_error *err, const char *what) {
+  vgi_error_set(err, VG_EPROTOCOL, "%s answer does not fit the API", what);
   return VG_EPROTOCOL;
 }
 
-static vg_status parse_env(vg_op *op, json_t *v, int pairs) {
+static vg_status parse_env(vgi_result *res, json_t *v, int pairs,
+                           vgi_error *err) {
   if (pairs ? !json_is_array(v) : !json_is_object(v))
-    return unfit(op, "environment");
+    return unfit(err, "environment");
   if (pairs) {
     size_t i;
     json_t *kv;
     json_array_foreach(v, i, kv) {
       const char *k = vgi_json_str(kv, "key"), *val = vgi_json_str(kv, "value");
       if (!k || !val)
-        return unfit(op, "environment");
-      if (vgi_op_add_env(op, k, strlen(k), val))
+        return unfit(err, "environment");
+      if (vgi_result_add_env(res, k, strlen(k), val))
         return VG_ENOMEM;
     }
   } else {
@@ -292,80 +272,112 @@ static vg_status parse_env(vg_op *op, json_t *v, int pairs) {
     json_t *val;
     json_object_foreach(v, k, val) {
       if (!json_is_string(val))
-        return unfit(op, "environment");
-      if (vgi_op_add_env(op, k, strlen(k), json_string_value(val)))
+        return unfit(err, "environment");
+      if (vgi_result_add_env(res, k, strlen(k), json_string_value(val)))
         return VG_ENOMEM;
     }
   }
   return VG_OK;
 }
 
-vg_status vgi_vapi_parse(vg_op *op, const vgi_response *r) {
-  const vgi_vapi_flavour *f = flavour(op);
-  switch (op->kind) {
+/* The login answer is the token: read outside jansson (json.h). */
+static vg_status parse_login(const vgi_vapi_flavour *f, const vgi_answer *a,
+                             vgi_result *res, vgi_error *err) {
+  vgi_buf tok = {0};
+  if (vgi_json_secret_string(a->body, a->len, f->wrapped ? "value" : NULL,
+                             &tok) ||
+      tok.len == 0) {
+    vgi_buf_zfree(&tok);
+    return unfit(err, "session login");
+  }
+  vg_secret_free(res->token);
+  vg_status st = vg_secret_new(tok.data, tok.len, &res->token);
+  vgi_buf_zfree(&tok);
+  return st;
+}
+
+static vg_status parse_vms(vgi_result *res, json_t *arr, vgi_error *err) {
+  size_t i;
+  json_t *v;
+  if (!json_is_array(arr))
+    return unfit(err, "VM list");
+  json_array_foreach(arr, i, v) {
+    const char *id = vgi_json_str(v, "vm"), *name = vgi_json_str(v, "name"),
+               *ps = vgi_json_str(v, "power_state");
+    if (!id || !name || !ps) {
+      vgi_error_set(err, VG_EPROTOCOL,
+                    "VM summary lacks vm, name or power_state");
+      return VG_EPROTOCOL;
+    }
+    if (vgi_result_add_vm(res, id, name, ps))
+      return VG_ENOMEM;
+  }
+  return VG_OK;
+}
+
+vg_status vgi_vapi_parse(void *state, vgi_call *c, const vgi_answer *a,
+                         vgi_result *res, vgi_error *err) {
+  const vgi_vapi_flavour *f = state;
+  switch (c->kind) {
   case VGI_OP_LOGOUT:
   case VGI_OP_CHECK:
   case VGI_OP_DELETE:
     return VG_OK;
+  case VGI_OP_LOGIN:
+    return parse_login(f, a, res, err);
   default:
     break;
   }
-  json_t *j = vgi_parse_body(op, r);
+  json_t *j = vgi_json_parse_answer(a->body, a->len, a->status,
+                                    vgi_op_kind_name(c->kind), err);
   if (!j)
     return VG_EPROTOCOL;
   json_t *v = f->wrapped ? json_object_get(j, "value") : j;
   vg_status st = VG_OK;
-  switch (op->kind) {
-  case VGI_OP_LOGIN:
-    if (!json_is_string(v) || !json_string_length(v))
-      st = unfit(op, "session login");
-    else
-      vgi_session_set_token(op->s, json_string_value(v), json_string_length(v));
-    break;
+  switch (c->kind) {
   case VGI_OP_VMS:
-    st = vgi_op_vms_from_json(op, v);
+    st = parse_vms(res, v, err);
     break;
   case VGI_OP_CREATE:
     if (!json_is_integer(v))
-      st = unfit(op, "create");
+      st = unfit(err, "create");
     else
-      op->rpid = (int64_t)json_integer_value(v);
+      res->pid = (int64_t)json_integer_value(v);
     break;
   case VGI_OP_GET:
-    if (!json_is_object(v) || vgi_op_add_processes(op, v, &names, op->pid))
-      st = unfit(op, "process get");
+    if (!json_is_object(v) ||
+        vgi_result_add_processes(res, v, &names, c->pid))
+      st = unfit(err, "process get");
     break;
   case VGI_OP_LIST:
-    if (!json_is_array(v) || vgi_op_add_processes(op, v, &names, 0))
-      st = unfit(op, "process list");
-    else
-      filter_pids(op); /* /api has no pid filter; harmless on /rest */
+    if (!json_is_array(v) || vgi_result_add_processes(res, v, &names, 0))
+      st = unfit(err, "process list");
+    else if (json_object_get(c->args, "pids"))
+      /* /api has no pid filter; harmless on /rest */
+      vgi_result_keep_pids(res, json_object_get(c->args, "pids"));
     break;
   case VGI_OP_ENV:
-    st = parse_env(op, v, f->map_as_pairs);
+    st = parse_env(res, v, f->map_as_pairs, err);
     break;
   default:
-    st = VG_EMISUSE;
+    st = unfit(err, vgi_op_kind_name(c->kind));
   }
   json_decref(j);
   return st;
 }
 
-vg_status vgi_vapi_error(vg_op *op, const vgi_response *r) {
-  return error_body(op, r, flavour(op)->wrapped);
-}
-
-int vgi_vapi_not_served(vg_op *op, const vgi_response *r) {
-  (void)op;
-  if (r->status == 404 || r->status == 405 || r->status == 501)
+int vgi_vapi_not_served(void *state, const vgi_call *c, const vgi_answer *a) {
+  (void)state;
+  (void)c;
+  if (a->status == 404 || a->status == 405 || a->status == 501)
     return 1;
-  if (r->status != 401 && r->status != 403)
+  if (a->status != 401 && a->status != 403)
     return 0;
   /* A server that checks authentication before routing answers 401 for a
      path it does not have; a vAPI endpoint that rejects the password says
      so in a vAPI error body. Only the latter ends the probe (probing on
      after a real rejection would spend the account's lockout allowance). */
-  json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
+  json_t *j = json_loadb(a->body, a->len, JSON_DECODE_ANY, NULL);
   int vapi = json_is_object(j) &&
              (json_object_get(j, "error_type") ||
               json_object_get(j, "messages") || json_object_get(j, "type"));

@@ -5,12 +5,77 @@
    header. Login reads the service content first (it names the managers and
    tells whether the release is served), then logs in, then looks up the
    guest process manager. VM lookup goes through a container view and the
-   property collector. */
-#include "internal.h"
+   property collector. The release in use and the managed object ids live
+   in the flavour's per-session state. */
+#include "proto.h"
+
+#include "json.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Releases tried, in order, when the user named none: a server serves the
+   releases up to its own, so the oldest JSON release (8.0U1) is the most
+   widely served; later ones cover servers that dropped it. */
+static const char *const releases[] = {"8.0.1.0", "8.0.2.0", "8.0.3.0",
+                                       "9.0.0.0", NULL};
+
+typedef struct state {
+  char *release; /* in use, or being tried */
+  int release_given;
+  int release_try; /* index into releases */
+  /* from the service content and the login */
+  char *session_manager, *view_manager, *property_collector, *root_folder,
+      *guest_ops_manager, *process_manager;
+} state;
+
+static void *state_new(const char *release) {
+  state *s = calloc(1, sizeof *s);
+  if (!s)
+    return NULL;
+  s->release_given = release && *release;
+  s->release = strdup(s->release_given ? release : releases[0]);
+  if (!s->release) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static void state_free(void *p) {
+  state *s = p;
+  if (!s)
+    return;
+  free(s->release);
+  free(s->session_manager);
+  free(s->view_manager);
+  free(s->property_collector);
+  free(s->root_folder);
+  free(s->guest_ops_manager);
+  free(s->process_manager);
+  free(s);
+}
+
+static void login_failed(void *p) {
+  state *s = p;
+  if (s->release_given || s->release_try == 0)
+    return;
+  char *first = strdup(releases[0]); /* probe releases again next time */
+  if (first) {
+    free(s->release);
+    s->release = first;
+    s->release_try = 0;
+  }
+}
+
+static int describe(void *p, vgi_buf *b) {
+  state *s = p;
+  if (s->release_given)
+    return vgi_buf_printf(b, "vim25 (release %s)", s->release);
+  return vgi_buf_printf(b, "vim25 (releases %s to %s)", releases[0],
+                        s->release);
+}
 
 static const vgi_proc_names names = {
     "pid", "name", "owner", "cmdLine", "startTime", "endTime", "exitCode"};
@@ -20,48 +85,53 @@ static json_t *moref(const char *type, const char *value) {
                    "type", type, "value", value ? value : "");
 }
 
-static char *path(const vg_op *op, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static char *path(const vg_op *op, const char *fmt, ...) {
+static char *path(const state *s, const char *fmt, ...) VGI_PRINTF(2, 3);
+static char *path(const state *s, const char *fmt, ...) {
   vgi_buf b = {0};
-  char *out = NULL;
   va_list ap;
   va_start(ap, fmt);
   char *rest = NULL;
   if (vasprintf(&rest, fmt, ap) < 0)
     rest = NULL;
   va_end(ap);
+  char *out = NULL;
   if (rest && vgi_buf_printf(&b, "/sdk/vim25/") == 0 &&
-      vgi_buf_add_escaped(&b, op->s->release) == 0 &&
+      vgi_buf_add_escaped(&b, s->release) == 0 &&
       vgi_buf_printf(&b, "/%s", rest) == 0)
-    out = strdup(b.data);
+    out = vgi_buf_steal(&b);
   free(rest);
   vgi_buf_zfree(&b);
   return out;
 }
 
-static json_t *auth(const vg_credentials *c) {
-  if (c->saml_token) {
-    json_t *a = json_pack("{s:s,s:b,s:s}", "_typeName",
-                          "SAMLTokenAuthentication", "interactiveSession", 0,
-                          "token", vg_secret_reveal(c->saml_token));
-    if (c->user)
-      json_object_set_new(a, "username", json_string(c->user));
-    return a;
-  }
-  return json_pack("{s:s,s:b,s:s,s:s}", "_typeName",
-                   "NamePasswordAuthentication", "interactiveSession",
-                   c->interactive, "username", c->user, "password",
-                   vg_secret_reveal(c->password));
+/* {"vm":MoRef,"auth":{...}<members of rest>}: the auth object is written
+   by hand (it holds a secret), the rest through jansson. */
+static int guest_body(vgi_buf *b, const vgi_call *c, json_t *rest) {
+  const vg_credentials *cr = c->cred;
+  json_t *vm = moref("VirtualMachine", c->vm);
+  int saml = cr->saml_token != NULL;
+  const vg_secret *sec = saml ? cr->saml_token : cr->password;
+  int rc =
+      vgi_buf_adds(b, "{\"vm\":") || vgi_buf_add_json(b, vm) ||
+      vgi_buf_printf(b, ",\"auth\":{\"_typeName\":\"%s\","
+                        "\"interactiveSession\":%s,",
+                     saml ? "SAMLTokenAuthentication"
+                          : "NamePasswordAuthentication",
+                     !saml && cr->interactive ? "true" : "false") ||
+      vgi_buf_add_json_member(b, saml ? "token" : "password",
+                              vg_secret_reveal(sec), vg_secret_len(sec)) ||
+      (cr->user &&
+       (vgi_buf_add(b, ",", 1) ||
+        vgi_buf_add_json_member(b, "username", cr->user, strlen(cr->user)))) ||
+      vgi_buf_add(b, "}", 1) || (rest && vgi_buf_add_json_members(b, rest)) ||
+      vgi_buf_add(b, "}", 1);
+  json_decref(vm);
+  json_decref(rest);
+  return rc ? -1 : 0;
 }
 
-static json_t *guest_body(const vg_op *op) {
-  return json_pack("{s:o,s:o}", "vm", moref("VirtualMachine", op->vm), "auth",
-                   auth(op->cred));
-}
-
-static json_t *program_spec(const vg_op *op) {
-  json_t *a = op->args;
+static json_t *program_spec(const vgi_call *c) {
+  json_t *a = c->args;
   int minimized = json_is_true(json_object_get(a, "start_minimized"));
   json_t *s = json_pack(
       "{s:s,s:O,s:O}", "_typeName",
@@ -90,123 +160,144 @@ static json_t *retrieve_spec(const char *view) {
       "options", "_typeName", "RetrieveOptions");
 }
 
-static const char *scratch_str(const vg_op *op, const char *key) {
-  return vgi_json_str(op->scratch, key);
+static const char *scratch_str(const vgi_call *c, const char *key) {
+  return vgi_json_str(c->scratch, key);
 }
 
-static vg_status build(vg_op *op, vgi_request *req) {
-  vg_session *s = op->s;
-  json_t *body = NULL;
+static vg_status login_body(vgi_buf *b, const vgi_call *c) {
+  return vgi_buf_adds(b, "{") ||
+                 vgi_buf_add_json_member(b, "userName", c->user,
+                                         strlen(c->user)) ||
+                 vgi_buf_add(b, ",", 1) ||
+                 vgi_buf_add_json_member(b, "password",
+                                         vg_secret_reveal(c->password),
+                                         vg_secret_len(c->password)) ||
+                 vgi_buf_add(b, "}", 1)
+             ? VG_ENOMEM
+             : VG_OK;
+}
+
+static vg_status build(void *p, vgi_call *c, vgi_request *req,
+                       vgi_error *err) {
+  state *s = p;
+  json_t *body = NULL, *rest = NULL;
+  int guest = 0;
   req->method = "POST";
-  switch (op->kind) {
+  switch (c->kind) {
   case VGI_OP_LOGIN:
     req->no_token = 1;
-    if (op->step == 0) {
+    if (c->step == 0) {
       req->method = "GET";
-      req->path = path(op, "ServiceInstance/ServiceInstance/content");
-    } else if (op->step == 1) {
-      req->path = path(op, "SessionManager/%s/Login", s->vim_session_manager);
-      body = json_pack("{s:s,s:s}", "userName", s->user, "password",
-                       vg_secret_reveal(s->password));
+      req->path = path(s, "ServiceInstance/ServiceInstance/content");
+    } else if (c->step == 1) {
+      req->path = path(s, "SessionManager/%s/Login", s->session_manager);
+      if (login_body(&req->body, c) != VG_OK)
+        return VG_ENOMEM;
     } else {
       req->no_token = 0;
       req->method = "GET";
-      req->path = path(op, "GuestOperationsManager/%s/processManager",
-                       s->vim_guest_ops_manager);
+      req->path = path(s, "GuestOperationsManager/%s/processManager",
+                       s->guest_ops_manager);
     }
     break;
   case VGI_OP_LOGOUT:
-    req->path = path(op, "SessionManager/%s/Logout", s->vim_session_manager);
+    req->path = path(s, "SessionManager/%s/Logout", s->session_manager);
     break;
   case VGI_OP_VMS:
-    if (op->step == 0) {
+    if (c->step == 0) {
       req->path =
-          path(op, "ViewManager/%s/CreateContainerView", s->vim_view_manager);
+          path(s, "ViewManager/%s/CreateContainerView", s->view_manager);
       body = json_pack("{s:o,s:[s],s:b}", "container",
-                       moref("Folder", s->vim_root_folder), "type",
+                       moref("Folder", s->root_folder), "type",
                        "VirtualMachine", "recursive", 1);
-    } else if (op->step == 1) {
-      req->path = path(op, "PropertyCollector/%s/RetrievePropertiesEx",
-                       s->vim_property_collector);
-      body = retrieve_spec(scratch_str(op, "view"));
-    } else if (op->step == 2) {
-      req->path = path(op, "PropertyCollector/%s/ContinueRetrievePropertiesEx",
-                       s->vim_property_collector);
-      body = json_pack("{s:s}", "token", scratch_str(op, "token"));
+    } else if (c->step == 1) {
+      req->path = path(s, "PropertyCollector/%s/RetrievePropertiesEx",
+                       s->property_collector);
+      body = retrieve_spec(scratch_str(c, "view"));
+    } else if (c->step == 2) {
+      req->path = path(s, "PropertyCollector/%s/ContinueRetrievePropertiesEx",
+                       s->property_collector);
+      body = json_pack("{s:s}", "token", scratch_str(c, "token"));
     } else {
       req->path =
-          path(op, "ContainerView/%s/DestroyView", scratch_str(op, "view"));
+          path(s, "ContainerView/%s/DestroyView", scratch_str(c, "view"));
     }
     break;
   case VGI_OP_CREATE:
-    req->path = path(op, "GuestProcessManager/%s/StartProgramInGuest",
-                     s->vim_process_manager);
-    body = guest_body(op);
-    json_object_set_new(body, "spec", program_spec(op));
+    req->path = path(s, "GuestProcessManager/%s/StartProgramInGuest",
+                     s->process_manager);
+    guest = 1;
+    rest = json_pack("{s:o}", "spec", program_spec(c));
     break;
   case VGI_OP_GET:
   case VGI_OP_LIST:
-    req->path = path(op, "GuestProcessManager/%s/ListProcessesInGuest",
-                     s->vim_process_manager);
-    body = guest_body(op);
-    if (op->kind == VGI_OP_GET)
-      json_object_set_new(body, "pids", json_pack("[I]", (json_int_t)op->pid));
-    else if (json_object_get(op->args, "pids"))
-      json_object_set(body, "pids", json_object_get(op->args, "pids"));
+    req->path = path(s, "GuestProcessManager/%s/ListProcessesInGuest",
+                     s->process_manager);
+    guest = 1;
+    if (c->kind == VGI_OP_GET)
+      rest = json_pack("{s:[I]}", "pids", (json_int_t)c->pid);
+    else if (json_object_get(c->args, "pids"))
+      rest = json_pack("{s:O}", "pids", json_object_get(c->args, "pids"));
     break;
   case VGI_OP_DELETE:
-    req->path = path(op, "GuestProcessManager/%s/TerminateProcessInGuest",
-                     s->vim_process_manager);
-    body = guest_body(op);
-    json_object_set_new(body, "pid", json_integer((json_int_t)op->pid));
+    req->path = path(s, "GuestProcessManager/%s/TerminateProcessInGuest",
+                     s->process_manager);
+    guest = 1;
+    rest = json_pack("{s:I}", "pid", (json_int_t)c->pid);
     break;
   case VGI_OP_ENV:
     req->path =
-        path(op, "GuestProcessManager/%s/ReadEnvironmentVariableInGuest",
-             s->vim_process_manager);
-    body = guest_body(op);
-    if (json_array_size(json_object_get(op->args, "names")))
-      json_object_set(body, "names", json_object_get(op->args, "names"));
+        path(s, "GuestProcessManager/%s/ReadEnvironmentVariableInGuest",
+             s->process_manager);
+    guest = 1;
+    if (json_array_size(json_object_get(c->args, "names")))
+      rest = json_pack("{s:O}", "names", json_object_get(c->args, "names"));
     break;
   default:
-    return VG_EMISUSE;
+    vgi_error_set(err, VG_EUNSUPPORTED, "the vim25 API has no %s operation",
+                  vgi_op_kind_name(c->kind));
+    return VG_EUNSUPPORTED;
   }
-  if (body && !(req->body = vgi_body_dump(body)))
-    return VG_ENOMEM;
+  if (guest) {
+    if (guest_body(&req->body, c, rest))
+      return VG_ENOMEM;
+  } else if (body) {
+    int rc = vgi_buf_add_json(&req->body, body);
+    json_decref(body);
+    if (rc)
+      return VG_ENOMEM;
+  }
   return req->path ? VG_OK : VG_ENOMEM;
 }
 
-static vg_status unfit(vg_op *op, const char *what) {
-  vgi_error_set(&op->err, VG_EPROTOCOL, "%s answer does not fit the API", what);
+static vg_status unfit(vgi_error *err, const char *what) {
+  vgi_error_set(err, VG_EPROTOCOL, "%s answer does not fit the API", what);
   return VG_EPROTOCOL;
 }
 
 static int set_str(char **slot, const char *v) {
   free(*slot);
-  *slot = v ? strdup(v) : NULL;
+  *slot = vgi_strdup0(v);
   return *slot != NULL;
 }
 
-static vg_status parse_content(vg_op *op, json_t *c) {
-  vg_session *s = op->s;
+static const char *moid(json_t *c, const char *key) {
+  return vgi_json_str(json_object_get(c, key), "value");
+}
+
+static vg_status parse_content(state *s, json_t *c, vgi_result *res,
+                               vgi_error *err) {
   json_t *about = json_object_get(c, "about");
   const char *rel = vgi_json_str(about, "apiVersion");
-  set_str(&s->server_release, rel ? rel : vgi_json_str(about, "version"));
-  if (!set_str(&s->vim_session_manager,
-               vgi_json_str(json_object_get(c, "sessionManager"), "value")) ||
-      !set_str(&s->vim_view_manager,
-               vgi_json_str(json_object_get(c, "viewManager"), "value")) ||
-      !set_str(
-          &s->vim_property_collector,
-          vgi_json_str(json_object_get(c, "propertyCollector"), "value")) ||
-      !set_str(&s->vim_root_folder,
-               vgi_json_str(json_object_get(c, "rootFolder"), "value")))
-    return unfit(op, "service content");
-  if (!set_str(&s->vim_guest_ops_manager,
-               vgi_json_str(json_object_get(c, "guestOperationsManager"),
-                            "value"))) {
-    vgi_error_set(&op->err, VG_EUNSUPPORTED,
-                  "%s has no guest operations manager", s->server);
+  set_str(&res->server_release, rel ? rel : vgi_json_str(about, "version"));
+  if (!set_str(&s->session_manager, moid(c, "sessionManager")) ||
+      !set_str(&s->view_manager, moid(c, "viewManager")) ||
+      !set_str(&s->property_collector, moid(c, "propertyCollector")) ||
+      !set_str(&s->root_folder, moid(c, "rootFolder")))
+    return unfit(err, "service content");
+  if (!set_str(&s->guest_ops_manager, moid(c, "guestOperationsManager"))) {
+    vgi_error_set(err, VG_EUNSUPPORTED, "the server has no guest operations "
+                                        "manager");
     return VG_EUNSUPPORTED;
   }
   return VG_OK;
@@ -236,10 +327,10 @@ static int wanted(json_t *filter, const char *v) {
   return 0;
 }
 
-/* Adds the VMs of one RetrieveResult to scratch.vms, filtered. */
-static vg_status add_objects(vg_op *op, json_t *res) {
-  json_t *vms = json_object_get(op->scratch, "vms");
-  const char *ps_want = vgi_json_str(op->args, "power_state");
+/* Adds the VMs of one RetrieveResult to the result, filtered. */
+static vg_status add_objects(vgi_call *c, json_t *res, vgi_result *out,
+                             vgi_error *err) {
+  const char *ps_want = vgi_json_str(c->args, "power_state");
   size_t i, k;
   json_t *o, *p;
   json_t *objects = json_object_get(res, "objects");
@@ -247,7 +338,7 @@ static vg_status add_objects(vg_op *op, json_t *res) {
      RetrieveResult with an array of objects */
   if (!json_is_null(res) &&
       (!json_is_object(res) || (objects && !json_is_array(objects))))
-    return unfit(op, "RetrievePropertiesEx");
+    return unfit(err, "RetrievePropertiesEx");
   json_array_foreach(objects, i, o) {
     const char *id = vgi_json_str(json_object_get(o, "obj"), "value");
     const char *name = NULL, *ps = NULL;
@@ -262,92 +353,102 @@ static vg_status add_objects(vg_op *op, json_t *res) {
         ps = power_state(sv);
     }
     if (!id || !name || !ps)
-      return unfit(op, "RetrievePropertiesEx");
-    if (!wanted(json_object_get(op->args, "names"), name) ||
-        !wanted(json_object_get(op->args, "ids"), id) ||
+      return unfit(err, "RetrievePropertiesEx");
+    if (!wanted(json_object_get(c->args, "names"), name) ||
+        !wanted(json_object_get(c->args, "ids"), id) ||
         (ps_want && strcmp(ps_want, ps) != 0))
       continue;
-    json_array_append_new(vms, json_pack("{s:s,s:s,s:s}", "vm", id, "name",
-                                         name, "power_state", ps));
+    if (vgi_result_add_vm(out, id, name, ps))
+      return VG_ENOMEM;
   }
   const char *token = vgi_json_str(res, "token");
-  json_object_set_new(op->scratch, "token",
+  json_object_set_new(c->scratch, "token",
                       token ? json_string(token) : json_null());
   return VG_OK;
 }
 
-static vg_status parse_vms(vg_op *op, json_t *j) {
-  switch (op->step) {
+static vg_status parse_vms(vgi_call *c, json_t *j, vgi_result *res,
+                           vgi_error *err) {
+  switch (c->step) {
   case 0: {
     const char *view = vgi_json_str(j, "value");
     if (!view)
-      return unfit(op, "CreateContainerView");
-    op->scratch = json_pack("{s:s,s:[]}", "view", view, "vms");
-    op->step = 1;
+      return unfit(err, "CreateContainerView");
+    json_decref(c->scratch);
+    c->scratch = json_pack("{s:s}", "view", view);
+    if (!c->scratch)
+      return VG_ENOMEM;
+    c->step = 1;
     return VG_EPENDING;
   }
   case 1:
   case 2: {
-    vg_status st = add_objects(op, j);
+    vg_status st = add_objects(c, j, res, err);
     if (st != VG_OK)
       return st;
-    op->step = scratch_str(op, "token") ? 2 : 3;
+    c->step = scratch_str(c, "token") ? 2 : 3;
     return VG_EPENDING;
   }
   default:
-    return vgi_op_vms_from_json(op, json_object_get(op->scratch, "vms"));
+    return VG_OK; /* the view is destroyed */
   }
 }
 
-static vg_status parse(vg_op *op, const vgi_response *r) {
-  vg_session *s = op->s;
-  int empty = r->status == 204 || r->len == 0;
-  if (op->kind == VGI_OP_LOGOUT || op->kind == VGI_OP_DELETE)
+static vg_status parse(void *p, vgi_call *c, const vgi_answer *a,
+                       vgi_result *res, vgi_error *err) {
+  state *s = p;
+  int empty = a->status == 204 || a->len == 0;
+  if (c->kind == VGI_OP_LOGOUT || c->kind == VGI_OP_DELETE)
     return VG_OK;
-  if (op->kind == VGI_OP_LOGIN && op->step == 1) {
-    if (!r->token || !*r->token) {
-      vgi_error_set(&op->err, VG_EPROTOCOL,
+  if (c->kind == VGI_OP_LOGIN && c->step == 1) {
+    if (!a->token || !*a->token) {
+      vgi_error_set(err, VG_EPROTOCOL,
                     "Login answered without a vmware-api-session-id header");
       return VG_EPROTOCOL;
     }
-    vgi_session_set_token(s, r->token, strlen(r->token));
-    op->step = 2;
+    vg_secret_free(res->token);
+    res->token = NULL;
+    if (vg_secret_new(a->token, strlen(a->token), &res->token) != VG_OK)
+      return VG_ENOMEM;
+    c->step = 2;
     return VG_EPENDING;
   }
-  if (op->kind == VGI_OP_VMS && op->step == 3)
-    return parse_vms(op, NULL);
-  json_t *j = empty ? json_null() : vgi_parse_body(op, r);
+  if (c->kind == VGI_OP_VMS && c->step == 3)
+    return parse_vms(c, NULL, res, err);
+  json_t *j = empty ? json_null()
+                    : vgi_json_parse_answer(a->body, a->len, a->status,
+                                            vgi_op_kind_name(c->kind), err);
   if (!j)
     return VG_EPROTOCOL;
   vg_status st = VG_OK;
-  switch (op->kind) {
+  switch (c->kind) {
   case VGI_OP_LOGIN:
-    if (op->step == 0) {
-      st = parse_content(op, j);
-      op->step = 1;
+    if (c->step == 0) {
+      st = parse_content(s, j, res, err);
+      c->step = 1;
       if (st == VG_OK)
         st = VG_EPENDING;
-    } else if (!set_str(&s->vim_process_manager, vgi_json_str(j, "value")))
-      st = unfit(op, "processManager");
+    } else if (!set_str(&s->process_manager, vgi_json_str(j, "value")))
+      st = unfit(err, "processManager");
     break;
   case VGI_OP_VMS:
-    st = parse_vms(op, j);
+    st = parse_vms(c, j, res, err);
     break;
   case VGI_OP_CREATE:
     if (!json_is_integer(j))
-      st = unfit(op, "StartProgramInGuest");
+      st = unfit(err, "StartProgramInGuest");
     else
-      op->rpid = (int64_t)json_integer_value(j);
+      res->pid = (int64_t)json_integer_value(j);
     break;
   case VGI_OP_GET:
   case VGI_OP_LIST: {
     json_t *arr = json_is_null(j) ? json_array() : json_incref(j);
-    if (!json_is_array(arr) || vgi_op_add_processes(op, arr, &names, 0))
-      st = unfit(op, "ListProcessesInGuest");
-    else if (op->kind == VGI_OP_GET && op->nprocs != 1) {
-      vgi_error_set(&op->err, VG_ENOTFOUND, "process %lld not found",
-                    (long long)op->pid);
-      vgi_error_set_fault(&op->err, "GuestProcessNotFound");
+    if (!json_is_array(arr) || vgi_result_add_processes(res, arr, &names, 0))
+      st = unfit(err, "ListProcessesInGuest");
+    else if (c->kind == VGI_OP_GET && res->nprocs != 1) {
+      vgi_error_set(err, VG_ENOTFOUND, "process %lld not found",
+                    (long long)c->pid);
+      vgi_error_set_fault(err, "GuestProcessNotFound");
       st = VG_ENOTFOUND;
     }
     json_decref(arr);
@@ -358,16 +459,16 @@ static vg_status parse(vg_op *op, const vgi_response *r) {
     size_t i;
     json_t *e;
     if (!json_is_array(j) && !json_is_null(j)) {
-      st = unfit(op, "ReadEnvironmentVariableInGuest");
+      st = unfit(err, "ReadEnvironmentVariableInGuest");
       break;
     }
     json_array_foreach(j, i, e) {
       const char *kv = json_string_value(e), *eq = kv ? strchr(kv, '=') : NULL;
       if (!eq) {
-        st = unfit(op, "ReadEnvironmentVariableInGuest");
+        st = unfit(err, "ReadEnvironmentVariableInGuest");
         break;
       }
-      if (vgi_op_add_env(op, kv, (size_t)(eq - kv), eq + 1)) {
+      if (vgi_result_add_env(res, kv, (size_t)(eq - kv), eq + 1)) {
         st = VG_ENOMEM;
         break;
       }
@@ -375,69 +476,68 @@ static vg_status parse(vg_op *op, const vgi_response *r) {
     break;
   }
   default:
-    st = VG_EMISUSE;
+    st = unfit(err, vgi_op_kind_name(c->kind));
   }
   json_decref(j);
   return st;
 }
 
-static vg_status error(vg_op *op, const vgi_response *r) {
-  json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
+static vg_status error(void *p, const vgi_call *c, const vgi_answer *a,
+                       vgi_error *err) {
+  (void)p;
+  (void)c;
+  json_t *j = json_loadb(a->body, a->len, JSON_DECODE_ANY, NULL);
   const char *fault = vgi_json_str(j, "_typeName");
   const char *auth_kind = NULL;
   vg_status st = fault ? vgi_vim_fault_status(fault, &auth_kind)
-                       : vgi_http_status_fallback(r->status);
+                       : vgi_http_status_fallback(a->status);
   const char *msg = vgi_json_str(j, "faultstring");
   if (!msg)
     msg = vgi_json_str(json_array_get(json_object_get(j, "faultMessage"), 0),
                        "message");
-  const char *state = vgi_json_str(j, "existingState");
+  const char *vmstate = vgi_json_str(j, "existingState");
   if (msg && *msg)
-    vgi_error_set(&op->err, st, "%s", msg);
-  else if (fault && state)
-    vgi_error_set(&op->err, st, "%s (the VM is %s)", fault, state);
+    vgi_error_set(err, st, "%s", msg);
+  else if (fault && vmstate)
+    vgi_error_set(err, st, "%s (the VM is %s)", fault, vmstate);
   else if (fault)
-    vgi_error_set(&op->err, st, "%s", fault);
+    vgi_error_set(err, st, "%s", fault);
   else
-    vgi_error_set(&op->err, st, "HTTP %ld from the server", r->status);
-  vgi_error_set_fault(&op->err, fault);
-  vgi_error_set_message_id(&op->err, NULL);
-  op->err.pub.http_status = (int)r->status;
-  op->err.pub.auth = auth_kind;
+    vgi_error_set(err, st, "HTTP %ld from the server", a->status);
+  vgi_error_set_fault(err, fault);
+  vgi_error_set_message_id(err, NULL);
+  err->pub.http_status = (int)a->status;
+  err->pub.auth = auth_kind;
   json_decref(j);
   return st;
 }
 
-static int session_rejected(const vg_op *op, const vgi_response *r) {
-  (void)op;
-  if (r->status == 401)
+static int session_rejected(void *p, const vgi_call *c, const vgi_answer *a) {
+  (void)p;
+  (void)c;
+  if (a->status == 401)
     return 1;
-  json_t *j = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
+  json_t *j = json_loadb(a->body, a->len, JSON_DECODE_ANY, NULL);
   const char *fault = vgi_json_str(j, "_typeName");
   int rej = fault && strcmp(fault, "NotAuthenticated") == 0;
   json_decref(j);
   return rej;
 }
 
-/* Releases tried, in order, when the user named none: a server serves the
-   releases up to its own, so the oldest JSON release (8.0U1) is the most
-   widely served; later ones cover servers that dropped it. */
-static const char *const releases[] = {"8.0.1.0", "8.0.2.0", "8.0.3.0",
-                                       "9.0.0.0", NULL};
-
-static int not_served(vg_op *op, const vgi_response *r) {
-  vg_session *s = op->s;
+static int not_served(void *p, const vgi_call *c, const vgi_answer *a) {
+  state *s = p;
   /* The service content needs no login: any refusal of it means the
      release (or VI/JSON) is not served here. */
-  if (op->step != 0 ||
-      (r->status != 404 && r->status != 405 && r->status != 501 &&
-       r->status != 401 && r->status != 403))
+  if (c->step != 0 ||
+      (a->status != 404 && a->status != 405 && a->status != 501 &&
+       a->status != 401 && a->status != 403))
     return 0;
   if (s->release_given || !releases[s->release_try + 1])
     return 1;
-  char *next = strdup(releases[++s->release_try]);
+  char *next = strdup(releases[s->release_try + 1]);
   if (!next)
     return 1;
+  s->release_try++;
   free(s->release);
   s->release = next;
   return -1;
@@ -446,9 +546,13 @@ static int not_served(vg_op *op, const vgi_response *r) {
 const vgi_proto vgi_proto_vim25 = {
     .name = "vim25",
     .list_has_exit_codes = 1,
+    .state_new = state_new,
+    .state_free = state_free,
     .build = build,
     .parse = parse,
     .error = error,
     .session_rejected = session_rejected,
     .not_served = not_served,
+    .login_failed = login_failed,
+    .describe = describe,
 };

@@ -1,7 +1,7 @@
 /* The registry of protocol flavours: their public names and enum values,
    and the order in which `auto` probes them. Every other list of flavour
    names (bindings, Lua layer, CLI) is derived from this one. */
-#include "internal.h"
+#include "proto.h"
 
 #include <string.h>
 
@@ -49,4 +49,8 @@ const vgi_proto *vgi_protocol_get(vg_protocol p) {
 
 const vgi_proto *vgi_protocol_probe(size_t i) {
   return i < NFLAVOURS ? flavours[i].proto : NULL;
+}
+
+size_t vgi_protocol_count(void) {
+  return NFLAVOURS;
 }

@@ -1,6 +1,8 @@
 /* Secrets: one allocation holding the bytes and a NUL, zeroed before free,
    compared in constant time. Nothing here formats a secret anywhere. */
-#include "internal.h"
+#include "vguest/vguest.h"
+
+#include "buf.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,23 +13,83 @@
  * A request whose answer was lost in transport is retried once only when it
  * is idempotent; a lost create is reported (maybe_done), never re-sent.
  *
- * The protocol flavour is one vgi_proto behind this file; with
- * VG_PROTOCOL_AUTO the first login probes api, vim25, then rest.
+ * The protocol flavour is one vgi_proto behind this file (proto.h); with
+ * VG_PROTOCOL_AUTO the first login probes the registry's order.
  */
-#include "internal.h"
+#include "session.h"
+
+#include "credentials.h"
+#include "http.h"
+#include "json.h"
+#include "loop.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const vgi_proto *const probe_order[] = {&vgi_proto_api, &vgi_proto_vim25,
-                                               &vgi_proto_rest};
-#define NPROBE (sizeof probe_order / sizeof *probe_order)
+/* The session's side of one op. */
+typedef struct sop {
+  vg_session *s; /* NULL once the session is gone */
+  vg_op *op;
+  vgi_call call;
+  vg_credentials *cred; /* owned copy */
+  struct sop *prev, *next; /* the session's ops */
+  struct sop *q_next;      /* the queue waiting for the login */
+  int queued;
+  vgi_http *http; /* exchange in flight, or NULL */
+  int token_gen;  /* token generation the request was sent with */
+  int relogged;   /* already re-logged in once for this op */
+  int transport_retried;
+  vg_op *check;    /* internal CHECK deciding this op's 401 */
+  vgi_error saved; /* the ambiguous 401 while checking */
+  size_t probe;    /* login: place in the auto probe order */
+} sop;
 
-static void send_op(vg_op *op);
-static void start_login(vg_session *s, vg_op *op);
-static vg_op *dequeue_all(vg_session *s);
-static int idempotent(const vg_op *op);
+struct vg_session {
+  vg_runtime *rt;
+  char *server; /* without trailing slash */
+  char *user;
+  vg_secret *password;
+  vg_protocol want;
+  const vgi_proto *proto; /* NULL until known */
+  void *pstate;           /* proto's state: one of states[] */
+  void **states;          /* per flavour of the probe order */
+  vgi_pool *pool;         /* this session's connections and TLS policy */
+  long timeout_ms;
+
+  vg_secret *token;
+  int token_gen;
+  enum { S_OUT, S_LOGGING_IN, S_IN } state;
+  vg_op *login_op; /* internal login in flight */
+  sop *queue_head, *queue_tail;
+  sop *ops; /* every op of this session */
+  char *server_release;
+  int ever_in; /* logged in once: the flavour is settled */
+  int zombie;  /* freed by the user; lives until its background logout */
+};
+
+static const vgi_op_hooks hooks;
+static void send_op(sop *o);
+static void start_login(vg_session *s, vg_op *login);
+static sop *dequeue_all(vg_session *s);
+static void session_destroy(vg_session *s);
+
+static sop *of(const vg_op *op) {
+  return op->owner;
+}
+
+/* Use this flavour (i: its place in the probe order). */
+static void use(vg_session *s, size_t i) {
+  s->proto = vgi_protocol_probe(i);
+  s->pstate = s->proto ? s->states[i] : NULL;
+}
+
+static size_t place_of(const vgi_proto *p) {
+  size_t i = 0;
+  while (vgi_protocol_probe(i) && vgi_protocol_probe(i) != p)
+    i++;
+  return i;
+}
 
 /* ---- creation ---------------------------------------------------------- */
 
@@ -56,87 +116,85 @@ static char *normalize_thumbprint(const char *t) {
   return out;
 }
 
+static const char *check_options(const vg_session_options *o) {
+  if (!o->server || !*o->server)
+    return "server is required";
+  if (!o->user || !*o->user)
+    return "user is required";
+  if (!o->password)
+    return "password is required";
+  if (!vg_protocol_name(o->protocol))
+    return "protocol must be auto, api, rest or vim25";
+  if (o->timeout_ms < 0 || o->max_connections < 0)
+    return "timeout and max_connections must not be negative";
+  const char *srv = o->server;
+  if (strstr(srv, "://") && strncmp(srv, "https://", 8) != 0 &&
+      strncmp(srv, "http://", 7) != 0)
+    return "server must be an https:// URL or a host name";
+  return NULL;
+}
+
+static char *server_url(const char *srv) {
+  char *url = strstr(srv, "://") ? strdup(srv) : vgi_printf("https://%s", srv);
+  if (url) {
+    size_t n = strlen(url);
+    while (n > 8 && url[n - 1] == '/')
+      url[--n] = '\0';
+  }
+  return url;
+}
+
 vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
                          vg_session **out, const char **why) {
   const char *dummy;
   if (!why)
     why = &dummy;
   *why = NULL;
+  if (!out)
+    return VG_EMISUSE;
   *out = NULL;
   if (!rt || !o) {
     *why = "runtime and options are required";
     return VG_EMISUSE;
   }
-  if (!o->server || !*o->server) {
-    *why = "server is required";
+  if ((*why = check_options(o)) != NULL)
+    return VG_EMISUSE;
+  char *pin = NULL;
+  if (o->thumbprint && *o->thumbprint &&
+      !(pin = normalize_thumbprint(o->thumbprint))) {
+    *why = "thumbprint must be a SHA-1 (40) or SHA-256 (64) hex digest";
     return VG_EMISUSE;
   }
-  if (!o->user || !*o->user) {
-    *why = "user is required";
-    return VG_EMISUSE;
-  }
-  if (!o->password) {
-    *why = "password is required";
-    return VG_EMISUSE;
-  }
-  if (o->protocol < VG_PROTOCOL_AUTO || o->protocol > VG_PROTOCOL_VIM25) {
-    *why = "protocol must be auto, api, rest or vim25";
-    return VG_EMISUSE;
-  }
-  if (o->timeout_ms < 0 || o->max_connections < 0) {
-    *why = "timeout and max_connections must not be negative";
-    return VG_EMISUSE;
-  }
-  const char *srv = o->server;
-  int has_scheme = strstr(srv, "://") != NULL;
-  if (has_scheme && strncmp(srv, "https://", 8) != 0 &&
-      strncmp(srv, "http://", 7) != 0) {
-    *why = "server must be an https:// URL or a host name";
-    return VG_EMISUSE;
-  }
-  vg_session *s = vgi_calloc(rt, 1, sizeof *s);
-  if (!s)
+  vg_session *s = calloc(1, sizeof *s);
+  size_t n = vgi_protocol_count();
+  if (!s || !(s->states = calloc(n, sizeof *s->states))) {
+    free(s);
+    free(pin);
     return VG_ENOMEM;
-  s->rt = rt;
-  s->server = has_scheme ? strdup(srv) : vgi_printf("https://%s", srv);
-  if (s->server) {
-    size_t n = strlen(s->server);
-    while (n > 8 && s->server[n - 1] == '/')
-      s->server[--n] = '\0';
   }
+  s->rt = rt;
+  s->server = server_url(o->server);
   s->user = strdup(o->user);
   s->want = o->protocol;
-  s->proto = o->protocol == VG_PROTOCOL_API     ? &vgi_proto_api
-             : o->protocol == VG_PROTOCOL_REST  ? &vgi_proto_rest
-             : o->protocol == VG_PROTOCOL_VIM25 ? &vgi_proto_vim25
-                                                : NULL;
-  s->release_given = o->release && *o->release;
-  s->release = strdup(s->release_given ? o->release : "8.0.1.0");
-  s->ca_file = o->ca_file ? strdup(o->ca_file) : NULL;
-  s->insecure = o->insecure ? 1 : 0;
   s->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
   vg_status st = vg_secret_dup(o->password, &s->password);
-  s->share = curl_share_init();
-  if (s->share) {
-    curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  vgi_tls tls = {o->ca_file, pin, o->insecure ? 1 : 0};
+  if (st == VG_OK)
+    st = vgi_pool_new(&tls, &s->pool);
+  free(pin);
+  for (size_t i = 0; i < n && st == VG_OK; i++) {
+    const vgi_proto *p = vgi_protocol_probe(i);
+    if (p->state_new && !(s->states[i] = p->state_new(o->release)))
+      st = VG_ENOMEM;
   }
-  if (!s->server || !s->user || !s->release || (o->ca_file && !s->ca_file) ||
-      !s->share || st != VG_OK) {
-    vgi_session_destroy(s);
+  if (!s->server || !s->user || st != VG_OK) {
+    session_destroy(s);
     return VG_ENOMEM;
   }
-  if (o->thumbprint && *o->thumbprint) {
-    s->thumbprint = normalize_thumbprint(o->thumbprint);
-    if (!s->thumbprint) {
-      vgi_session_destroy(s);
-      *why = "thumbprint must be a SHA-1 (40) or SHA-256 (64) hex digest";
-      return VG_EMISUSE;
-    }
-  }
+  if (o->protocol != VG_PROTOCOL_AUTO)
+    use(s, place_of(vgi_protocol_get(o->protocol)));
   vgi_runtime_max_connections(rt, o->max_connections ? o->max_connections : 16);
-  if (s->insecure)
+  if (o->insecure)
     vgi_runtime_warn(rt,
                      "TLS verification is off for %s (insecure = true): "
                      "anyone on the path can read the credentials",
@@ -148,45 +206,26 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
   return VG_OK;
 }
 
-void vgi_session_set_token(vg_session *s, const char *token, size_t len) {
-  vg_secret_free(s->token);
-  s->token = NULL;
-  if (vg_secret_new(token, len, &s->token) == VG_OK)
-    s->token_gen++;
-}
-
 static void forget_token(vg_session *s) {
   vg_secret_free(s->token);
   s->token = NULL;
-  s->state = VGI_S_OUT;
+  s->state = S_OUT;
 }
 
-void vgi_session_destroy(vg_session *s) {
-  if (!s)
-    return;
+static void session_destroy(vg_session *s) {
   forget_token(s);
-  if (s->share)
-    curl_share_cleanup(s->share);
+  vgi_pool_free(s->pool);
   vg_secret_free(s->password);
+  for (size_t i = 0; s->states && i < vgi_protocol_count(); i++) {
+    const vgi_proto *p = vgi_protocol_probe(i);
+    if (p->state_free)
+      p->state_free(s->states[i]);
+  }
+  free(s->states);
   free(s->server);
   free(s->user);
-  free(s->release);
-  free(s->ca_file);
-  free(s->thumbprint);
   free(s->server_release);
-  free(s->vim_process_manager);
-  free(s->vim_view_manager);
-  free(s->vim_property_collector);
-  free(s->vim_root_folder);
-  free(s->vim_session_manager);
-  free(s->vim_guest_ops_manager);
-  free(s->logged_user);
-  vgi_free(s->rt, s);
-}
-
-static void on_detached_done(vg_op *op, void *ud) {
-  (void)op;
-  (void)ud;
+  free(s);
 }
 
 void vg_session_free(vg_session *s) {
@@ -195,174 +234,352 @@ void vg_session_free(vg_session *s) {
   /* Pending ops end canceled; every op forgets the session. */
   dequeue_all(s);
   s->login_op = NULL;
-  vg_op *next;
-  for (vg_op *op = s->ops; op; op = next) {
-    next = op->s_next;
-    if (op->status == VG_EPENDING)
-      vgi_op_fail(op, VG_ECANCELED, "session closed while %s was in progress",
-                  vgi_op_kind_name(op->kind));
+  sop *next;
+  for (sop *o = s->ops; o; o = next) {
+    next = o->next;
+    if (o->op->status == VG_EPENDING)
+      vgi_op_fail(o->op, VG_ECANCELED,
+                  "session closed while %s was in progress",
+                  vgi_op_kind_name(o->op->kind));
   }
-  for (vg_op *op = s->ops; op; op = next) {
-    next = op->s_next;
-    op->s = NULL;
-    op->s_prev = op->s_next = NULL;
+  for (sop *o = s->ops; o; o = next) {
+    next = o->next;
+    o->s = NULL;
+    o->prev = o->next = NULL;
   }
   s->ops = NULL;
-  s->queue_head = s->queue_tail = NULL;
-  s->login_op = NULL;
-  if (s->state == VGI_S_IN && s->token) {
-    vg_op *op = vgi_op_new(s->rt, s, VGI_OP_LOGOUT, on_detached_done, NULL);
-    if (op) {
+  if (s->state == S_IN && s->token) {
+    vg_op *op = NULL;
+    if (vgi_session_op(s, VGI_OP_LOGOUT, NULL, NULL, NULL, NULL, &op) ==
+        VG_OK) {
       s->zombie = 1;
-      vgi_runtime_detach(s->rt, op);
-      send_op(op);
-      return; /* destroyed when the logout op is freed */
+      vgi_op_detach(op);
+      send_op(of(op));
+      return; /* destroyed when the logout op is released */
     }
   }
-  vgi_session_destroy(s);
+  session_destroy(s);
+}
+
+/* ---- ops of the session ------------------------------------------------ */
+
+vg_status vgi_session_op(vg_session *s, vgi_op_kind kind, const char *vm,
+                         const vg_credentials *c, vg_callback cb, void *ud,
+                         vg_op **out) {
+  *out = NULL;
+  if (!s || (s->zombie && kind != VGI_OP_LOGOUT))
+    return VG_EMISUSE;
+  vg_op *op = vgi_op_new(s->rt, kind, cb, ud);
+  sop *o = op ? calloc(1, sizeof *o) : NULL;
+  if (!o) {
+    vg_op_free(op);
+    return VG_ENOMEM;
+  }
+  o->s = s;
+  o->op = op;
+  op->owner = o;
+  op->hooks = &hooks;
+  o->next = s->ops;
+  if (s->ops)
+    s->ops->prev = o;
+  s->ops = o;
+  if ((vm && !(op->vm = strdup(vm))) ||
+      (c && vgi_credentials_dup(c, &o->cred) != VG_OK)) {
+    vg_op_free(op);
+    return VG_ENOMEM;
+  }
+  o->call.kind = kind;
+  o->call.vm = op->vm;
+  o->call.cred = o->cred;
+  *out = op;
+  return VG_OK;
+}
+
+vgi_call *vgi_session_call(vg_op *op) {
+  return &of(op)->call;
 }
 
 /* ---- queue ------------------------------------------------------------- */
 
-static void enqueue(vg_session *s, vg_op *op) {
-  op->q_next = NULL;
-  op->queued = 1;
+static void enqueue(vg_session *s, sop *o) {
+  o->q_next = NULL;
+  o->queued = 1;
   if (s->queue_tail)
-    s->queue_tail->q_next = op;
+    s->queue_tail->q_next = o;
   else
-    s->queue_head = op;
-  s->queue_tail = op;
+    s->queue_head = o;
+  s->queue_tail = o;
 }
 
-static vg_op *dequeue_all(vg_session *s) {
-  vg_op *h = s->queue_head;
+static sop *dequeue_all(vg_session *s) {
+  sop *h = s->queue_head;
   s->queue_head = s->queue_tail = NULL;
-  for (vg_op *i = h; i; i = i->q_next)
+  for (sop *i = h; i; i = i->q_next)
     i->queued = 0;
   return h;
 }
 
-void vgi_session_op_unlink(vg_op *op) {
-  vg_session *s = op->s;
+static void unqueue(vg_session *s, sop *o) {
+  sop *prev = NULL;
+  for (sop *i = s->queue_head; i; prev = i, i = i->q_next)
+    if (i == o) {
+      if (prev)
+        prev->q_next = o->q_next;
+      else
+        s->queue_head = o->q_next;
+      if (s->queue_tail == o)
+        s->queue_tail = prev;
+      break;
+    }
+  o->queued = 0;
+}
+
+/* A new internal login for whoever waits in the queue. */
+static int relogin(vg_session *s) {
+  vg_op *l = NULL;
+  if (vgi_session_op(s, VGI_OP_LOGIN, NULL, NULL, NULL, NULL, &l) != VG_OK)
+    return -1;
+  vgi_op_detach(l);
+  start_login(s, l);
+  return 0;
+}
+
+/* hooks->stop: the op is no longer pending. */
+static void op_stop(vg_op *op) {
+  sop *o = of(op);
+  if (o->http) {
+    vgi_http_cancel(o->http);
+    o->http = NULL;
+  }
+  if (o->check) {
+    vg_op *c = o->check;
+    o->check = NULL;
+    vg_op_free(c);
+  }
+  vg_session *s = o->s;
   if (!s)
     return;
-  if (op->queued) {
-    vg_op *prev = NULL;
-    for (vg_op *i = s->queue_head; i; prev = i, i = i->q_next)
-      if (i == op) {
-        if (prev)
-          prev->q_next = op->q_next;
-        else
-          s->queue_head = op->q_next;
-        if (s->queue_tail == op)
-          s->queue_tail = prev;
-        break;
-      }
-    op->queued = 0;
-  }
+  if (o->queued)
+    unqueue(s, o);
   if (s->login_op == op) {
     /* A login went away (canceled): whoever still waits needs another. */
     s->login_op = NULL;
-    if (s->state == VGI_S_LOGGING_IN)
-      s->state = VGI_S_OUT;
-    if (s->queue_head && !s->zombie) {
-      vg_op *l = vgi_op_new(s->rt, s, VGI_OP_LOGIN, NULL, NULL);
-      if (l) {
-        vgi_runtime_detach(s->rt, l);
-        start_login(s, l);
-      }
-    }
+    if (s->state == S_LOGGING_IN)
+      s->state = S_OUT;
+    if (s->queue_head && !s->zombie)
+      relogin(s);
   }
 }
+
+/* hooks->release: the op is being freed. */
+static void op_release(vg_op *op) {
+  sop *o = of(op);
+  vg_session *s = o->s;
+  if (s) {
+    if (o->prev)
+      o->prev->next = o->next;
+    else
+      s->ops = o->next;
+    if (o->next)
+      o->next->prev = o->prev;
+  }
+  json_decref(o->call.args);
+  json_decref(o->call.scratch);
+  vg_credentials_free(o->cred);
+  vgi_error_clear(&o->saved);
+  free(o);
+  op->owner = NULL;
+  if (s && s->zombie && !s->ops)
+    session_destroy(s);
+}
+
+static const vgi_op_hooks hooks = {op_stop, op_release};
 
 /* ---- sending ----------------------------------------------------------- */
-
-static void send_op(vg_op *op) {
-  vg_session *s = op->s;
-  vgi_request req;
-  memset(&req, 0, sizeof req);
-  vg_status st = s->proto->build(op, &req);
-  req.once = !idempotent(op);
-  if (st == VG_OK)
-    st = vgi_http_start(s, op, &req);
-  else
-    vgi_request_clear(&req);
-  if (st != VG_OK && op->status == VG_EPENDING)
-    vgi_op_fail(op, st, "%s: cannot build the request (%s)",
-                vgi_op_kind_name(op->kind), vg_status_text(st));
-}
-
-static void start_login(vg_session *s, vg_op *op) {
-  s->login_op = op;
-  s->state = VGI_S_LOGGING_IN;
-  op->step = 0;
-  op->probe = 0;
-  if (!s->proto) /* VG_PROTOCOL_AUTO, first login */
-    s->proto = probe_order[0];
-  send_op(op);
-}
-
-void vgi_session_run(vg_op *op) {
-  vg_session *s = op->s;
-  if (s->state == VGI_S_IN) {
-    send_op(op);
-    return;
-  }
-  enqueue(s, op);
-  if (s->state == VGI_S_OUT) {
-    vg_op *l = vgi_op_new(s->rt, s, VGI_OP_LOGIN, NULL, NULL);
-    if (!l) {
-      vgi_op_fail(op, VG_ENOMEM, "out of memory starting a login");
-      return;
-    }
-    vgi_runtime_detach(s->rt, l);
-    start_login(s, l);
-  }
-}
-
-static void login_finished(vg_session *s, vg_op *login, vg_status st) {
-  s->login_op = NULL;
-  vg_op *q = dequeue_all(s);
-  if (st == VG_OK) {
-    s->state = VGI_S_IN;
-    free(s->logged_user);
-    s->logged_user = strdup(s->user);
-  } else {
-    forget_token(s);
-    if (!s->logged_user && !s->release_given && s->release_try) {
-      char *first = strdup("8.0.1.0"); /* probe releases again next time */
-      if (first) {
-        free(s->release);
-        s->release = first;
-        s->release_try = 0;
-      }
-    }
-    if (s->want == VG_PROTOCOL_AUTO && !s->logged_user)
-      s->proto = NULL; /* never logged in: probe again next time */
-  }
-  vgi_op_complete(login, st);
-  vg_op *next;
-  for (vg_op *op = q; op; op = next) {
-    next = op->q_next;
-    if (st != VG_OK) {
-      vgi_error_copy(&op->err, &login->err);
-      vgi_op_complete(op, st);
-    } else if (op->kind == VGI_OP_LOGIN) {
-      vgi_op_complete(op, VG_OK);
-    } else {
-      send_op(op);
-    }
-  }
-}
-
-/* ---- responses --------------------------------------------------------- */
 
 static int idempotent(const vg_op *op) {
   return op->kind != VGI_OP_CREATE && op->kind != VGI_OP_DELETE;
 }
 
-static vg_status transport_status(CURLcode c) {
-  switch (c) {
+static void on_answer(vgi_http *h, const vgi_http_result *r, void *ud);
+
+/* "Authorization: Basic base64(user:password)" into line (zeroing). */
+static int basic_auth(vgi_buf *line, const vg_session *s) {
+  static const char b64[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  vgi_buf plain = {0};
+  int rc = -1;
+  if (vgi_buf_printf(&plain, "%s:", s->user) ||
+      vgi_buf_add(&plain, vg_secret_reveal(s->password),
+                  vg_secret_len(s->password)) ||
+      vgi_buf_adds(line, "Authorization: Basic "))
+    goto out;
+  const unsigned char *p = (const unsigned char *)plain.data;
+  for (size_t i = 0; i < plain.len; i += 3) {
+    unsigned v = (unsigned)p[i] << 16;
+    if (i + 1 < plain.len)
+      v |= (unsigned)p[i + 1] << 8;
+    if (i + 2 < plain.len)
+      v |= p[i + 2];
+    char q[4] = {b64[(v >> 18) & 63], b64[(v >> 12) & 63],
+                 i + 1 < plain.len ? b64[(v >> 6) & 63] : '=',
+                 i + 2 < plain.len ? b64[v & 63] : '='};
+    if (vgi_buf_add(line, q, 4))
+      goto out;
+  }
+  rc = 0;
+out:
+  vgi_buf_zfree(&plain);
+  return rc;
+}
+
+/* Sends req for o to the session's server. */
+static vg_status exchange(sop *o, vgi_request *req) {
+  vg_session *s = o->s;
+  vgi_buf url = {0}, auth = {0};
+  const char *headers[6];
+  size_t n = 0;
+  vg_status st = VG_ENOMEM;
+  headers[n++] = "Accept: application/json";
+  if (req->body.len)
+    headers[n++] = "Content-Type: application/json";
+  if (req->header)
+    headers[n++] = req->header;
+  if (req->basic_auth) {
+    if (basic_auth(&auth, s))
+      goto out;
+  } else if (!req->no_token && s->token) {
+    if (vgi_buf_adds(&auth, "vmware-api-session-id: ") ||
+        vgi_buf_add(&auth, vg_secret_reveal(s->token), vg_secret_len(s->token)))
+      goto out;
+  }
+  if (auth.len)
+    headers[n++] = auth.data;
+  headers[n] = NULL;
+  if (vgi_buf_adds(&url, s->server) || vgi_buf_adds(&url, req->path))
+    goto out;
+  vgi_http_request hr;
+  memset(&hr, 0, sizeof hr);
+  hr.method = req->method;
+  hr.url = url.data;
+  hr.pool = s->pool;
+  hr.headers = headers;
+  hr.body = req->body.len ? &req->body : NULL;
+  hr.timeout_ms = s->timeout_ms;
+  hr.connect_timeout_ms = s->timeout_ms < 15000 ? s->timeout_ms : 15000;
+  hr.fresh_connection = !idempotent(o->op);
+  st = vgi_http_start(s->rt, &hr, on_answer, o, &o->http);
+  if (st == VG_OK)
+    o->token_gen = s->token_gen;
+out:
+  vgi_buf_zfree(&url);
+  vgi_buf_zfree(&auth);
+  return st;
+}
+
+static void send_op(sop *o) {
+  vg_session *s = o->s;
+  vg_op *op = o->op;
+  vgi_request req;
+  memset(&req, 0, sizeof req);
+  o->call.user = op->kind == VGI_OP_LOGIN ? s->user : NULL;
+  o->call.password = op->kind == VGI_OP_LOGIN ? s->password : NULL;
+  vg_status st = s->proto->build(s->pstate, &o->call, &req, &op->err);
+  if (st == VG_OK)
+    st = exchange(o, &req);
+  vgi_request_clear(&req);
+  if (st == VG_OK || op->status != VG_EPENDING)
+    return;
+  if (st == VG_EUNSUPPORTED)
+    vgi_op_complete(op, st);
+  else
+    vgi_op_fail(op, st, "%s: cannot send the request (%s)",
+                vgi_op_kind_name(op->kind), vg_status_text(st));
+}
+
+static void start_login(vg_session *s, vg_op *login) {
+  sop *o = of(login);
+  s->login_op = login;
+  s->state = S_LOGGING_IN;
+  o->call.step = 0;
+  o->probe = 0;
+  if (!s->proto) /* VG_PROTOCOL_AUTO, first login */
+    use(s, 0);
+  send_op(o);
+}
+
+void vgi_session_run(vg_op *op) {
+  sop *o = of(op);
+  vg_session *s = o->s;
+  if (s->state == S_IN) {
+    send_op(o);
+    return;
+  }
+  enqueue(s, o);
+  if (s->state == S_OUT && relogin(s))
+    vgi_op_fail(op, VG_ENOMEM, "out of memory starting a login");
+}
+
+/* Takes the token a login found. */
+static void take_token(vg_session *s, vg_op *login) {
+  if (!login->res.token)
+    return;
+  vg_secret_free(s->token);
+  s->token = login->res.token;
+  login->res.token = NULL;
+  s->token_gen++;
+}
+
+/* Keeps the server's release; the old pointer stays valid while the
+   release does not change (vguest.h). */
+static void take_release(vg_session *s, vg_op *login) {
+  const char *r = login->res.server_release;
+  if (!r || (s->server_release && strcmp(r, s->server_release) == 0))
+    return;
+  char *copy = strdup(r);
+  if (copy) {
+    free(s->server_release);
+    s->server_release = copy;
+  }
+}
+
+static void login_finished(vg_session *s, vg_op *login, vg_status st) {
+  s->login_op = NULL;
+  sop *q = dequeue_all(s);
+  if (st == VG_OK) {
+    s->state = S_IN;
+    s->ever_in = 1;
+    take_release(s, login);
+  } else {
+    forget_token(s);
+    if (!s->ever_in) {
+      if (s->proto->login_failed)
+        s->proto->login_failed(s->pstate);
+      if (s->want == VG_PROTOCOL_AUTO)
+        use(s, SIZE_MAX); /* never logged in: probe again next time */
+    }
+  }
+  vgi_op_complete(login, st);
+  sop *next;
+  for (sop *o = q; o; o = next) {
+    next = o->q_next;
+    if (st != VG_OK) {
+      vgi_error_copy(&o->op->err, &login->err);
+      vgi_op_complete(o->op, st);
+    } else if (o->op->kind == VGI_OP_LOGIN) {
+      vgi_op_complete(o->op, VG_OK);
+    } else {
+      send_op(o);
+    }
+  }
+}
+
+/* ---- answers ----------------------------------------------------------- */
+
+static vg_status transport_status(const vgi_http_result *r) {
+  if (r->too_large)
+    return VG_EPROTOCOL;
+  switch (r->curl) {
   case CURLE_OPERATION_TIMEDOUT:
     return VG_ETIMEDOUT;
   case CURLE_SSL_CONNECT_ERROR:
@@ -376,18 +593,18 @@ static vg_status transport_status(CURLcode c) {
     return VG_ETLS;
   case CURLE_OUT_OF_MEMORY:
     return VG_ENOMEM;
-  case CURLE_FILESIZE_EXCEEDED:
-    return VG_EPROTOCOL;
   default:
     return VG_ETRANSPORT;
   }
 }
 
-/* Sets op->err for a failed transfer and returns the status. */
-static vg_status transport_error(vg_op *op, const vgi_response *r) {
-  vg_session *s = op->s;
-  vg_status st = transport_status(r->curl);
-  if (st == VG_ETLS && s->thumbprint)
+/* Sets op->err for a failed exchange and returns the status. */
+static vg_status transport_error(sop *o, const vgi_http_result *r) {
+  vg_session *s = o->s;
+  vg_op *op = o->op;
+  vg_status st = transport_status(r);
+  const vgi_tls *tls = vgi_pool_tls(s->pool);
+  if (st == VG_ETLS && tls->thumbprint)
     vgi_error_set(&op->err, st,
                   "TLS with %s failed: %s (is the pinned thumbprint the "
                   "server's certificate?)",
@@ -403,7 +620,10 @@ static vg_status transport_error(vg_op *op, const vgi_response *r) {
                   "have taken effect in the guest, so it is not sent again",
                   vgi_op_kind_name(op->kind), s->server, r->curl_error);
     op->err.pub.maybe_done = 1;
-  } else
+  } else if (r->too_large)
+    vgi_error_set(&op->err, st, "%s: the answer is larger than 64 MiB",
+                  s->server);
+  else
     vgi_error_set(&op->err, st, "%s: %s", s->server, r->curl_error);
   op->err.pub.retryable = !op->err.pub.maybe_done && st != VG_ETLS;
   return st;
@@ -411,352 +631,225 @@ static vg_status transport_error(vg_op *op, const vgi_response *r) {
 
 /* Retries an idempotent op once (often a kept-alive connection the server
    had closed); 1 when it did. */
-static int retry_transport(vg_op *op, const vgi_response *r) {
-  if (!idempotent(op) || op->transport_retried ||
-      transport_status(r->curl) != VG_ETRANSPORT)
+static int retry_transport(sop *o, const vgi_http_result *r) {
+  if (!idempotent(o->op) || o->transport_retried ||
+      transport_status(r) != VG_ETRANSPORT)
     return 0;
-  op->transport_retried = 1;
-  send_op(op);
+  o->transport_retried = 1;
+  send_op(o);
   return 1;
 }
 
-static void login_response(vg_op *op, const vgi_response *r) {
-  vg_session *s = op->s;
-  vg_status st;
-  if (r->status == 0) {
-    if (!retry_transport(op, r))
-      login_finished(s, op, transport_error(op, r));
-    return;
-  }
-  if (r->status >= 200 && r->status < 300) {
-    st = s->proto->parse(op, r);
-    if (st == VG_EPENDING) {
-      send_op(op);
-      return;
+/* "the api, vim25 (releases ...) and rest" or one flavour's description. */
+static void describe(vg_session *s, size_t i, vgi_buf *b) {
+  const vgi_proto *p = vgi_protocol_probe(i);
+  if (p->describe)
+    p->describe(s->states[i], b);
+  else
+    vgi_buf_adds(b, p->name);
+}
+
+static void unserved(sop *o, const vgi_answer *a, int probing) {
+  vg_session *s = o->s;
+  vg_op *op = o->op;
+  vgi_buf what = {0};
+  if (probing) {
+    size_t n = vgi_protocol_count();
+    for (size_t i = 0; i < n; i++) {
+      if (i)
+        vgi_buf_adds(&what, i + 1 == n ? " and " : ", ");
+      describe(s, i, &what);
     }
-    login_finished(s, op, st);
+    vgi_error_set(&op->err, VG_EUNSUPPORTED,
+                  "%s serves none of the %s APIs (HTTP %ld)", s->server,
+                  what.data ? what.data : "", a->status);
+  } else {
+    describe(s, place_of(s->proto), &what);
+    vgi_error_set(&op->err, VG_EUNSUPPORTED,
+                  "%s does not serve the %s API (HTTP %ld)", s->server,
+                  what.data ? what.data : "", a->status);
+  }
+  vgi_buf_zfree(&what);
+  op->err.pub.http_status = (int)a->status;
+}
+
+static void login_answer(sop *o, const vgi_answer *a,
+                         const vgi_http_result *r) {
+  vg_session *s = o->s;
+  vg_op *op = o->op;
+  vg_status st;
+  if (a->status == 0) {
+    if (!retry_transport(o, r))
+      login_finished(s, op, transport_error(o, r));
     return;
   }
-  int probing = s->want == VG_PROTOCOL_AUTO && !s->logged_user;
-  int ns = s->proto->not_served(op, r);
-  if (ns && !probing && (r->status == 401 || r->status == 403))
+  if (a->status >= 200 && a->status < 300) {
+    st = s->proto->parse(s->pstate, &o->call, a, &op->res, &op->err);
+    take_token(s, op);
+    if (st == VG_EPENDING)
+      send_op(o);
+    else
+      login_finished(s, op, st);
+    return;
+  }
+  int probing = s->want == VG_PROTOCOL_AUTO && !s->ever_in;
+  int ns = s->proto->not_served(s->pstate, &o->call, a);
+  if (ns && !probing && (a->status == 401 || a->status == 403))
     ns = 0; /* a flavour the user chose: a refusal is a refusal */
   if (ns < 0) {
-    op->step = 0;
-    send_op(op);
+    o->call.step = 0;
+    send_op(o);
     return;
   }
   if (ns) {
-    if (probing && (size_t)op->probe + 1 < NPROBE) {
-      s->proto = probe_order[++op->probe];
-      op->step = 0;
-      send_op(op);
+    if (probing && vgi_protocol_probe(o->probe + 1)) {
+      use(s, ++o->probe);
+      o->call.step = 0;
+      json_decref(o->call.scratch);
+      o->call.scratch = NULL;
+      send_op(o);
       return;
     }
-    if (probing)
-      vgi_error_set(&op->err, VG_EUNSUPPORTED,
-                    "%s serves none of the api, vim25 (releases 8.0.1.0 to "
-                    "%s) and rest APIs (HTTP %ld)",
-                    s->server, s->release, r->status);
-    else if (s->proto == &vgi_proto_vim25)
-      vgi_error_set(&op->err, VG_EUNSUPPORTED,
-                    "%s does not serve VI/JSON release %s%s (HTTP %ld); set "
-                    "release to one it serves",
-                    s->server, s->release_given ? "" : "8.0.1.0 to ",
-                    s->release, r->status);
-    else
-      vgi_error_set(&op->err, VG_EUNSUPPORTED,
-                    "%s does not serve the %s API (HTTP %ld)", s->server,
-                    s->proto->name, r->status);
-    op->err.pub.http_status = (int)r->status;
+    unserved(o, a, probing);
     login_finished(s, op, VG_EUNSUPPORTED);
     return;
   }
-  st = s->proto->error(op, r);
+  st = s->proto->error(s->pstate, &o->call, a, &op->err);
   if (st == VG_EUNAUTHENTICATED) {
     op->err.pub.auth = "session";
-    char *m = vgi_printf("vCenter login as %s rejected: %s", s->user,
-                         op->err.message ? op->err.message : "");
-    if (m) {
-      free(op->err.message);
-      op->err.message = m;
-      op->err.pub.message = m;
-    }
+    vgi_error_prefix(&op->err, "vCenter login as %s rejected", s->user);
   }
   login_finished(s, op, st);
 }
 
-static void session_rejected(vg_op *op) {
-  vg_session *s = op->s;
-  op->relogged = 1;
-  if (op->token_gen == s->token_gen && s->state == VGI_S_IN)
+static void session_rejected(sop *o) {
+  vg_session *s = o->s;
+  o->relogged = 1;
+  if (o->token_gen == s->token_gen && s->state == S_IN)
     forget_token(s);
-  vgi_session_run(op);
+  vgi_session_run(o->op);
 }
 
 static void on_check(vg_op *c, void *ud) {
   vg_op *op = ud;
+  sop *o = of(op);
   vg_status st = c->status;
-  op->check = NULL;
+  o->check = NULL;
   vg_op_free(c);
   if (st == VG_EUNAUTHENTICATED) {
-    session_rejected(op);
+    session_rejected(o);
     return;
   }
   /* The token is fine (or cannot be judged): the guest login failed. */
-  vgi_error_copy(&op->err, &op->saved);
+  vgi_error_copy(&op->err, &o->saved);
   op->err.pub.auth = "guest";
   vgi_op_complete(op, op->err.pub.status);
 }
 
-static void start_check(vg_op *op) {
-  vg_session *s = op->s;
-  vg_op *c = vgi_op_new(s->rt, s, VGI_OP_CHECK, on_check, op);
-  if (!c) {
-    vgi_error_copy(&op->err, &op->saved);
-    vgi_op_complete(op, op->err.pub.status);
+static void start_check(sop *o) {
+  vg_op *c = NULL;
+  if (vgi_session_op(o->s, VGI_OP_CHECK, NULL, NULL, on_check, o->op, &c) !=
+      VG_OK) {
+    vgi_error_copy(&o->op->err, &o->saved);
+    vgi_op_complete(o->op, o->op->err.pub.status);
     return;
   }
-  op->check = c;
-  send_op(c);
+  o->check = c;
+  send_op(of(c));
 }
 
-void vgi_session_response(vg_op *op, const vgi_response *r) {
-  vg_session *s = op->s;
+static void answer(sop *o, const vgi_answer *a, const vgi_http_result *r) {
+  vg_session *s = o->s;
+  vg_op *op = o->op;
   if (op->kind == VGI_OP_LOGIN) {
-    login_response(op, r);
+    login_answer(o, a, r);
     return;
   }
-  if (r->status == 0) {
-    if (!retry_transport(op, r))
-      vgi_op_complete(op, transport_error(op, r));
+  if (a->status == 0) {
+    if (!retry_transport(o, r))
+      vgi_op_complete(op, transport_error(o, r));
     return;
   }
-  if (r->status >= 200 && r->status < 300) {
-    vg_status st = s->proto->parse(op, r);
+  if (a->status >= 200 && a->status < 300) {
+    vg_status st = s->proto->parse(s->pstate, &o->call, a, &op->res, &op->err);
     if (op->kind == VGI_OP_LOGOUT)
       forget_token(s);
     if (st == VG_EPENDING)
-      send_op(op);
+      send_op(o);
     else if (op->status == VG_EPENDING)
       vgi_op_complete(op, st);
     return;
   }
   if (op->kind == VGI_OP_LOGOUT) {
     /* An already expired session is as logged out as it gets. */
-    vg_status st = s->proto->error(op, r);
+    vg_status st = s->proto->error(s->pstate, &o->call, a, &op->err);
     forget_token(s);
     vgi_op_complete(op, st == VG_EUNAUTHENTICATED ? VG_OK : st);
     return;
   }
-  int rej = op->kind == VGI_OP_CHECK ? 0 : s->proto->session_rejected(op, r);
-  if (rej && !op->relogged) {
+  int rej = op->kind == VGI_OP_CHECK
+                ? 0
+                : s->proto->session_rejected(s->pstate, &o->call, a);
+  if (rej && !o->relogged) {
     if (rej == 1) {
-      session_rejected(op);
+      session_rejected(o);
       return;
     }
-    s->proto->error(op, r);
-    vgi_error_copy(&op->saved, &op->err);
-    start_check(op);
+    s->proto->error(s->pstate, &o->call, a, &op->err);
+    vgi_error_copy(&o->saved, &op->err);
+    start_check(o);
     return;
   }
-  vg_status st = s->proto->error(op, r);
+  vg_status st = s->proto->error(s->pstate, &o->call, a, &op->err);
   if (st == VG_EUNAUTHENTICATED && !op->err.pub.auth)
     op->err.pub.auth = rej ? "guest" : "session";
   vgi_op_complete(op, st);
 }
 
-/* ---- public operations ------------------------------------------------- */
-
-static vg_status start(vg_session *s, vgi_op_kind kind, const char *vm,
-                       const vg_credentials *c, vg_callback cb, void *ud,
-                       vg_op **out, vg_op **opp) {
-  *out = NULL;
-  if (!s || s->zombie)
-    return VG_EMISUSE;
-  vg_op *op = vgi_op_new(s->rt, s, kind, cb, ud);
-  if (!op)
-    return VG_ENOMEM;
-  if ((vm && !(op->vm = strdup(vm))) ||
-      (c && vgi_credentials_dup(c, &op->cred) != VG_OK)) {
-    vg_op_free(op);
-    return VG_ENOMEM;
-  }
-  op->err.pub.vm = op->vm;
-  *opp = op;
-  return VG_OK;
+static void on_answer(vgi_http *h, const vgi_http_result *r, void *ud) {
+  sop *o = ud;
+  o->http = NULL;
+  vgi_answer a = {r->status, r->body, r->len,
+                  vgi_http_header(h, "vmware-api-session-id")};
+  answer(o, &a, r);
 }
 
-static vg_status launch(vg_op *op, vg_op **out) {
-  *out = op;
-  vgi_session_run(op);
-  return VG_OK;
-}
+/* ---- login and logout -------------------------------------------------- */
 
 vg_status vg_session_login(vg_session *s, vg_callback cb, void *ud,
                            vg_op **out) {
-  vg_op *op;
-  vg_status st = start(s, VGI_OP_LOGIN, NULL, NULL, cb, ud, out, &op);
+  if (!out)
+    return VG_EMISUSE;
+  vg_status st = vgi_session_op(s, VGI_OP_LOGIN, NULL, NULL, cb, ud, out);
   if (st != VG_OK)
     return st;
-  *out = op;
-  if (s->state == VGI_S_IN)
-    vgi_op_complete(op, VG_OK);
-  else if (s->state == VGI_S_LOGGING_IN)
-    enqueue(s, op);
+  if (s->state == S_IN)
+    vgi_op_complete(*out, VG_OK);
+  else if (s->state == S_LOGGING_IN)
+    enqueue(s, of(*out));
   else
-    start_login(s, op);
+    start_login(s, *out);
   return VG_OK;
 }
 
 vg_status vg_session_logout(vg_session *s, vg_callback cb, void *ud,
                             vg_op **out) {
-  vg_op *op;
-  vg_status st = start(s, VGI_OP_LOGOUT, NULL, NULL, cb, ud, out, &op);
+  if (!out)
+    return VG_EMISUSE;
+  vg_status st = vgi_session_op(s, VGI_OP_LOGOUT, NULL, NULL, cb, ud, out);
   if (st != VG_OK)
     return st;
-  *out = op;
-  if (s->state != VGI_S_IN || !s->token)
-    vgi_op_complete(op, VG_OK); /* nothing to log out of */
+  if (s->state != S_IN || !s->token)
+    vgi_op_complete(*out, VG_OK); /* nothing to log out of */
   else
-    send_op(op);
+    send_op(of(*out));
   return VG_OK;
-}
-
-static json_t *string_array(const char *const *v) {
-  json_t *a = json_array();
-  for (; v && *v; v++)
-    json_array_append_new(a, json_string(*v));
-  return a;
-}
-
-vg_status vg_vm_list(vg_session *s, const vg_vm_filter *f, vg_callback cb,
-                     void *ud, vg_op **out) {
-  vg_op *op;
-  static const char *const states[] = {"POWERED_ON", "POWERED_OFF", "SUSPENDED",
-                                       NULL};
-  if (f && f->power_state) {
-    const char *const *p = states;
-    while (*p && strcmp(*p, f->power_state) != 0)
-      p++;
-    if (!*p)
-      return VG_EMISUSE;
-  }
-  vg_status st = start(s, VGI_OP_VMS, NULL, NULL, cb, ud, out, &op);
-  if (st != VG_OK)
-    return st;
-  op->args =
-      json_pack("{s:o,s:o,s:s*}", "names", string_array(f ? f->names : NULL),
-                "ids", string_array(f ? f->ids : NULL), "power_state",
-                f ? f->power_state : NULL);
-  if (!op->args) {
-    vg_op_free(op);
-    return VG_ENOMEM;
-  }
-  return launch(op, out);
-}
-
-static int bad_guest_args(const vg_session *s, const char *vm,
-                          const vg_credentials *c) {
-  return !s || !vm || !*vm || !c;
-}
-
-vg_status vg_process_create(vg_session *s, const char *vm,
-                            const vg_credentials *c, const vg_program_spec *p,
-                            vg_callback cb, void *ud, vg_op **out) {
-  vg_op *op;
-  *out = NULL;
-  if (bad_guest_args(s, vm, c) || !p || !p->path || !*p->path)
-    return VG_EMISUSE;
-  for (const char *const *e = p->env; e && *e; e++)
-    if (!strchr(*e, '=') || **e == '=')
-      return VG_EMISUSE;
-  vg_status st = start(s, VGI_OP_CREATE, vm, c, cb, ud, out, &op);
-  if (st != VG_OK)
-    return st;
-  op->args = json_pack("{s:s,s:s,s:s*,s:o*,s:b}", "path", p->path, "arguments",
-                       p->arguments ? p->arguments : "", "working_directory",
-                       p->working_directory, "env",
-                       p->env ? string_array(p->env) : NULL, "start_minimized",
-                       p->start_minimized);
-  if (!op->args) {
-    vg_op_free(op);
-    return VG_ENOMEM;
-  }
-  return launch(op, out);
-}
-
-static vg_status pid_op(vg_session *s, vgi_op_kind kind, const char *vm,
-                        const vg_credentials *c, int64_t pid, vg_callback cb,
-                        void *ud, vg_op **out) {
-  vg_op *op;
-  *out = NULL;
-  if (bad_guest_args(s, vm, c) || pid <= 0)
-    return VG_EMISUSE;
-  vg_status st = start(s, kind, vm, c, cb, ud, out, &op);
-  if (st != VG_OK)
-    return st;
-  op->pid = pid;
-  op->err.pub.pid = pid;
-  return launch(op, out);
-}
-
-vg_status vg_process_get(vg_session *s, const char *vm, const vg_credentials *c,
-                         int64_t pid, vg_callback cb, void *ud, vg_op **out) {
-  return pid_op(s, VGI_OP_GET, vm, c, pid, cb, ud, out);
-}
-
-vg_status vg_process_delete(vg_session *s, const char *vm,
-                            const vg_credentials *c, int64_t pid,
-                            vg_callback cb, void *ud, vg_op **out) {
-  return pid_op(s, VGI_OP_DELETE, vm, c, pid, cb, ud, out);
-}
-
-vg_status vg_process_list(vg_session *s, const char *vm,
-                          const vg_credentials *c, const int64_t *pids,
-                          size_t npids, vg_callback cb, void *ud, vg_op **out) {
-  vg_op *op;
-  *out = NULL;
-  if (bad_guest_args(s, vm, c) || (npids && !pids))
-    return VG_EMISUSE;
-  vg_status st = start(s, VGI_OP_LIST, vm, c, cb, ud, out, &op);
-  if (st != VG_OK)
-    return st;
-  if (pids) {
-    json_t *a = json_array();
-    for (size_t i = 0; i < npids; i++)
-      json_array_append_new(a, json_integer(pids[i]));
-    op->args = json_pack("{s:o}", "pids", a);
-    if (!op->args) {
-      vg_op_free(op);
-      return VG_ENOMEM;
-    }
-  }
-  return launch(op, out);
-}
-
-vg_status vg_guest_env(vg_session *s, const char *vm, const vg_credentials *c,
-                       const char *const *names, vg_callback cb, void *ud,
-                       vg_op **out) {
-  vg_op *op;
-  *out = NULL;
-  if (bad_guest_args(s, vm, c))
-    return VG_EMISUSE;
-  vg_status st = start(s, VGI_OP_ENV, vm, c, cb, ud, out, &op);
-  if (st != VG_OK)
-    return st;
-  op->args = json_pack("{s:o}", "names", string_array(names));
-  if (!op->args) {
-    vg_op_free(op);
-    return VG_ENOMEM;
-  }
-  return launch(op, out);
 }
 
 /* ---- accessors --------------------------------------------------------- */
 
 const char *vg_session_protocol(const vg_session *s) {
-  return s && s->proto && (s->logged_user || s->want != VG_PROTOCOL_AUTO)
+  return s && s->proto && (s->ever_in || s->want != VG_PROTOCOL_AUTO)
              ? s->proto->name
              : NULL;
 }
@@ -774,7 +867,7 @@ const char *vg_session_server(const vg_session *s) {
 }
 
 int vg_session_logged_in(const vg_session *s) {
-  return s && s->state == VGI_S_IN;
+  return s && s->state == S_IN;
 }
 
 int vg_session_list_has_exit_codes(const vg_session *s) {

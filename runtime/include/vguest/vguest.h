@@ -93,11 +93,10 @@ typedef struct vg_error {
 typedef struct vg_runtime vg_runtime;
 typedef struct vg_op vg_op;
 
-/* Optional hooks. Allocation hooks apply to vguest's own objects. */
+/* Optional hooks. The runtime allocates with malloc and leaves the
+   process's libraries as it found them (no allocator or global state of
+   libcurl, OpenSSL or jansson is replaced). */
 typedef struct vg_runtime_options {
-  void *(*malloc_fn)(size_t size);
-  void *(*realloc_fn)(void *p, size_t size);
-  void (*free_fn)(void *p);
   /* Called (may be NULL) with one line of text per warning, e.g. when a
      session is opened with insecure = 1. Never passed a secret. */
   void (*warn_fn)(void *ud, const char *line);

@@ -1,0 +1,105 @@
+/* One HTTP exchange to any absolute URL, on the runtime's loop: a request
+   body from memory, a file or a read callback; the answer into a capped
+   buffer or streamed to a callback or a file; per-request headers; TLS
+   by the policy of the pool the request names. It knows nothing of
+   sessions, tokens or protocols. */
+#ifndef VGUEST_HTTP_H
+#define VGUEST_HTTP_H
+
+#include "vguest/vguest.h"
+
+#include "buf.h"
+
+#include <curl/curl.h>
+#include <stdint.h>
+
+/* How the server's certificate is checked. */
+typedef struct vgi_tls {
+  const char *ca_file;    /* PEM bundle; NULL: the system's CAs */
+  const char *thumbprint; /* SHA-1 (40) or SHA-256 (64) lower-case hex of
+                             the leaf certificate: pins it (chain and name
+                             are then not checked) */
+  int insecure;           /* no verification at all */
+} vgi_tls;
+
+/* A pool: one TLS policy and the connections, TLS sessions and DNS
+   answers made under it. A connection verified under one policy never
+   serves a request of another pool (libcurl would reuse it: it does not
+   compare a pin callback). The pool must outlive its requests. */
+typedef struct vgi_pool vgi_pool;
+
+/* tls: borrows (copied). *out: returns-owned, vgi_pool_free. */
+vg_status vgi_pool_new(const vgi_tls *tls, vgi_pool **out);
+void vgi_pool_free(vgi_pool *p); /* NULL is a no-op */
+const vgi_tls *vgi_pool_tls(const vgi_pool *p);
+
+typedef size_t (*vgi_http_read_fn)(char *dst, size_t n, void *ud);
+typedef int (*vgi_http_sink_fn)(const char *p, size_t n, void *ud); /* 0 ok */
+
+typedef struct vgi_http_request {
+  const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
+  const char *url;    /* absolute http(s) URL */
+  vgi_pool *pool;     /* required: TLS policy and connection cache */
+  /* Extra header lines ("Name: value"), NULL-terminated, or NULL. They may
+     hold a secret: the copies are zeroed when the exchange ends. */
+  const char *const *headers;
+
+  /* The body: at most one of the three. */
+  vgi_buf *body; /* from memory: its contents are taken over (b is left
+                    empty) and zeroed when the exchange ends */
+  const char *body_file;     /* a local file, streamed */
+  vgi_http_read_fn body_read; /* a callback (returns 0 at the end) */
+  void *body_ud;
+  int64_t body_size; /* with body_read: the length, or -1: chunked */
+
+  /* The answer: buffered (capped at max_answer bytes, 0: 64 MiB), or
+     streamed to sink or to sink_file (created or truncated). */
+  size_t max_answer;
+  vgi_http_sink_fn sink;
+  void *sink_ud;
+  const char *sink_file;
+
+  long timeout_ms;         /* whole exchange, 0: none */
+  long connect_timeout_ms; /* 0: libcurl's default */
+  int fresh_connection;    /* never on a reused connection (libcurl silently
+                              re-sends a request whose reused connection
+                              died: a create must not run twice) */
+} vgi_http_request;
+
+typedef struct vgi_http vgi_http;
+
+/* What came back; valid during the done callback only. */
+typedef struct vgi_http_result {
+  long status;     /* HTTP status, 0 when there was no answer */
+  const char *body; /* the buffered answer, NUL-terminated ("" if none or
+                       streamed) */
+  size_t len;
+  CURLcode curl;   /* CURLE_OK, or why the exchange failed */
+  const char *curl_error;
+  int sent;        /* request bytes left: the server may have acted */
+  int too_large;   /* the answer passed max_answer (curl is then
+                      CURLE_FILESIZE_EXCEEDED) */
+  int local_error; /* the body file could not be read or the sink file
+                      written (curl_error says which) */
+} vgi_http_result;
+
+/* Called once, from vg_runtime_step, when the exchange ends (it is freed
+   when the callback returns). */
+typedef void (*vgi_http_done_fn)(vgi_http *h, const vgi_http_result *r,
+                                 void *ud);
+
+/* Starts an exchange. req: borrows (everything is copied or taken over
+   before return). *out: the exchange, valid until done runs or
+   vgi_http_cancel. VG_EMISUSE for a bad request, VG_ENOTFOUND when
+   body_file cannot be opened, VG_ENOMEM. */
+vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
+                         vgi_http_done_fn done, void *ud, vgi_http **out);
+
+/* Stops and frees an exchange; done is not called. NULL is a no-op. */
+void vgi_http_cancel(vgi_http *h);
+
+/* A response header's value (the last one of that name, case-insensitive),
+   or NULL. Valid during the done callback. Header storage is zeroed. */
+const char *vgi_http_header(const vgi_http *h, const char *name);
+
+#endif

@@ -1,0 +1,49 @@
+/* What an operation found: a pid, processes, VMs, environment variables,
+   and for a login the session token and the server's release. Protocols
+   fill one from an answer; the op that asked takes it over. */
+#ifndef VGUEST_RESULT_H
+#define VGUEST_RESULT_H
+
+#include "vguest/vguest.h"
+
+#include <jansson.h>
+
+typedef struct vgi_result {
+  int64_t pid; /* create */
+  vg_process_info *procs;
+  size_t nprocs;
+  vg_vm_info *vms;
+  size_t nvms;
+  char **env_names, **env_values;
+  size_t nenv;
+  vg_secret *token;     /* login: the session token */
+  char *server_release; /* login: the server's release, when it says */
+  json_t *keep;         /* owns the strings the arrays point into */
+} vgi_result;
+
+/* Frees everything (the token is wiped); r is {0} afterwards. */
+void vgi_result_clear(vgi_result *r);
+/* Moves src into dst (dst cleared first); src is {0} afterwards. */
+void vgi_result_move(vgi_result *dst, vgi_result *src);
+
+/* Member names of a process info in one flavour's answers. */
+typedef struct vgi_proc_names {
+  const char *pid, *name, *owner, *command, *started, *finished, *exit_code;
+} vgi_proc_names;
+
+/* Adds the processes of arr (an array, or one object), member names n;
+   pid_default stands in for a missing pid (0: the pid is required).
+   Every member present must have its type: an answer that does not fit is
+   refused, never half read. 0 ok, -1 does not fit or no memory. */
+int vgi_result_add_processes(vgi_result *r, json_t *arr,
+                             const vgi_proc_names *n, int64_t pid_default);
+/* Keeps only the processes whose pid is in pids (a json array). */
+void vgi_result_keep_pids(vgi_result *r, const json_t *pids);
+/* Adds a VM. Strings are copied. 0 ok, -1 nomem. */
+int vgi_result_add_vm(vgi_result *r, const char *id, const char *name,
+                      const char *power_state);
+/* Adds an environment variable (copied). 0 ok, -1 nomem. */
+int vgi_result_add_env(vgi_result *r, const char *name, size_t name_len,
+                       const char *value);
+
+#endif
