@@ -1,11 +1,14 @@
-/* C unit tests of the JSON mapping and error normalization: the private
-   tables and parsers, fed with the bodies NOTES.md quotes for each flavour.
-   No network. */
-#include "internal.h"
+/* C unit tests of the protocol layer: the error tables, and each flavour's
+   pure translation (requests built, answers parsed, failures normalized),
+   fed with the bodies NOTES.md quotes. No network, no runtime: a flavour
+   is a vgi_proto and its state. */
+#include "json.h"
+#include "proto.h"
 
 #include "check.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int streq(const char *a, const char *b) {
@@ -39,190 +42,336 @@ static void test_tables(void) {
   CHECK(vgi_status_retryable(VG_EBUSY) && !vgi_status_retryable(VG_ENOTFOUND));
 }
 
-static vg_runtime *rt;
-
-/* A session with a known flavour, never logged in (no I/O). */
-static vg_session *session(vg_protocol p) {
-  vg_secret *pw;
-  vg_secret_new("x", 1, &pw);
-  vg_session_options o = {0};
-  o.server = "https://vc.invalid";
-  o.user = "u";
-  o.password = pw;
-  o.protocol = p;
-  vg_session *s = NULL;
-  vg_session_new(rt, &o, &s, NULL);
-  vg_secret_free(pw);
-  return s;
+static void test_registry(void) {
+  vg_protocol p;
+  CHECK(streq(vg_protocol_name(VG_PROTOCOL_AUTO), "auto"));
+  CHECK(streq(vg_protocol_name(VG_PROTOCOL_VIM25), "vim25"));
+  CHECK(vg_protocol_name((vg_protocol)99) == NULL);
+  CHECK(vg_protocol_from_name("rest", &p) == VG_OK && p == VG_PROTOCOL_REST);
+  CHECK(vg_protocol_from_name("soap", &p) == VG_EINVALID);
+  int n = 0;
+  for (int i = 0; vg_protocol_name((vg_protocol)i); i++)
+    n++;
+  CHECK(n == 4);
+  /* the probe order: api, vim25, rest */
+  CHECK(vgi_protocol_probe(0) == &vgi_proto_api &&
+        vgi_protocol_probe(1) == &vgi_proto_vim25 &&
+        vgi_protocol_probe(2) == &vgi_proto_rest && !vgi_protocol_probe(3));
 }
 
-static vgi_response response(long status, const char *body) {
-  vgi_response r;
-  memset(&r, 0, sizeof r);
-  r.status = status;
-  r.body = body;
-  r.len = strlen(body);
-  return r;
+/* One flavour with its state, and a call. */
+typedef struct fl {
+  const vgi_proto *p;
+  void *state;
+  vgi_call call;
+  vgi_result res;
+  vgi_error err;
+  vg_credentials *cred;
+} fl;
+
+static void fl_open(fl *f, const vgi_proto *p, vgi_op_kind kind) {
+  memset(f, 0, sizeof *f);
+  f->p = p;
+  f->state = p->state_new ? p->state_new(NULL) : NULL;
+  f->call.kind = kind;
+  f->call.vm = "vm-42";
+  f->call.pid = 4242;
 }
 
-static vg_op *op_on(vg_session *s, vgi_op_kind kind) {
-  vg_op *op = vgi_op_new(rt, s, kind, NULL, NULL);
-  op->pid = 4242;
-  return op;
+static void fl_kind(fl *f, vgi_op_kind kind) {
+  vgi_result_clear(&f->res);
+  vgi_error_clear(&f->err);
+  json_decref(f->call.scratch);
+  f->call.scratch = NULL;
+  f->call.step = 0;
+  f->call.kind = kind;
+}
+
+static void fl_close(fl *f) {
+  if (f->p->state_free)
+    f->p->state_free(f->state);
+  vgi_result_clear(&f->res);
+  vgi_error_clear(&f->err);
+  json_decref(f->call.scratch);
+  json_decref(f->call.args);
+  vg_credentials_free(f->cred);
+}
+
+static void with_password(fl *f, const char *pw) {
+  vg_secret *s;
+  vg_secret_new(pw, strlen(pw), &s);
+  vg_credentials_options co = {"root", s, NULL, 0};
+  vg_credentials_new(&co, &f->cred, NULL);
+  vg_secret_free(s);
+  f->call.cred = f->cred;
+}
+
+static vgi_answer answer(long status, const char *body) {
+  vgi_answer a = {status, body, strlen(body), NULL};
+  return a;
+}
+
+static vg_status parse(fl *f, long status, const char *body) {
+  vgi_answer a = answer(status, body);
+  return f->p->parse(f->state, &f->call, &a, &f->res, &f->err);
+}
+
+static vg_status error(fl *f, long status, const char *body) {
+  vgi_answer a = answer(status, body);
+  return f->p->error(f->state, &f->call, &a, &f->err);
+}
+
+static int rejected(fl *f, long status, const char *body) {
+  vgi_answer a = answer(status, body);
+  return f->p->session_rejected(f->state, &f->call, &a);
+}
+
+static int not_served(fl *f, long status, const char *body) {
+  vgi_answer a = answer(status, body);
+  return f->p->not_served(f->state, &f->call, &a);
 }
 
 static void test_errors(void) {
-  vg_session *api = session(VG_PROTOCOL_API);
-  vg_op *op = op_on(api, VGI_OP_GET);
-  vgi_response r = response(
-      404, "{\"error_type\":\"NOT_FOUND\",\"messages\":[{\"id\":\"x.pid\","
-           "\"default_message\":\"Process 4242 not found\",\"args\":[]}],"
-           "\"data\":{\"pid\":4242}}");
-  CHECK(api->proto->error(op, &r) == VG_ENOTFOUND);
-  CHECK(streq(op->err.pub.message, "Process 4242 not found"));
-  CHECK(streq(op->err.pub.fault, "NOT_FOUND") &&
-        streq(op->err.pub.message_id, "x.pid") &&
-        op->err.pub.http_status == 404);
+  fl f;
+  fl_open(&f, &vgi_proto_api, VGI_OP_GET);
+  CHECK(error(&f, 404,
+              "{\"error_type\":\"NOT_FOUND\",\"messages\":[{\"id\":\"x.pid\","
+              "\"default_message\":\"Process 4242 not found\",\"args\":[]}],"
+              "\"data\":{\"pid\":4242}}") == VG_ENOTFOUND);
+  CHECK(streq(f.err.pub.message, "Process 4242 not found"));
+  CHECK(streq(f.err.pub.fault, "NOT_FOUND") &&
+        streq(f.err.pub.message_id, "x.pid") && f.err.pub.http_status == 404);
   /* an empty error body still maps by HTTP status */
-  r = response(503, "");
-  CHECK(api->proto->error(op, &r) == VG_EUNAVAILABLE);
-  vg_op_free(op);
+  CHECK(error(&f, 503, "") == VG_EUNAVAILABLE);
 
   /* 401 on a guest op: the session id says "session", others are unclear */
-  op = op_on(api, VGI_OP_GET);
-  vg_credentials_options co = {"root", NULL, NULL, 0};
-  vg_secret_new("pw", 2, (vg_secret **)&co.password);
-  vg_credentials_new(&co, &op->cred, NULL);
-  vg_secret_free((vg_secret *)co.password);
-  r = response(401, "{\"error_type\":\"UNAUTHENTICATED\",\"messages\":[{\"id\":"
-                    "\"com.vmware.vapi.endpoint.method.authentication."
-                    "required\",\"default_message\":\"m\",\"args\":[]}]}");
-  CHECK(api->proto->session_rejected(op, &r) == 1);
-  r = response(401, "{\"error_type\":\"UNAUTHENTICATED\",\"messages\":[]}");
-  CHECK(api->proto->session_rejected(op, &r) == 2);
-  vg_op_free(op);
-  op = op_on(api, VGI_OP_VMS); /* no guest credentials: the session */
-  CHECK(api->proto->session_rejected(op, &r) == 1);
-  vg_op_free(op);
+  with_password(&f, "pw");
+  CHECK(rejected(&f, 401,
+                 "{\"error_type\":\"UNAUTHENTICATED\",\"messages\":[{\"id\":"
+                 "\"com.vmware.vapi.endpoint.method.authentication."
+                 "required\",\"default_message\":\"m\",\"args\":[]}]}") == 1);
+  CHECK(rejected(&f, 401,
+                 "{\"error_type\":\"UNAUTHENTICATED\",\"messages\":[]}") == 2);
+  f.call.cred = NULL; /* no guest credentials: about the session */
+  fl_kind(&f, VGI_OP_VMS);
+  CHECK(rejected(&f, 401,
+                 "{\"error_type\":\"UNAUTHENTICATED\",\"messages\":[]}") == 1);
 
   /* the auto probe: which answers mean "this flavour is not here" */
-  op = op_on(api, VGI_OP_LOGIN);
-  r = response(404, "");
-  CHECK(api->proto->not_served(op, &r) == 1);
-  r = response(401, ""); /* authentication checked before routing */
-  CHECK(api->proto->not_served(op, &r) == 1);
-  r = response(401, "{\"error_type\":\"UNAUTHENTICATED\",\"messages\":[]}");
-  CHECK(api->proto->not_served(op, &r) == 0); /* a real rejection */
-  r = response(500, "{}");
-  CHECK(api->proto->not_served(op, &r) == 0);
-  vg_op_free(op);
+  fl_kind(&f, VGI_OP_LOGIN);
+  CHECK(not_served(&f, 404, "") == 1);
+  CHECK(not_served(&f, 401, "") == 1); /* authentication before routing */
+  CHECK(not_served(&f, 401, "{\"error_type\":\"UNAUTHENTICATED\","
+                            "\"messages\":[]}") == 0); /* a real rejection */
+  CHECK(not_served(&f, 500, "{}") == 0);
+  fl_close(&f);
 
-  vg_session *rest = session(VG_PROTOCOL_REST);
-  op = op_on(rest, VGI_OP_CREATE);
-  r = response(400, "{\"type\":\"com.vmware.vapi.std.errors.resource_busy\","
-                    "\"value\":{\"messages\":[{\"id\":\"b\",\"default_"
-                    "message\":\"busy\",\"args\":[]}]}}");
-  CHECK(rest->proto->error(op, &r) == VG_EBUSY); /* from "type" alone */
-  CHECK(op->err.pub.retryable);
-  vg_op_free(op);
+  fl_open(&f, &vgi_proto_rest, VGI_OP_CREATE);
+  CHECK(error(&f, 400,
+              "{\"type\":\"com.vmware.vapi.std.errors.resource_busy\","
+              "\"value\":{\"messages\":[{\"id\":\"b\",\"default_"
+              "message\":\"busy\",\"args\":[]}]}}") ==
+        VG_EBUSY); /* from "type" alone */
+  CHECK(f.err.pub.retryable);
+  fl_close(&f);
 
-  vg_session *vim = session(VG_PROTOCOL_VIM25);
-  op = op_on(vim, VGI_OP_CREATE);
-  r = response(500, "{\"_typeName\":\"InvalidPowerState\",\"requestedState\":"
-                    "\"poweredOn\",\"existingState\":\"poweredOff\"}");
-  CHECK(vim->proto->error(op, &r) == VG_ESTATE);
-  CHECK(streq(op->err.pub.fault, "InvalidPowerState") &&
-        strstr(op->err.pub.message, "poweredOff"));
-  r = response(500, "{\"_typeName\":\"NotAuthenticated\",\"faultstring\":"
-                    "\"The session is not authenticated.\"}");
-  CHECK(vim->proto->session_rejected(op, &r) == 1);
-  r = response(401, "");
-  CHECK(vim->proto->session_rejected(op, &r) == 1);
-  r = response(500, "{\"_typeName\":\"InvalidGuestLogin\",\"faultstring\":"
-                    "\"Failed to authenticate with the guest\"}");
-  CHECK(vim->proto->session_rejected(op, &r) == 0);
-  CHECK(vim->proto->error(op, &r) == VG_EUNAUTHENTICATED &&
-        streq(op->err.pub.auth, "guest"));
-  vg_op_free(op);
-  vg_session_free(api);
-  vg_session_free(rest);
-  vg_session_free(vim);
+  fl_open(&f, &vgi_proto_vim25, VGI_OP_CREATE);
+  CHECK(error(&f, 500,
+              "{\"_typeName\":\"InvalidPowerState\",\"requestedState\":"
+              "\"poweredOn\",\"existingState\":\"poweredOff\"}") == VG_ESTATE);
+  CHECK(streq(f.err.pub.fault, "InvalidPowerState") &&
+        strstr(f.err.pub.message, "poweredOff"));
+  CHECK(rejected(&f, 500,
+                 "{\"_typeName\":\"NotAuthenticated\",\"faultstring\":"
+                 "\"The session is not authenticated.\"}") == 1);
+  CHECK(rejected(&f, 401, "") == 1);
+  const char *guest = "{\"_typeName\":\"InvalidGuestLogin\",\"faultstring\":"
+                      "\"Failed to authenticate with the guest\"}";
+  CHECK(rejected(&f, 500, guest) == 0);
+  CHECK(error(&f, 500, guest) == VG_EUNAUTHENTICATED &&
+        streq(f.err.pub.auth, "guest"));
+  fl_close(&f);
 }
 
 static void test_processes(void) {
-  vg_session *vim = session(VG_PROTOCOL_VIM25);
-  vg_op *op = op_on(vim, VGI_OP_LIST);
-  vgi_response r = response(
-      200,
-      "[{\"_typeName\":\"GuestProcessInfo\",\"name\":\"sleep\",\"pid\":7,"
-      "\"owner\":\"root\",\"cmdLine\":\"/bin/sleep 9\",\"startTime\":\"2026-"
-      "11-23T04:00:00.123456Z\"},{\"_typeName\":\"GuestProcessInfo\",\"name\":"
-      "\"sh\",\"pid\":8,\"owner\":\"root\",\"cmdLine\":\"/bin/"
-      "sh\",\"startTime\""
-      ":\"2026-11-23T05:00:00+01:00\",\"endTime\":\"2026-11-23T04:00:01Z\","
-      "\"exitCode\":3}]");
-  CHECK(vim->proto->parse(op, &r) == VG_OK);
-  CHECK(op->nprocs == 2);
-  CHECK(op->procs[0].pid == 7 && !op->procs[0].has_exit_code &&
-        op->procs[0].finished == NULL &&
-        streq(op->procs[0].started, "2026-11-23T04:00:00.123Z") &&
-        streq(op->procs[0].command, "/bin/sleep 9"));
-  CHECK(op->procs[1].has_exit_code && op->procs[1].exit_code == 3 &&
-        streq(op->procs[1].started, "2026-11-23T04:00:00.000Z"));
-  vg_op_free(op);
+  fl f;
+  fl_open(&f, &vgi_proto_vim25, VGI_OP_LIST);
+  CHECK(parse(&f, 200,
+              "[{\"_typeName\":\"GuestProcessInfo\",\"name\":\"sleep\","
+              "\"pid\":7,\"owner\":\"root\",\"cmdLine\":\"/bin/sleep 9\","
+              "\"startTime\":\"2026-11-23T04:00:00.123456Z\"},{\"_typeName\":"
+              "\"GuestProcessInfo\",\"name\":\"sh\",\"pid\":8,\"owner\":"
+              "\"root\",\"cmdLine\":\"/bin/sh\",\"startTime\":\"2026-11-23T05:"
+              "00:00+01:00\",\"endTime\":\"2026-11-23T04:00:01Z\","
+              "\"exitCode\":3}]") == VG_OK);
+  CHECK(f.res.nprocs == 2);
+  CHECK(f.res.procs[0].pid == 7 && !f.res.procs[0].has_exit_code &&
+        f.res.procs[0].finished == NULL &&
+        streq(f.res.procs[0].started, "2026-11-23T04:00:00.123Z") &&
+        streq(f.res.procs[0].command, "/bin/sleep 9"));
+  CHECK(f.res.procs[1].has_exit_code && f.res.procs[1].exit_code == 3 &&
+        streq(f.res.procs[1].started, "2026-11-23T04:00:00.000Z"));
   /* a get of a pid the guest does not list is not_found */
-  op = op_on(vim, VGI_OP_GET);
-  r = response(200, "[]");
-  CHECK(vim->proto->parse(op, &r) == VG_ENOTFOUND);
-  vg_op_free(op);
+  fl_kind(&f, VGI_OP_GET);
+  CHECK(parse(&f, 200, "[]") == VG_ENOTFOUND);
   /* an answer that does not fit is a protocol error */
-  op = op_on(vim, VGI_OP_CREATE);
-  r = response(200, "\"4242\"");
-  CHECK(vim->proto->parse(op, &r) == VG_EPROTOCOL);
-  vg_op_free(op);
+  fl_kind(&f, VGI_OP_CREATE);
+  CHECK(parse(&f, 200, "\"4242\"") == VG_EPROTOCOL);
+  fl_kind(&f, VGI_OP_CREATE);
+  CHECK(parse(&f, 200, "4242") == VG_OK && f.res.pid == 4242);
+  fl_close(&f);
 
-  vg_session *api = session(VG_PROTOCOL_API);
-  op = op_on(api, VGI_OP_GET);
-  r = response(200,
-               "{\"name\":\"sh\",\"owner\":\"root\",\"command\":\"/bin/sh"
-               " -c 'exit 3'\",\"started\":\"2026-11-23T04:00:00.000Z\","
-               "\"finished\":\"2026-11-23T04:00:01.000Z\",\"exit_code\":3}");
-  CHECK(api->proto->parse(op, &r) == VG_OK && op->nprocs == 1 &&
-        op->procs[0].pid == 4242 && op->procs[0].exit_code == 3);
-  vg_op_free(op);
-  op = op_on(api, VGI_OP_LIST);
-  r = response(200, "not json");
-  CHECK(api->proto->parse(op, &r) == VG_EPROTOCOL &&
-        strstr(op->err.pub.message, "not JSON"));
-  vg_op_free(op);
-  op = op_on(api, VGI_OP_ENV);
-  r = response(200, "{\"PATH\":\"/bin\",\"HOME\":\"/root\"}");
-  const char *const *n, *const *v;
-  CHECK(api->proto->parse(op, &r) == VG_OK);
-  vgi_op_complete(op, VG_OK);
-  CHECK(vg_op_env(op, &n, &v) == 2);
-  vg_op_free(op);
+  fl_open(&f, &vgi_proto_api, VGI_OP_GET);
+  CHECK(parse(&f, 200,
+              "{\"name\":\"sh\",\"owner\":\"root\",\"command\":\"/bin/sh"
+              " -c 'exit 3'\",\"started\":\"2026-11-23T04:00:00.000Z\","
+              "\"finished\":\"2026-11-23T04:00:01.000Z\",\"exit_code\":3}") ==
+            VG_OK &&
+        f.res.nprocs == 1 && f.res.procs[0].pid == 4242 &&
+        f.res.procs[0].exit_code == 3);
+  fl_kind(&f, VGI_OP_LIST);
+  CHECK(parse(&f, 200, "not json") == VG_EPROTOCOL &&
+        strstr(f.err.pub.message, "not JSON"));
+  fl_kind(&f, VGI_OP_ENV);
+  CHECK(parse(&f, 200, "{\"PATH\":\"/bin\",\"HOME\":\"/root\"}") == VG_OK &&
+        f.res.nenv == 2);
+  fl_close(&f);
 
-  vg_session *rest = session(VG_PROTOCOL_REST);
-  op = op_on(rest, VGI_OP_ENV);
-  r = response(200, "{\"value\":[{\"key\":\"PATH\",\"value\":\"/bin\"}]}");
-  CHECK(rest->proto->parse(op, &r) == VG_OK);
-  vgi_op_complete(op, VG_OK);
-  CHECK(vg_op_env(op, &n, &v) == 1 && streq(n[0], "PATH") &&
-        streq(v[0], "/bin"));
-  vg_op_free(op);
-  vg_session_free(api);
-  vg_session_free(rest);
-  vg_session_free(vim);
+  fl_open(&f, &vgi_proto_rest, VGI_OP_ENV);
+  CHECK(parse(&f, 200, "{\"value\":[{\"key\":\"PATH\",\"value\":\"/bin\"}]}") ==
+            VG_OK &&
+        f.res.nenv == 1 && streq(f.res.env_names[0], "PATH") &&
+        streq(f.res.env_values[0], "/bin"));
+  fl_close(&f);
+}
+
+/* Logins: the token is read, outside jansson, from each flavour's place. */
+static void test_login(void) {
+  fl f;
+  fl_open(&f, &vgi_proto_api, VGI_OP_LOGIN);
+  CHECK(parse(&f, 201, " \"b00db39f\\u0041\" ") == VG_OK && f.res.token &&
+        streq(vg_secret_reveal(f.res.token), "b00db39fA"));
+  fl_kind(&f, VGI_OP_LOGIN);
+  CHECK(parse(&f, 201, "\"\"") == VG_EPROTOCOL); /* empty */
+  fl_kind(&f, VGI_OP_LOGIN);
+  CHECK(parse(&f, 201, "\"tok\" x") == VG_EPROTOCOL); /* trailing bytes */
+  fl_kind(&f, VGI_OP_LOGIN);
+  CHECK(parse(&f, 201, "{\"value\":\"tok\"}") == VG_EPROTOCOL);
+  fl_close(&f);
+
+  fl_open(&f, &vgi_proto_rest, VGI_OP_LOGIN);
+  CHECK(parse(&f, 200, "{\"other\":[1,{\"a\":null}],\"value\":\"t\\\"ok\"}") ==
+            VG_OK &&
+        streq(vg_secret_reveal(f.res.token), "t\"ok"));
+  fl_kind(&f, VGI_OP_LOGIN);
+  CHECK(parse(&f, 200, "{\"value\":42}") == VG_EPROTOCOL);
+  fl_kind(&f, VGI_OP_LOGIN);
+  CHECK(parse(&f, 200, "{\"value\":\"tok\"") == VG_EPROTOCOL); /* cut */
+  fl_close(&f);
+
+  /* vim25: service content, Login (token in the header), processManager */
+  fl_open(&f, &vgi_proto_vim25, VGI_OP_LOGIN);
+  CHECK(parse(&f, 200,
+              "{\"about\":{\"apiVersion\":\"8.0.2.0\"},\"sessionManager\":{"
+              "\"value\":\"SessionManager\"},\"viewManager\":{\"value\":\"VM\"},"
+              "\"propertyCollector\":{\"value\":\"pc\"},\"rootFolder\":{"
+              "\"value\":\"group-d1\"},\"guestOperationsManager\":{\"value\":"
+              "\"gom\"}}") == VG_EPENDING &&
+        f.call.step == 1 && streq(f.res.server_release, "8.0.2.0"));
+  vgi_request req;
+  memset(&req, 0, sizeof req);
+  f.call.user = "administrator@vsphere.local";
+  vg_secret *pw;
+  vg_secret_new("p\"w\n", 4, &pw);
+  f.call.password = pw;
+  CHECK(f.p->build(f.state, &f.call, &req, &f.err) == VG_OK &&
+        streq(req.path, "/sdk/vim25/8.0.1.0/SessionManager/SessionManager/"
+                        "Login"));
+  json_t *body = json_loadb(req.body.data, req.body.len, 0, NULL);
+  CHECK(streq(vgi_json_str(body, "password"), "p\"w\n") &&
+        streq(vgi_json_str(body, "userName"), "administrator@vsphere.local"));
+  json_decref(body);
+  vgi_request_clear(&req);
+  vg_secret_free(pw);
+  vgi_answer a = answer(200, "{}");
+  CHECK(f.p->parse(f.state, &f.call, &a, &f.res, &f.err) == VG_EPROTOCOL);
+  a.token = "vim-token";
+  CHECK(f.p->parse(f.state, &f.call, &a, &f.res, &f.err) == VG_EPENDING &&
+        streq(vg_secret_reveal(f.res.token), "vim-token") && f.call.step == 2);
+  fl_close(&f);
+}
+
+/* Guest bodies carry the guest password, written outside jansson: they must
+   still be well-formed JSON with the password intact. */
+static void test_guest_bodies(void) {
+  static const char pw[] = "qu\"ote\\back\x01 é";
+  const vgi_proto *ps[] = {&vgi_proto_api, &vgi_proto_rest, &vgi_proto_vim25};
+  for (int i = 0; i < 3; i++) {
+    fl f;
+    fl_open(&f, ps[i], VGI_OP_CREATE);
+    with_password(&f, pw);
+    const char *env[] = {"A=1", "B=x=y", NULL};
+    f.call.args =
+        json_pack("{s:s,s:s,s:s,s:o,s:b}", "path", "/bin/sh", "arguments",
+                  "-c 'exit 3'", "working_directory", "/tmp", "env",
+                  vgi_json_string_array(env), "start_minimized", 0);
+    vgi_request req;
+    memset(&req, 0, sizeof req);
+    CHECK(f.p->build(f.state, &f.call, &req, &f.err) == VG_OK);
+    json_error_t e;
+    json_t *b = json_loadb(req.body.data, req.body.len, 0, &e);
+    CHECK(b != NULL);
+    json_t *auth = json_object_get(b, i < 2 ? "credentials" : "auth");
+    CHECK(streq(vgi_json_str(auth, "password"), pw));
+    CHECK(streq(vgi_json_str(auth, i < 2 ? "user_name" : "username"), "root"));
+    json_t *spec = json_object_get(b, "spec");
+    CHECK(streq(vgi_json_str(spec, i < 2 ? "path" : "programPath"),
+                "/bin/sh"));
+    if (i == 0)
+      CHECK(streq(vgi_json_str(json_object_get(spec, "environment_variables"),
+                               "B"),
+                  "x=y"));
+    json_decref(b);
+    vgi_request_clear(&req);
+    fl_close(&f);
+  }
+  /* a call a flavour cannot make is unsupported, not misuse */
+  fl f;
+  fl_open(&f, &vgi_proto_vim25, VGI_OP_TIMER);
+  vgi_request req;
+  memset(&req, 0, sizeof req);
+  CHECK(f.p->build(f.state, &f.call, &req, &f.err) == VG_EUNSUPPORTED &&
+        f.err.pub.message && strstr(f.err.pub.message, "vim25"));
+  vgi_request_clear(&req);
+  fl_close(&f);
+}
+
+/* The strict reader of secret strings. */
+static void test_secret_reader(void) {
+  vgi_buf b = {0};
+  CHECK(vgi_json_secret_string("\"\\ud83d\\ude00\"", 14, NULL, &b) == 0 &&
+        b.len == 4 && memcmp(b.data, "\xf0\x9f\x98\x80", 4) == 0);
+  vgi_buf_zfree(&b);
+  CHECK(vgi_json_secret_string("\"\\ud83d\"", 8, NULL, &b) == -1);
+  CHECK(vgi_json_secret_string("\"a\nb\"", 5, NULL, &b) == -1);
+  CHECK(vgi_json_secret_string("{\"value\":\"x\",}", 14, "value", &b) == -1);
+  CHECK(vgi_json_secret_string("{\"v\":\"x\"}", 9, "value", &b) == -1);
+  const char *ok = "{\"n\":-1.5e3,\"t\":[true,false,null],\"value\":\"x\"}";
+  CHECK(vgi_json_secret_string(ok, strlen(ok), "value", &b) == 0 &&
+        streq(b.data, "x"));
+  vgi_buf_zfree(&b);
+  CHECK(vgi_json_secret_string("{\"n\":01,\"value\":\"x\"}", 20, "value",
+                               &b) == -1);
 }
 
 int main(void) {
   test_tables();
-  vg_runtime_new(NULL, &rt);
+  test_registry();
   test_errors();
   test_processes();
-  CHECK(vg_runtime_pending(rt) == 0);
-  vg_runtime_free(rt);
+  test_login();
+  test_guest_bodies();
+  test_secret_reader();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

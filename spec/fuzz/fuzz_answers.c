@@ -1,42 +1,24 @@
 /*
  * libFuzzer target: every answer parser of the three flavours fed with
- * arbitrary server answers. The first bytes choose the flavour, the op, the
- * step and the HTTP status; the rest is the body. Under ASan/UBSan any
- * crash, leak or undefined behaviour is a finding.
+ * arbitrary server answers, through the pure protocol interface (proto.h).
+ * The first bytes choose the flavour, the call, the step and the HTTP
+ * status; the rest is the body, passed whole (NUL bytes included). Under
+ * ASan/UBSan any crash, leak or undefined behaviour is a finding.
  *
  *   cmake -S . -B build-fuzz -DVGUEST_FUZZ=ON -DCMAKE_C_COMPILER=clang-14
  *   cmake --build build-fuzz --target fuzz_answers
- *   build-fuzz/spec/fuzz/fuzz_answers -max_total_time=60 spec/fuzz/corpus
+ *   mkdir -p /tmp/corpus && cp spec/fuzz/corpus/* /tmp/corpus/
+ *   build-fuzz/spec/fuzz/fuzz_answers -max_total_time=60 /tmp/corpus
+ *   (the first directory gets the new inputs: keep it out of the tree)
  */
-#include "internal.h"
+#include "json.h"
+#include "proto.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-static vg_runtime *rt;
-static vg_session *sessions[3];
 static vg_credentials *cred;
-
-static void setup(void) {
-  vg_runtime_new(NULL, &rt);
-  vg_secret *pw;
-  vg_secret_new("pw", 2, &pw);
-  static const vg_protocol protos[3] = {VG_PROTOCOL_API, VG_PROTOCOL_REST,
-                                        VG_PROTOCOL_VIM25};
-  for (int i = 0; i < 3; i++) {
-    vg_session_options o = {0};
-    o.server = "https://vc.invalid";
-    o.user = "u";
-    o.password = pw;
-    o.protocol = protos[i];
-    vg_session_new(rt, &o, &sessions[i], NULL);
-    /* what a vim25 login leaves behind, so VM lookup steps can build */
-    sessions[i]->vim_property_collector = strdup("propertyCollector");
-  }
-  vg_credentials_options co = {"root", pw, NULL, 0};
-  vg_credentials_new(&co, &cred, NULL);
-  vg_secret_free(pw);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const long statuses[] = {200, 201, 204, 400, 401,
@@ -44,40 +26,59 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const vgi_op_kind kinds[] = {VGI_OP_LOGIN, VGI_OP_VMS,   VGI_OP_CREATE,
                                       VGI_OP_GET,   VGI_OP_LIST,  VGI_OP_DELETE,
                                       VGI_OP_ENV,   VGI_OP_LOGOUT};
-  if (!rt)
-    setup();
+  if (!cred) {
+    vg_secret *pw;
+    vg_secret_new("pw", 2, &pw);
+    vg_credentials_options co = {"root", pw, NULL, 0};
+    vg_credentials_new(&co, &cred, NULL);
+    vg_secret_free(pw);
+  }
   if (size < 3)
     return 0;
-  vg_session *s = sessions[data[0] % 3];
+  const vgi_proto *p = vgi_protocol_probe(data[0] % vgi_protocol_count());
   vgi_op_kind kind = kinds[data[1] % (sizeof kinds / sizeof *kinds)];
   long status = statuses[(data[2] & 15) % 10];
-  int step = data[2] >> 4 & 3;
-  vgi_response r;
-  memset(&r, 0, sizeof r);
-  char *body = strndup((const char *)data + 3, size - 3); /* NUL-terminated */
-  r.status = status;
-  r.body = body;
-  r.len = strlen(body);
-  r.token = (data[2] & 64) ? "token" : NULL;
+  size_t len = size - 3;
+  char *body = malloc(len + 1); /* the whole body, then a NUL */
+  if (!body)
+    return 0;
+  memcpy(body, data + 3, len);
+  body[len] = '\0';
+  vgi_answer a = {status, body, len, (data[2] & 64) ? "token" : NULL};
 
-  vg_op *op = vgi_op_new(rt, s, kind, NULL, NULL);
-  op->vm = strdup("vm-42");
-  op->pid = 42;
-  op->step = step;
+  void *state = p->state_new ? p->state_new(NULL) : NULL;
+  vgi_call c;
+  memset(&c, 0, sizeof c);
+  c.kind = kind;
+  c.vm = "vm-42";
+  c.pid = 42;
+  c.step = data[2] >> 4 & 3;
   if (kind != VGI_OP_LOGIN && kind != VGI_OP_VMS && kind != VGI_OP_LOGOUT)
-    vgi_credentials_dup(cred, &op->cred);
-  op->args = json_pack("{s:[s],s:[],s:[I],s:s}", "names", "web-01", "ids",
-                       "pids", (json_int_t)42, "path", "/bin/true");
-  if (kind == VGI_OP_VMS && step > 0)
-    op->scratch = json_pack("{s:s,s:[],s:n}", "view", "v", "vms", "token");
+    c.cred = cred;
+  c.args = json_pack("{s:[s],s:[],s:[I],s:s}", "names", "web-01", "ids",
+                     "pids", (json_int_t)42, "path", "/bin/true");
+  if (kind == VGI_OP_VMS && c.step > 0)
+    c.scratch = json_pack("{s:s,s:n}", "view", "v", "token");
+  vgi_result res;
+  vgi_error err;
+  memset(&res, 0, sizeof res);
+  memset(&err, 0, sizeof err);
   if (status < 300) {
-    s->proto->parse(op, &r);
+    p->parse(state, &c, &a, &res, &err);
   } else {
-    s->proto->error(op, &r);
-    s->proto->session_rejected(op, &r);
-    s->proto->not_served(op, &r);
+    p->error(state, &c, &a, &err);
+    p->session_rejected(state, &c, &a);
+    p->not_served(state, &c, &a);
   }
-  vg_op_free(op);
+  vgi_buf tok = {0};
+  vgi_json_secret_string(body, len, (data[1] & 1) ? "value" : NULL, &tok);
+  vgi_buf_zfree(&tok);
+  vgi_result_clear(&res);
+  vgi_error_clear(&err);
+  json_decref(c.args);
+  json_decref(c.scratch);
+  if (p->state_free)
+    p->state_free(state);
   free(body);
   return 0;
 }
