@@ -7,7 +7,7 @@
  *
  *   cmake -S . -B build-fuzz -DVGUEST_FUZZ=ON -DCMAKE_C_COMPILER=clang-14
  *   cmake --build build-fuzz --target fuzz_answers
- *   mkdir -p /tmp/corpus && cp spec/fuzz/corpus/* /tmp/corpus/
+ *   cp -r spec/fuzz/corpus /tmp/corpus
  *   build-fuzz/spec/fuzz/fuzz_answers -max_total_time=60 /tmp/corpus
  *   (the first directory gets the new inputs: keep it out of the tree)
  */
