@@ -85,8 +85,7 @@ int vgi_buf_printf(vgi_buf *b, const char *fmt, ...) {
 
 static int unreserved(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-         c == '~';
+         (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
 }
 
 int vgi_buf_add_escaped(vgi_buf *b, const char *s) {

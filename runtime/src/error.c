@@ -55,8 +55,8 @@ void vgi_error_prefix(vgi_error *e, const char *fmt, ...) {
   if (vasprintf(&p, fmt, ap) < 0)
     p = NULL;
   va_end(ap);
-  char *m = p ? vgi_printf("%s: %s", p, e->pub.message ? e->pub.message : "")
-              : NULL;
+  char *m =
+      p ? vgi_printf("%s: %s", p, e->pub.message ? e->pub.message : "") : NULL;
   free(p);
   if (m) {
     replace(&e->message, m);

@@ -137,8 +137,7 @@ static void local_error(vgi_http *h, const char *what) {
   if (h->local_error)
     return;
   h->local_error = 1;
-  snprintf(h->local_msg, sizeof h->local_msg, "%s: %s", what,
-           strerror(errno));
+  snprintf(h->local_msg, sizeof h->local_msg, "%s: %s", what, strerror(errno));
 }
 
 static size_t on_answer(char *p, size_t size, size_t n, void *ud) {
@@ -370,7 +369,8 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
   curl_easy_setopt(e, CURLOPT_USERAGENT, "vguest/" VG_VERSION);
   apply_tls(e, req->pool);
-  int put = strcmp(req->method, "PUT") == 0 && (req->body_file || req->body_read);
+  int put =
+      strcmp(req->method, "PUT") == 0 && (req->body_file || req->body_read);
   if (strcmp(req->method, "GET") != 0 && !put)
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
   if (add_header(h, "Expect:"))

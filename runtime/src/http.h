@@ -45,9 +45,9 @@ typedef struct vgi_http_request {
   const char *const *headers;
 
   /* The body: at most one of the three. */
-  vgi_buf *body; /* from memory: its contents are taken over (b is left
-                    empty) and zeroed when the exchange ends */
-  const char *body_file;     /* a local file, streamed */
+  vgi_buf *body;         /* from memory: its contents are taken over (b is left
+                            empty) and zeroed when the exchange ends */
+  const char *body_file; /* a local file, streamed */
   vgi_http_read_fn body_read; /* a callback (returns 0 at the end) */
   void *body_ud;
   int64_t body_size; /* with body_read: the length, or -1: chunked */
@@ -70,11 +70,11 @@ typedef struct vgi_http vgi_http;
 
 /* What came back; valid during the done callback only. */
 typedef struct vgi_http_result {
-  long status;     /* HTTP status, 0 when there was no answer */
+  long status;      /* HTTP status, 0 when there was no answer */
   const char *body; /* the buffered answer, NUL-terminated ("" if none or
                        streamed) */
   size_t len;
-  CURLcode curl;   /* CURLE_OK, or why the exchange failed */
+  CURLcode curl; /* CURLE_OK, or why the exchange failed */
   const char *curl_error;
   int sent;        /* request bytes left: the server may have acted */
   int too_large;   /* the answer passed max_answer (curl is then

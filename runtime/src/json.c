@@ -271,8 +271,7 @@ static int value(reader *r);
 
 /* An object or array at r->p; for an object with member wanted, the
    member's string value is decoded into out (found set). */
-static int container(reader *r, const char *member, vgi_buf *out,
-                     int *found) {
+static int container(reader *r, const char *member, vgi_buf *out, int *found) {
   char close = *r->p == '{' ? '}' : ']';
   int object = close == '}';
   if (++r->depth > 64)

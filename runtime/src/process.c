@@ -38,11 +38,13 @@ vg_status vg_process_create(vg_session *s, const char *vm,
   if (st != VG_OK)
     return st;
   json_t *env = p->env ? vgi_json_string_array(p->env) : NULL;
-  json_t *args = (p->env && !env) ? NULL
-                 : json_pack("{s:s,s:s,s:s*,s:o*,s:b}", "path", p->path,
-                             "arguments", p->arguments ? p->arguments : "",
-                             "working_directory", p->working_directory, "env",
-                             env, "start_minimized", p->start_minimized);
+  json_t *args =
+      (p->env && !env)
+          ? NULL
+          : json_pack("{s:s,s:s,s:s*,s:o*,s:b}", "path", p->path, "arguments",
+                      p->arguments ? p->arguments : "", "working_directory",
+                      p->working_directory, "env", env, "start_minimized",
+                      p->start_minimized);
   return launch(op, args, 1, out);
 }
 

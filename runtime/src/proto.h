@@ -76,8 +76,7 @@ typedef struct vgi_proto {
                      vgi_error *err);
   /* Does this refusal mean the session token was rejected? 0 no, 1 yes,
      2 perhaps (a 401 that may be about the guest credentials). */
-  int (*session_rejected)(void *state, const vgi_call *c,
-                          const vgi_answer *a);
+  int (*session_rejected)(void *state, const vgi_call *c, const vgi_answer *a);
   /* Is this login answer "not served here"? 1 yes, 0 no, -1 not like
      this, but the flavour changed its own settings (vim25: the next
      release): send the login again from step 0. */

@@ -23,17 +23,19 @@ void vgi_request_clear(vgi_request *r) {
    hand (they hold a secret), the rest through jansson. */
 static int guest_body(vgi_buf *b, const vg_credentials *c, json_t *rest) {
   const vg_secret *s = c->saml_token ? c->saml_token : c->password;
-  int rc = vgi_buf_printf(b, "{\"credentials\":{\"interactive_session\":%s,"
-                             "\"type\":\"%s\",",
-                          c->interactive ? "true" : "false",
-                          vg_credentials_type(c)) ||
-           vgi_buf_add_json_member(b, c->saml_token ? "saml_token" : "password",
-                                   vg_secret_reveal(s), vg_secret_len(s)) ||
-           (c->user && (vgi_buf_add(b, ",", 1) ||
-                        vgi_buf_add_json_member(b, "user_name", c->user,
-                                                strlen(c->user)))) ||
-           vgi_buf_add(b, "}", 1) || (rest && vgi_buf_add_json_members(b, rest)) ||
-           vgi_buf_add(b, "}", 1);
+  int rc =
+      vgi_buf_printf(b,
+                     "{\"credentials\":{\"interactive_session\":%s,"
+                     "\"type\":\"%s\",",
+                     c->interactive ? "true" : "false",
+                     vg_credentials_type(c)) ||
+      vgi_buf_add_json_member(b, c->saml_token ? "saml_token" : "password",
+                              vg_secret_reveal(s), vg_secret_len(s)) ||
+      (c->user &&
+       (vgi_buf_add(b, ",", 1) ||
+        vgi_buf_add_json_member(b, "user_name", c->user, strlen(c->user)))) ||
+      vgi_buf_add(b, "}", 1) || (rest && vgi_buf_add_json_members(b, rest)) ||
+      vgi_buf_add(b, "}", 1);
   json_decref(rest);
   return rc ? -1 : 0;
 }
@@ -101,8 +103,8 @@ int vgi_vapi_session_rejected(void *state, const vgi_call *c,
 }
 
 /* <prefix>/vcenter/vm/<vm>/guest/<what>[/<pid>]?action=<action> */
-static char *guest_path(const char *prefix, const vgi_call *c,
-                        const char *what, const char *action) {
+static char *guest_path(const char *prefix, const vgi_call *c, const char *what,
+                        const char *action) {
   vgi_buf b = {0};
   if (vgi_buf_printf(&b, "%s/vcenter/vm/", prefix) ||
       vgi_buf_add_escaped(&b, c->vm) || vgi_buf_printf(&b, "/guest/%s", what))
@@ -151,9 +153,8 @@ static json_t *spec(const vgi_call *c, int map_as_pairs) {
       const char *e = json_string_value(kv), *eq = strchr(e, '=');
       json_t *val = json_string(eq + 1);
       if (map_as_pairs)
-        json_array_append_new(
-            m, json_pack("{s:s%,s:o}", "key", e, (size_t)(eq - e), "value",
-                         val));
+        json_array_append_new(m, json_pack("{s:s%,s:o}", "key", e,
+                                           (size_t)(eq - e), "value", val));
       else {
         char *k = strndup(e, (size_t)(eq - e));
         if (k)
@@ -345,8 +346,7 @@ vg_status vgi_vapi_parse(void *state, vgi_call *c, const vgi_answer *a,
       res->pid = (int64_t)json_integer_value(v);
     break;
   case VGI_OP_GET:
-    if (!json_is_object(v) ||
-        vgi_result_add_processes(res, v, &names, c->pid))
+    if (!json_is_object(v) || vgi_result_add_processes(res, v, &names, c->pid))
       st = unfit(err, "process get");
     break;
   case VGI_OP_LIST:

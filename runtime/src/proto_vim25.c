@@ -113,8 +113,9 @@ static int guest_body(vgi_buf *b, const vgi_call *c, json_t *rest) {
   const vg_secret *sec = saml ? cr->saml_token : cr->password;
   int rc =
       vgi_buf_adds(b, "{\"vm\":") || vgi_buf_add_json(b, vm) ||
-      vgi_buf_printf(b, ",\"auth\":{\"_typeName\":\"%s\","
-                        "\"interactiveSession\":%s,",
+      vgi_buf_printf(b,
+                     ",\"auth\":{\"_typeName\":\"%s\","
+                     "\"interactiveSession\":%s,",
                      saml ? "SAMLTokenAuthentication"
                           : "NamePasswordAuthentication",
                      !saml && cr->interactive ? "true" : "false") ||
@@ -177,8 +178,7 @@ static vg_status login_body(vgi_buf *b, const vgi_call *c) {
              : VG_OK;
 }
 
-static vg_status build(void *p, vgi_call *c, vgi_request *req,
-                       vgi_error *err) {
+static vg_status build(void *p, vgi_call *c, vgi_request *req, vgi_error *err) {
   state *s = p;
   json_t *body = NULL, *rest = NULL;
   int guest = 0;
@@ -246,9 +246,8 @@ static vg_status build(void *p, vgi_call *c, vgi_request *req,
     rest = json_pack("{s:I}", "pid", (json_int_t)c->pid);
     break;
   case VGI_OP_ENV:
-    req->path =
-        path(s, "GuestProcessManager/%s/ReadEnvironmentVariableInGuest",
-             s->process_manager);
+    req->path = path(s, "GuestProcessManager/%s/ReadEnvironmentVariableInGuest",
+                     s->process_manager);
     guest = 1;
     if (json_array_size(json_object_get(c->args, "names")))
       rest = json_pack("{s:O}", "names", json_object_get(c->args, "names"));
@@ -296,8 +295,9 @@ static vg_status parse_content(state *s, json_t *c, vgi_result *res,
       !set_str(&s->root_folder, moid(c, "rootFolder")))
     return unfit(err, "service content");
   if (!set_str(&s->guest_ops_manager, moid(c, "guestOperationsManager"))) {
-    vgi_error_set(err, VG_EUNSUPPORTED, "the server has no guest operations "
-                                        "manager");
+    vgi_error_set(err, VG_EUNSUPPORTED,
+                  "the server has no guest operations "
+                  "manager");
     return VG_EUNSUPPORTED;
   }
   return VG_OK;

@@ -34,8 +34,7 @@ static json_t *keep(vgi_result *r) {
 
 /* A copy of s kept alive with the result; NULL when s is NULL or on
    failure (*fail set). */
-static const char *keep_str(vgi_result *r, const char *s, size_t n,
-                            int *fail) {
+static const char *keep_str(vgi_result *r, const char *s, size_t n, int *fail) {
   if (!s)
     return NULL;
   json_t *k = keep(r), *v = json_stringn(s, n);

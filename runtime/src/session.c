@@ -32,7 +32,7 @@ typedef struct sop {
   vg_session *s; /* NULL once the session is gone */
   vg_op *op;
   vgi_call call;
-  vg_credentials *cred; /* owned copy */
+  vg_credentials *cred;    /* owned copy */
   struct sop *prev, *next; /* the session's ops */
   struct sop *q_next;      /* the queue waiting for the login */
   int queued;

@@ -24,10 +24,10 @@ vg_status vg_vm_list(vg_session *s, const vg_vm_filter *f, vg_callback cb,
   if (st != VG_OK)
     return st;
   vgi_call *c = vgi_session_call(op);
-  c->args =
-      json_pack("{s:o,s:o,s:s*}", "names", vgi_json_string_array(f ? f->names : NULL),
-                "ids", vgi_json_string_array(f ? f->ids : NULL), "power_state",
-                f ? f->power_state : NULL);
+  c->args = json_pack("{s:o,s:o,s:s*}", "names",
+                      vgi_json_string_array(f ? f->names : NULL), "ids",
+                      vgi_json_string_array(f ? f->ids : NULL), "power_state",
+                      f ? f->power_state : NULL);
   if (!c->args) {
     vg_op_free(op);
     return VG_ENOMEM;

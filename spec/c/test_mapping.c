@@ -161,8 +161,9 @@ static void test_errors(void) {
   fl_kind(&f, VGI_OP_LOGIN);
   CHECK(not_served(&f, 404, "") == 1);
   CHECK(not_served(&f, 401, "") == 1); /* authentication before routing */
-  CHECK(not_served(&f, 401, "{\"error_type\":\"UNAUTHENTICATED\","
-                            "\"messages\":[]}") == 0); /* a real rejection */
+  CHECK(not_served(&f, 401,
+                   "{\"error_type\":\"UNAUTHENTICATED\","
+                   "\"messages\":[]}") == 0); /* a real rejection */
   CHECK(not_served(&f, 500, "{}") == 0);
   fl_close(&f);
 
@@ -271,13 +272,14 @@ static void test_login(void) {
 
   /* vim25: service content, Login (token in the header), processManager */
   fl_open(&f, &vgi_proto_vim25, VGI_OP_LOGIN);
-  CHECK(parse(&f, 200,
-              "{\"about\":{\"apiVersion\":\"8.0.2.0\"},\"sessionManager\":{"
-              "\"value\":\"SessionManager\"},\"viewManager\":{\"value\":\"VM\"},"
-              "\"propertyCollector\":{\"value\":\"pc\"},\"rootFolder\":{"
-              "\"value\":\"group-d1\"},\"guestOperationsManager\":{\"value\":"
-              "\"gom\"}}") == VG_EPENDING &&
-        f.call.step == 1 && streq(f.res.server_release, "8.0.2.0"));
+  CHECK(
+      parse(&f, 200,
+            "{\"about\":{\"apiVersion\":\"8.0.2.0\"},\"sessionManager\":{"
+            "\"value\":\"SessionManager\"},\"viewManager\":{\"value\":\"VM\"},"
+            "\"propertyCollector\":{\"value\":\"pc\"},\"rootFolder\":{"
+            "\"value\":\"group-d1\"},\"guestOperationsManager\":{\"value\":"
+            "\"gom\"}}") == VG_EPENDING &&
+      f.call.step == 1 && streq(f.res.server_release, "8.0.2.0"));
   vgi_request req;
   memset(&req, 0, sizeof req);
   f.call.user = "administrator@vsphere.local";
@@ -325,12 +327,11 @@ static void test_guest_bodies(void) {
     CHECK(streq(vgi_json_str(auth, "password"), pw));
     CHECK(streq(vgi_json_str(auth, i < 2 ? "user_name" : "username"), "root"));
     json_t *spec = json_object_get(b, "spec");
-    CHECK(streq(vgi_json_str(spec, i < 2 ? "path" : "programPath"),
-                "/bin/sh"));
+    CHECK(streq(vgi_json_str(spec, i < 2 ? "path" : "programPath"), "/bin/sh"));
     if (i == 0)
-      CHECK(streq(vgi_json_str(json_object_get(spec, "environment_variables"),
-                               "B"),
-                  "x=y"));
+      CHECK(streq(
+          vgi_json_str(json_object_get(spec, "environment_variables"), "B"),
+          "x=y"));
     json_decref(b);
     vgi_request_clear(&req);
     fl_close(&f);
@@ -360,8 +361,8 @@ static void test_secret_reader(void) {
   CHECK(vgi_json_secret_string(ok, strlen(ok), "value", &b) == 0 &&
         streq(b.data, "x"));
   vgi_buf_zfree(&b);
-  CHECK(vgi_json_secret_string("{\"n\":01,\"value\":\"x\"}", 20, "value",
-                               &b) == -1);
+  CHECK(vgi_json_secret_string("{\"n\":01,\"value\":\"x\"}", 20, "value", &b) ==
+        -1);
 }
 
 int main(void) {

@@ -1,7 +1,15 @@
 #!/bin/sh
-# Runs the embedding example against a simulator on a free loopback port.
+# Runs a program against a simulator started on a free loopback port, with
+# VGUEST_SERVER, VGUEST_CA_FILE, the vCenter and the guest credentials of
+# the simulator's default inventory in its environment:
+#   examples/with-sim.sh build/sim/vguest-sim build/examples/embed web-01 /bin/true
 set -eu
-sim=$1 embed=$2
+if [ $# -lt 2 ]; then
+  echo "usage: $0 VGUEST_SIM PROGRAM [ARGUMENTS...]" >&2
+  exit 2
+fi
+sim=$1
+shift
 out=$(mktemp)
 "$sim" --port 0 --lifetime 60 >"$out" &
 simpid=$!
@@ -12,4 +20,4 @@ field() { printf '%s' "$line" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 VGUEST_SERVER=$(field url) VGUEST_CA_FILE=$(field ca_file) \
 VGUEST_USER=administrator@vsphere.local VGUEST_PASSWORD='VMware1!' \
 VGUEST_GUEST_USER=root VGUEST_GUEST_PASSWORD=guest-secret \
-  "$embed" web-01 /bin/sh "-c 'exit 7'" | tee /dev/stderr | grep -q "exited with 7"
+  "$@"
