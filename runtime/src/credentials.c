@@ -36,6 +36,8 @@ vg_status vg_credentials_new(const vg_credentials_options *o,
   if (!why)
     why = &dummy;
   *why = NULL;
+  if (!out)
+    return VG_EMISUSE;
   *out = NULL;
   if (!o) {
     *why = "options are required";

@@ -158,17 +158,23 @@ int64_t vg_op_pid(const vg_op *op) {
 }
 
 size_t vg_op_processes(const vg_op *op, const vg_process_info **out) {
+  if (!out)
+    return 0;
   *out = op && op->status == VG_OK ? op->res.procs : NULL;
   return *out ? op->res.nprocs : 0;
 }
 
 size_t vg_op_vms(const vg_op *op, const vg_vm_info **out) {
+  if (!out)
+    return 0;
   *out = op && op->status == VG_OK ? op->res.vms : NULL;
   return *out ? op->res.nvms : 0;
 }
 
 size_t vg_op_env(const vg_op *op, const char *const **names,
                  const char *const **values) {
+  if (!names || !values)
+    return 0;
   if (!op || op->status != VG_OK || !op->res.nenv) {
     *names = *values = NULL;
     return 0;

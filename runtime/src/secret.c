@@ -18,6 +18,8 @@ struct vg_secret {
 };
 
 vg_status vg_secret_new(const void *bytes, size_t len, vg_secret **out) {
+  if (!out)
+    return VG_EMISUSE;
   *out = NULL;
   if (!bytes && len)
     return VG_EMISUSE;
@@ -33,6 +35,8 @@ vg_status vg_secret_new(const void *bytes, size_t len, vg_secret **out) {
 }
 
 vg_status vg_secret_from_env(const char *name, vg_secret **out) {
+  if (!out)
+    return VG_EMISUSE;
   *out = NULL;
   if (!name)
     return VG_EMISUSE;
@@ -76,6 +80,8 @@ static vg_status from_buf(vgi_buf *b, vg_secret **out) {
 }
 
 vg_status vg_secret_from_file(const char *path, vg_secret **out) {
+  if (!out)
+    return VG_EMISUSE;
   *out = NULL;
   if (!path)
     return VG_EMISUSE;
@@ -110,6 +116,8 @@ static vg_status read_line(int fd, vgi_buf *b) {
 }
 
 vg_status vg_secret_from_prompt(const char *prompt, vg_secret **out) {
+  if (!out)
+    return VG_EMISUSE;
   *out = NULL;
   int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
   int own = fd >= 0;
@@ -146,10 +154,11 @@ vg_status vg_secret_from_prompt(const char *prompt, vg_secret **out) {
 }
 
 vg_status vg_secret_dup(const vg_secret *s, vg_secret **out) {
-  if (!s) {
-    *out = NULL;
+  if (!out)
     return VG_EMISUSE;
-  }
+  *out = NULL;
+  if (!s)
+    return VG_EMISUSE;
   return vg_secret_new(s->bytes, s->len, out);
 }
 

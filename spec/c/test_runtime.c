@@ -72,6 +72,104 @@ static void test_timers(vg_runtime *rt) {
   vg_op_free(c);
 }
 
+/* The header's rules: *out is NULL after every failure, a NULL out is
+   misuse, accessors of NULL objects answer without crashing. */
+#define POISON ((void *)&poison)
+static int poison;
+
+static void test_contract(vg_runtime *rt) {
+  vg_op *op = POISON;
+  vg_secret *sec = POISON;
+  vg_credentials *cr = POISON;
+  vg_session *s = POISON;
+  vg_runtime *r2 = POISON;
+  const char *why = NULL;
+  CHECK(vg_runtime_new(NULL, NULL) == VG_EMISUSE);
+  CHECK(vg_timer_start(rt, -1, NULL, NULL, &op) == VG_EMISUSE && !op);
+  op = POISON;
+  CHECK(vg_timer_start(NULL, 1, NULL, NULL, &op) == VG_EMISUSE && !op);
+  CHECK(vg_timer_start(rt, 1, NULL, NULL, NULL) == VG_EMISUSE);
+  CHECK(vg_secret_new(NULL, 3, &sec) == VG_EMISUSE && !sec);
+  CHECK(vg_secret_new("x", 1, NULL) == VG_EMISUSE);
+  sec = POISON;
+  CHECK(vg_secret_from_env(NULL, &sec) == VG_EMISUSE && !sec);
+  sec = POISON;
+  CHECK(vg_secret_from_file("/nonexistent/vguest", &sec) == VG_ENOTFOUND &&
+        !sec);
+  sec = POISON;
+  CHECK(vg_secret_dup(NULL, &sec) == VG_EMISUSE && !sec);
+  CHECK(vg_secret_reveal(NULL) == NULL && vg_secret_len(NULL) == 0);
+  CHECK(vg_credentials_new(NULL, &cr, &why) == VG_EMISUSE && !cr && why);
+  vg_credentials_options co = {"root", NULL, NULL, 0};
+  cr = POISON;
+  CHECK(vg_credentials_new(&co, &cr, NULL) == VG_EMISUSE && !cr);
+  CHECK(vg_credentials_new(&co, NULL, NULL) == VG_EMISUSE);
+
+  vg_secret_new("pw", 2, &sec);
+  vg_session_options so = {0};
+  so.user = "u";
+  so.password = sec;
+  CHECK(vg_session_new(rt, &so, &s, &why) == VG_EMISUSE && !s &&
+        strstr(why, "server"));
+  so.server = "ftp://vc";
+  s = POISON;
+  CHECK(vg_session_new(rt, &so, &s, &why) == VG_EMISUSE && !s);
+  so.server = "vc.invalid";
+  so.thumbprint = "zz";
+  s = POISON;
+  CHECK(vg_session_new(rt, &so, &s, &why) == VG_EMISUSE && !s &&
+        strstr(why, "thumbprint"));
+  so.thumbprint = NULL;
+  so.protocol = (vg_protocol)42;
+  s = POISON;
+  CHECK(vg_session_new(rt, &so, &s, NULL) == VG_EMISUSE && !s);
+  so.protocol = VG_PROTOCOL_AUTO;
+  CHECK(vg_session_new(rt, &so, NULL, NULL) == VG_EMISUSE);
+  CHECK(vg_session_new(rt, &so, &s, NULL) == VG_OK && s);
+  CHECK(strcmp(vg_session_server(s), "https://vc.invalid") == 0);
+  CHECK(vg_session_protocol(s) == NULL && vg_session_release(s) == NULL &&
+        !vg_session_list_has_exit_codes(s) && !vg_session_logged_in(s));
+  co.password = sec;
+  vg_credentials_new(&co, &cr, NULL);
+
+  /* every start function: misuse leaves *out NULL */
+  vg_program_spec bad = {"", NULL, NULL, NULL, 0};
+  const char *bad_env[] = {"=x", NULL};
+  vg_program_spec bad2 = {"/bin/true", NULL, NULL, bad_env, 0};
+  vg_vm_filter bad_filter = {NULL, NULL, "ON"};
+  int64_t pids[1] = {1};
+#define NULL_ON_FAIL(call)                                                       do {                                                                             op = POISON;                                                                   CHECK((call) == VG_EMISUSE && op == NULL);                                   } while (0)
+  NULL_ON_FAIL(vg_process_create(s, "vm-1", cr, &bad, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_process_create(s, "vm-1", cr, &bad2, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_process_create(s, NULL, cr, &bad, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_process_get(s, "vm-1", cr, 0, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_process_get(s, "vm-1", NULL, 1, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_process_delete(NULL, "vm-1", cr, 1, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_process_list(s, "", cr, NULL, 0, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_process_list(s, "vm-1", cr, NULL, 1, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_guest_env(s, "vm-1", NULL, NULL, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_vm_list(s, &bad_filter, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_vm_list(NULL, NULL, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_session_login(NULL, NULL, NULL, &op));
+  NULL_ON_FAIL(vg_session_logout(NULL, NULL, NULL, &op));
+#undef NULL_ON_FAIL
+  CHECK(vg_process_list(s, "vm-1", cr, pids, 1, NULL, NULL, NULL) ==
+        VG_EMISUSE);
+  CHECK(vg_op_status(NULL) == VG_EMISUSE && vg_op_error(NULL) == NULL &&
+        vg_op_pid(NULL) == 0);
+  const vg_process_info *pi = POISON;
+  CHECK(vg_op_processes(NULL, &pi) == 0 && pi == NULL);
+  vg_op_free(NULL);
+  vg_session_free(NULL);
+  vg_credentials_free(NULL);
+  vg_runtime_free(NULL);
+  vg_session_free(s);
+  vg_credentials_free(cr);
+  vg_secret_free(sec);
+  (void)r2;
+  CHECK(vg_runtime_pending(rt) == 0);
+}
+
 /* ---- against the simulator -------------------------------------------- */
 
 static vg_runtime *rt;
@@ -217,10 +315,13 @@ static void test_flavour(const test_sim *sim, vg_protocol p, const char *name) {
   CHECK(guest_status(s, "vm-42", c, 999999, NULL) == VG_ENOTFOUND);
   CHECK(create(s, "vm-42", c, "/no/such/program", "") == -1);
 
-  /* expired session: re-login once, transparently */
+  /* expired session: re-login once, transparently; the release pointer
+     stays valid across the re-login (the server did not change) */
+  const char *release = vg_session_release(s);
   CHECK(test_sim_control(sim, "/sim/control", "{\"expire_sessions\":true}") ==
         0);
   CHECK(guest_status(s, "vm-42", c, pid, NULL) == VG_OK);
+  CHECK(vg_session_release(s) == release);
   CHECK(test_sim_control(sim, "/sim/control", "{\"expire_sessions\":true}") ==
         0);
   int64_t again = create(s, "vm-42", c, "/bin/true", "");
@@ -367,6 +468,7 @@ int main(void) {
   test_units();
   CHECK(vg_runtime_new(NULL, &rt) == VG_OK);
   test_timers(rt);
+  test_contract(rt);
   test_sim sim;
   if (test_sim_start(&sim, NULL) != 0) {
     fprintf(stderr, "cannot start the simulator (VGUEST_SIM)\n");

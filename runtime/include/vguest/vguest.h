@@ -15,6 +15,16 @@
  *   borrows       the callee only reads it during the call
  *   returns-owned the caller must free the result with the named function
  *   valid-until   a returned pointer stays valid until the named event
+ *
+ * Rules that hold for every function here:
+ *   - A function with an out-parameter `T **out` sets *out to NULL on every
+ *     failure (and on entry), so freeing it afterwards is always safe.
+ *     A NULL out is VG_EMISUSE.
+ *   - VG_EMISUSE means the caller broke a rule stated here (a NULL where an
+ *     object is required, an invalid option). VG_EUNSUPPORTED means the
+ *     request was fine but the server's flavour cannot do it; it reaches
+ *     the op's error, never a start function's return value.
+ *   - *_free(NULL) does nothing.
  */
 #ifndef VGUEST_H
 #define VGUEST_H
@@ -67,9 +77,9 @@ const char *vg_status_kind(vg_status st); /* "timed_out" */
 const char *vg_status_text(vg_status st); /* "timed out" */
 
 /*
- * Details of a failure. Strings are owned by the object the error hangs off
- * (an op or a session) and are valid-until that object is freed or fails
- * again. No field ever contains a secret.
+ * Details of a failure, as vg_op_error() returns them. Every string is
+ * owned by the op and valid-until vg_op_free (they do not change once the
+ * op has completed). No field ever contains a secret.
  */
 typedef struct vg_error {
   vg_status status;       /* VG_OK when there is no error */
@@ -77,11 +87,11 @@ typedef struct vg_error {
   const char *fault;      /* vim25 fault type or vAPI error_type, or NULL */
   const char *message;    /* readable, one line; never NULL when failed */
   const char *message_id; /* vAPI messages[0].id or vim25 fault key, or NULL */
-  const char *op;         /* "login", "vms", "create", "get", ... */
+  const char *op;         /* "login", "vms", "create", "get", ... (static) */
   const char *vm;         /* VM id the op was about, or NULL */
   int64_t pid;            /* process id the op was about, or 0 */
   const char *auth;       /* for EUNAUTHENTICATED: "session" (vCenter login) or
-                             "guest" (guest credentials); else NULL */
+                             "guest" (guest credentials); else NULL (static) */
   int retryable;          /* 1 when trying the same call later may succeed */
   int maybe_done; /* 1 when a non-idempotent request (create) was sent and
                      its answer lost: it may have taken effect */
@@ -141,9 +151,12 @@ void vg_runtime_interrupt(vg_runtime *rt);
    not). op is borrowed: the callback may free it. */
 typedef void (*vg_callback)(vg_op *op, void *ud);
 
-/* VG_EPENDING while in flight; VG_OK or an error status once done. */
+/* VG_EPENDING while in flight; VG_OK or an error status once done.
+   VG_EMISUSE for a NULL op. */
 vg_status vg_op_status(const vg_op *op);
-/* Error details, valid-until vg_op_free; status VG_OK when none. */
+/* Error details (status VG_OK when none), valid-until vg_op_free; NULL for
+   a NULL op. Read them once the op has completed: they may change while
+   it is in flight (a retried request). */
 const vg_error *vg_op_error(const vg_op *op);
 
 /* Runs the runtime loop until op completes (other ops progress too).
@@ -157,8 +170,9 @@ void vg_op_cancel(vg_op *op);
 /* Frees op, canceling it when still pending; owns op. NULL is a no-op. */
 void vg_op_free(vg_op *op);
 
-/* Results (meaningful once vg_op_status() == VG_OK; valid-until
-   vg_op_free). */
+/* Results, once vg_op_status() == VG_OK (before that, or after a failure,
+   the accessors return 0 and set *out to NULL). Every pointer in them is
+   valid-until vg_op_free. */
 typedef struct vg_process_info {
   int64_t pid;
   const char *name;
@@ -176,7 +190,7 @@ typedef struct vg_vm_info {
   const char *power_state; /* "POWERED_ON", "POWERED_OFF", "SUSPENDED" */
 } vg_vm_info;
 
-int64_t vg_op_pid(const vg_op *op); /* vg_process_create */
+int64_t vg_op_pid(const vg_op *op); /* vg_process_create; 0 if none */
 /* vg_process_get (one entry), vg_process_list; returns the count. */
 size_t vg_op_processes(const vg_op *op, const vg_process_info **out);
 /* vg_vm_list; returns the count. */
@@ -185,8 +199,8 @@ size_t vg_op_vms(const vg_op *op, const vg_vm_info **out);
 size_t vg_op_env(const vg_op *op, const char *const **names,
                  const char *const **values);
 
-/* A timer op completing with VG_OK after ms milliseconds.
- *out: returns-owned, vg_op_free. */
+/* A timer op completing with VG_OK after ms milliseconds (ms >= 0, else
+   VG_EMISUSE). *out: returns-owned, vg_op_free. */
 vg_status vg_timer_start(vg_runtime *rt, long ms, vg_callback cb, void *ud,
                          vg_op **out);
 
@@ -213,8 +227,8 @@ void vg_secret_free(vg_secret *s);
 size_t vg_secret_len(const vg_secret *s);
 /* Constant-time comparison; 1 when equal. */
 int vg_secret_equal(const vg_secret *a, const vg_secret *b);
-/* Bytes of the secret plus a terminating NUL, for handing to a protocol.
-   valid-until vg_secret_free. Never log it. */
+/* Bytes of the secret plus a terminating NUL, for handing to a protocol;
+   NULL for a NULL secret. valid-until vg_secret_free. Never log it. */
 const char *vg_secret_reveal(const vg_secret *s);
 
 /* ---------------------------------------------------------------------- */
@@ -229,14 +243,16 @@ typedef struct vg_credentials_options {
   int interactive;             /* interactive_session (passwords only) */
 } vg_credentials_options;
 
-/* Exactly one of password / saml_token. *out: returns-owned,
-   vg_credentials_free. Errors: VG_EMISUSE with a reason in *why (static
-   string, may be NULL). */
+/* Exactly one of password / saml_token. o: borrows (everything copied).
+   *out: returns-owned, vg_credentials_free. Errors: VG_EMISUSE with a
+   reason in *why (a static string; why may be NULL), VG_ENOMEM. */
 vg_status vg_credentials_new(const vg_credentials_options *o,
                              vg_credentials **out, const char **why);
 void vg_credentials_free(vg_credentials *c); /* owns c; zeroes secrets */
-const char *vg_credentials_user(const vg_credentials *c); /* may be NULL */
-/* "USERNAME_PASSWORD" or "SAML_BEARER_TOKEN" */
+/* The guest user, valid-until vg_credentials_free; may be NULL (a SAML
+   token without a user). */
+const char *vg_credentials_user(const vg_credentials *c);
+/* "USERNAME_PASSWORD" or "SAML_BEARER_TOKEN" (static) */
 const char *vg_credentials_type(const vg_credentials *c);
 int vg_credentials_interactive(const vg_credentials *c);
 
@@ -275,8 +291,9 @@ typedef struct vg_session_options {
 
 /* Creates a session object; no I/O happens until an op is started (the
    first op logs in; vg_session_login does it explicitly). rt: borrows
-   (must outlive the session). *out: returns-owned, vg_session_free.
-   VG_EMISUSE with *why (static) on bad options. */
+   (must outlive the session). o: borrows (everything copied). *out:
+   returns-owned, vg_session_free. VG_EMISUSE with *why (a static string;
+   why may be NULL) on bad options, VG_ENOMEM. */
 vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
                          vg_session **out, const char **why);
 
@@ -286,27 +303,37 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
    runtime). NULL is a no-op. */
 void vg_session_free(vg_session *s);
 
-/* Logs in (probing the protocol when VG_PROTOCOL_AUTO). */
+/* Logs in (probing the protocol when VG_PROTOCOL_AUTO); completes at once
+   when already logged in. *out: returns-owned, vg_op_free. */
 vg_status vg_session_login(vg_session *s, vg_callback cb, void *ud,
                            vg_op **out);
-/* Logs out; the session can log in again later. */
+/* Logs out; the session can log in again later. *out: returns-owned,
+   vg_op_free. */
 vg_status vg_session_logout(vg_session *s, vg_callback cb, void *ud,
                             vg_op **out);
 
-/* "api", "rest", "vim25", or NULL before the protocol is known. */
+/* "api", "rest", "vim25" (static), or NULL before the protocol is known
+   (auto, before the first login). */
 const char *vg_session_protocol(const vg_session *s);
-/* Server release (vim25 apiVersion / about.version) or NULL if unknown. */
+/* Server release (vim25 apiVersion / about.version) or NULL if unknown.
+   valid-until vg_session_free, or a later login that reports a different
+   release (a re-login after a server upgrade): copy it to keep it. */
 const char *vg_session_release(const vg_session *s);
+/* The user and the server URL (normalized: scheme, no trailing slash) as
+   given; valid-until vg_session_free. */
 const char *vg_session_user(const vg_session *s);
 const char *vg_session_server(const vg_session *s);
+/* 1 while the session holds a token (it may have expired server-side). */
 int vg_session_logged_in(const vg_session *s);
 /* 1 when a process list returns exit codes, so many waits in one VM can
-   share one list request (rest, vim25). */
+   share one list request (rest, vim25); 0 while the flavour is not known
+   yet. */
 int vg_session_list_has_exit_codes(const vg_session *s);
 
 /* ---------------------------------------------------------------------- */
 /* VMs and guest processes. All start an op; *out: returns-owned,          */
-/* vg_op_free. Inputs are borrowed (copied before return).                */
+/* vg_op_free. Inputs are borrowed (copied before return). VG_EMISUSE for */
+/* a NULL or freed session, a missing VM, credentials or pid.             */
 
 typedef struct vg_vm_filter {
   const char *const *names; /* NULL-terminated, or NULL */
@@ -339,7 +366,8 @@ vg_status vg_process_list(vg_session *s, const char *vm,
 vg_status vg_process_delete(vg_session *s, const char *vm,
                             const vg_credentials *c, int64_t pid,
                             vg_callback cb, void *ud, vg_op **out);
-/* names: NULL-terminated or NULL for all. */
+/* The guest's environment variables (names: NULL-terminated, or NULL for
+   all). */
 vg_status vg_guest_env(vg_session *s, const char *vm, const vg_credentials *c,
                        const char *const *names, vg_callback cb, void *ud,
                        vg_op **out);
