@@ -15,14 +15,10 @@ vg_status vg_guest_env(vg_session *s, const char *vm, const vg_credentials *c,
   vg_status st = vgi_session_op(s, VGI_OP_ENV, vm, c, cb, ud, &op);
   if (st != VG_OK)
     return st;
-  json_t *a = vgi_json_string_array(names);
-  vgi_call *call = vgi_session_call(op);
-  call->args = json_pack("{s:o}", "names", a);
-  if (!call->args) {
+  json_t *args = json_pack("{s:o}", "names", vgi_json_string_array(names));
+  if (!args) {
     vg_op_free(op);
     return VG_ENOMEM;
   }
-  vgi_session_run(op);
-  *out = op;
-  return VG_OK;
+  return vgi_session_start(op, args, out);
 }

@@ -10,16 +10,13 @@ static int bad_guest_args(const vg_session *s, const char *vm,
   return !s || !vm || !*vm || !c;
 }
 
-/* Starts op with the call filled in (args owned), or frees it. */
+/* Starts op with its args, or frees it when they could not be made. */
 static vg_status launch(vg_op *op, json_t *args, int need_args, vg_op **out) {
   if (need_args && !args) {
     vg_op_free(op);
     return VG_ENOMEM;
   }
-  vgi_session_call(op)->args = args;
-  vgi_session_run(op);
-  *out = op;
-  return VG_OK;
+  return vgi_session_start(op, args, out);
 }
 
 vg_status vg_process_create(vg_session *s, const char *vm,

@@ -299,6 +299,13 @@ vgi_call *vgi_session_call(vg_op *op) {
   return &of(op)->call;
 }
 
+vg_status vgi_session_start(vg_op *op, json_t *args, vg_op **out) {
+  of(op)->call.args = args;
+  vgi_session_run(op);
+  *out = op;
+  return VG_OK;
+}
+
 /* ---- queue ------------------------------------------------------------- */
 
 static void enqueue(vg_session *s, sop *o) {

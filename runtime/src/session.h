@@ -16,10 +16,14 @@
 vg_status vgi_session_op(vg_session *s, vgi_op_kind kind, const char *vm,
                          const vg_credentials *c, vg_callback cb, void *ud,
                          vg_op **out);
-/* The call of an op made by vgi_session_op: fill in pid and args (owned:
-   json_decref'd with the op) before it starts. */
+/* The call of an op made by vgi_session_op: fill in its pid before it
+   starts. */
 vgi_call *vgi_session_call(vg_op *op);
-/* Starts op (made by vgi_session_op), or queues it until logged in. */
+/* Gives op (made by vgi_session_op) its args (owned, json_decref'd with
+   the op; NULL: none) and starts it, or queues it until logged in. Sets
+   *out to op; returns VG_OK. */
+vg_status vgi_session_start(vg_op *op, json_t *args, vg_op **out);
+/* Starts op again (a re-login, a retry), or queues it. */
 void vgi_session_run(vg_op *op);
 
 #endif

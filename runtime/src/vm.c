@@ -23,16 +23,13 @@ vg_status vg_vm_list(vg_session *s, const vg_vm_filter *f, vg_callback cb,
   vg_status st = vgi_session_op(s, VGI_OP_VMS, NULL, NULL, cb, ud, &op);
   if (st != VG_OK)
     return st;
-  vgi_call *c = vgi_session_call(op);
-  c->args = json_pack("{s:o,s:o,s:s*}", "names",
-                      vgi_json_string_array(f ? f->names : NULL), "ids",
-                      vgi_json_string_array(f ? f->ids : NULL), "power_state",
-                      f ? f->power_state : NULL);
-  if (!c->args) {
+  json_t *args = json_pack("{s:o,s:o,s:s*}", "names",
+                           vgi_json_string_array(f ? f->names : NULL), "ids",
+                           vgi_json_string_array(f ? f->ids : NULL),
+                           "power_state", f ? f->power_state : NULL);
+  if (!args) {
     vg_op_free(op);
     return VG_ENOMEM;
   }
-  vgi_session_run(op);
-  *out = op;
-  return VG_OK;
+  return vgi_session_start(op, args, out);
 }
