@@ -17,9 +17,10 @@ const char *vgi_op_kind_name(vgi_op_kind k) {
 
 static void deliver(vgi_deferred *d) {
   vg_op *op = (vg_op *)((char *)d - offsetof(vg_op, deliver));
+  int detached = op->detached; /* the callback may free an op it owns */
   if (op->cb)
-    op->cb(op, op->ud); /* may free op, unless it is detached */
-  if (op->detached)
+    op->cb(op, op->ud);
+  if (detached)
     vg_op_free(op);
 }
 

@@ -53,8 +53,12 @@ def mutable_globals(o):
             if p in (".data", ".bss") or p.startswith((".data.", ".bss.")):
                 if p.startswith(".data.rel.ro"):
                     break
-                if "O" in parts[1:i] and i + 2 < len(parts):
-                    found.append(parts[-1])
+                name = parts[-1]
+                # the sanitizers' own bookkeeping is not the program's
+                if "O" in parts[1:i] and i + 2 < len(parts) and \
+                        not name.startswith(("__odr_asan", "__asan",
+                                             "__ubsan", "__sancov")):
+                    found.append(name)
                 break
     return found
 
