@@ -363,6 +363,11 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
   if (req->connect_timeout_ms > 0)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+  if (req->stall_timeout_ms > 0) {
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+                     (req->stall_timeout_ms + 999) / 1000);
+  }
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   if (req->fresh_connection)
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
@@ -393,4 +398,28 @@ void vgi_http_cancel(vgi_http *h) {
     return;
   vgi_loop_remove(h->rt, h->easy);
   http_free(h);
+}
+
+vg_status vgi_http_failure(const vgi_http_result *r) {
+  if (r->too_large)
+    return VG_EPROTOCOL;
+  if (r->local_error)
+    return VG_EINVALID;
+  switch (r->curl) {
+  case CURLE_OPERATION_TIMEDOUT:
+    return VG_ETIMEDOUT;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_SSL_ISSUER_ERROR:
+    return VG_ETLS;
+  case CURLE_OUT_OF_MEMORY:
+    return VG_ENOMEM;
+  default:
+    return VG_ETRANSPORT;
+  }
 }

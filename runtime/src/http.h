@@ -61,6 +61,7 @@ typedef struct vgi_http_request {
 
   long timeout_ms;         /* whole exchange, 0: none */
   long connect_timeout_ms; /* 0: libcurl's default */
+  long stall_timeout_ms;   /* fail when no byte moved for this long; 0: no */
   int fresh_connection;    /* never on a reused connection (libcurl silently
                               re-sends a request whose reused connection
                               died: a create must not run twice) */
@@ -97,6 +98,11 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
 
 /* Stops and frees an exchange; done is not called. NULL is a no-op. */
 void vgi_http_cancel(vgi_http *h);
+
+/* The status of an exchange that got no answer (r->status == 0):
+   VG_ETIMEDOUT, VG_ETLS, VG_ENOMEM, VG_EPROTOCOL (too large), VG_EINVALID
+   (a local file or sink failed), else VG_ETRANSPORT. */
+vg_status vgi_http_failure(const vgi_http_result *r);
 
 /* A response header's value (the last one of that name, case-insensitive),
    or NULL. Valid during the done callback. Header storage is zeroed. */

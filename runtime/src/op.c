@@ -184,3 +184,33 @@ size_t vg_op_env(const vg_op *op, const char *const **names,
   *values = (const char *const *)op->res.env_values;
   return op->res.nenv;
 }
+
+const char *vg_op_path(const vg_op *op) {
+  return op && op->status == VG_OK ? op->res.path : NULL;
+}
+
+size_t vg_op_files(const vg_op *op, const vg_file_info **out) {
+  if (!out)
+    return 0;
+  *out = op && op->status == VG_OK ? op->res.files : NULL;
+  return *out ? op->res.nfiles : 0;
+}
+
+int64_t vg_op_size(const vg_op *op) {
+  return op && op->status == VG_OK ? op->res.size : -1;
+}
+
+vg_os vg_op_os(const vg_op *op) {
+  return op && op->status == VG_OK ? op->res.os : VG_OS_AUTO;
+}
+
+const void *vg_op_data(const vg_op *op, size_t *len) {
+  int ok = op && op->status == VG_OK;
+  if (len)
+    *len = ok ? op->res.data.len : 0;
+  return ok ? (op->res.data.data ? op->res.data.data : "") : NULL;
+}
+
+const vg_run_result *vg_op_run(const vg_op *op) {
+  return op ? op->res.run : NULL;
+}

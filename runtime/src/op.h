@@ -21,7 +21,19 @@
   X(LIST, "list")                                                              \
   X(DELETE, "delete")                                                          \
   X(ENV, "env")                                                                \
-  X(CHECK, "check") /* internal: is the session token still valid? */
+  X(CHECK, "check") /* internal: is the session token still valid? */          \
+  X(FAMILY, "guest_family")                                                    \
+  X(MKTEMP, "mktemp")                                                          \
+  X(STAT, "stat")                                                              \
+  X(LS, "list_files")                                                          \
+  X(MKDIR, "mkdir")                                                            \
+  X(REMOVE, "remove")                                                          \
+  X(FROM_GUEST, "transfer_from_guest")                                         \
+  X(TO_GUEST, "transfer_to_guest")                                             \
+  X(TRANSFER, "transfer")                                                      \
+  X(DOWNLOAD, "download")                                                      \
+  X(UPLOAD, "upload")                                                          \
+  X(RUN, "run")
 
 typedef enum vgi_op_kind {
 #define VGI_OP_KIND_ENUM(name, text) VGI_OP_##name,

@@ -15,6 +15,7 @@ static const vgi_vapi_flavour api = {
     .q_names = "names",
     .q_ids = "vms",
     .q_power = "power_states",
+    .filesystem = 1,
 };
 
 static void *facts(const char *release) {

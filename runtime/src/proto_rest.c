@@ -18,6 +18,8 @@ static const vgi_vapi_flavour rest = {
     .q_names = "filter.names",
     .q_ids = "filter.vms",
     .q_power = "filter.power_states",
+    /* NOTES §2: no guest filesystem under /rest in 7.0.3+ */
+    .filesystem = 0,
 };
 
 static void *facts(const char *release) {

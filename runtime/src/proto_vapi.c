@@ -10,6 +10,7 @@
 
 #include "json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,6 +189,129 @@ fail:
   return NULL;
 }
 
+/* ---- guest files (NOTES §1.7) --------------------------------------- */
+
+static int is_file_kind(vgi_op_kind k) {
+  return k == VGI_OP_MKTEMP || k == VGI_OP_STAT || k == VGI_OP_LS ||
+         k == VGI_OP_MKDIR || k == VGI_OP_REMOVE || k == VGI_OP_FROM_GUEST ||
+         k == VGI_OP_TO_GUEST || k == VGI_OP_FAMILY;
+}
+
+/* <prefix>/vcenter/vm/<vm>/guest/<what>[/<escaped path>]?action=<action> */
+static char *fs_path(const char *prefix, const vgi_call *c, const char *what,
+                     const char *item, const char *action) {
+  vgi_buf b = {0};
+  if (vgi_buf_printf(&b, "%s/vcenter/vm/", prefix) ||
+      vgi_buf_add_escaped(&b, c->vm) || vgi_buf_printf(&b, "/guest/%s", what) ||
+      (item && (vgi_buf_add(&b, "/", 1) || vgi_buf_add_escaped(&b, item))) ||
+      (action && vgi_buf_printf(&b, "?action=%s", action)))
+    goto fail;
+  return vgi_buf_steal(&b);
+fail:
+  vgi_buf_zfree(&b);
+  return NULL;
+}
+
+static json_t *creation_attributes(const json_t *a) {
+  json_t *at = json_pack(
+      "{s:I,s:b}", "size", json_integer_value(json_object_get(a, "size")),
+      "overwrite", json_is_true(json_object_get(a, "overwrite")));
+  json_t *posix = json_object();
+  json_t *mode = json_object_get(a, "mode");
+  if (json_is_integer(mode)) {
+    char perm[16];
+    snprintf(perm, sizeof perm, "%04llo",
+             (unsigned long long)json_integer_value(mode));
+    json_object_set_new(posix, "permissions", json_string(perm));
+  }
+  if (json_is_integer(json_object_get(a, "owner")))
+    json_object_set(posix, "owner_id", json_object_get(a, "owner"));
+  if (json_is_integer(json_object_get(a, "group")))
+    json_object_set(posix, "group_id", json_object_get(a, "group"));
+  if (json_object_size(posix))
+    json_object_set_new(at, "posix", posix);
+  else
+    json_decref(posix);
+  return at;
+}
+
+static vg_status build_files(const vgi_vapi_flavour *f, vgi_call *c,
+                             vgi_request *req, vgi_error *err) {
+  json_t *a = c->args, *rest = NULL;
+  const char *path = vgi_json_str(a, "path");
+  req->method = "POST";
+  switch (c->kind) {
+  case VGI_OP_FAMILY:
+    req->method = "GET";
+    req->path = fs_path(f->prefix, c, "identity", NULL, NULL);
+    return req->path ? VG_OK : VG_ENOMEM;
+  case VGI_OP_MKTEMP: {
+    int dir = json_is_true(json_object_get(a, "directory"));
+    req->path = fs_path(f->prefix, c,
+                        dir ? "filesystem/directories" : "filesystem/files",
+                        NULL, "createTemporary");
+    rest = json_pack("{s:O,s:O}", "prefix", json_object_get(a, "prefix"),
+                     "suffix", json_object_get(a, "suffix"));
+    if (json_is_string(json_object_get(a, "dir")))
+      json_object_set(rest, "parent_path", json_object_get(a, "dir"));
+    break;
+  }
+  case VGI_OP_STAT:
+    req->path = fs_path(f->prefix, c, "filesystem/files", path, "get");
+    break;
+  case VGI_OP_LS:
+    req->path = fs_path(f->prefix, c, "filesystem/files", NULL, "list");
+    rest = json_pack("{s:s,s:{s:I,s:i}}", "path", path, "iteration", "index",
+                     json_integer_value(json_object_get(c->scratch, "index")),
+                     "size", 200);
+    break;
+  case VGI_OP_MKDIR:
+    req->path = fs_path(f->prefix, c, "filesystem/directories", NULL, "create");
+    rest = json_pack("{s:s,s:b}", "path", path, "create_parents",
+                     json_is_true(json_object_get(a, "parents")));
+    break;
+  case VGI_OP_REMOVE:
+    if (json_is_true(json_object_get(a, "directory"))) {
+      req->path =
+          fs_path(f->prefix, c, "filesystem/directories", NULL, "delete");
+      rest = json_pack("{s:s,s:b}", "path", path, "recursive",
+                       json_is_true(json_object_get(a, "recursive")));
+    } else {
+      req->path = fs_path(f->prefix, c, "filesystem/files", path, "delete");
+    }
+    break;
+  case VGI_OP_FROM_GUEST:
+  case VGI_OP_TO_GUEST: {
+    /* attributes must be set for an upload and must not be for a
+       download (NOTES §1.7) */
+    json_t *spec = json_pack("{s:s}", "path", path);
+    if (c->kind == VGI_OP_TO_GUEST)
+      json_object_set_new(spec, "attributes", creation_attributes(a));
+    req->path = fs_path(f->prefix, c, "filesystem", NULL, "create");
+    rest = json_pack("{s:o}", "spec", spec);
+    break;
+  }
+  default:
+    (void)err;
+    return VG_EMISUSE;
+  }
+  if (!req->path || guest_body(&req->body, c->cred, rest))
+    return VG_ENOMEM;
+  return VG_OK;
+}
+
+static const char *file_type(const char *api) {
+  if (!api)
+    return NULL;
+  if (strcmp(api, "FILE") == 0)
+    return "file";
+  if (strcmp(api, "DIRECTORY") == 0)
+    return "directory";
+  if (strcmp(api, "SYMLINK") == 0)
+    return "symlink";
+  return NULL;
+}
+
 static const vgi_proc_names names = {
     "pid", "name", "owner", "command", "started", "finished", "exit_code"};
 
@@ -238,6 +362,15 @@ vg_status vgi_vapi_build(void *state, vgi_call *c, vgi_request *req,
     rest = json_pack("{s:O}", "names", json_object_get(c->args, "names"));
     break;
   default:
+    if (is_file_kind(c->kind) && f->filesystem)
+      return build_files(f, c, req, err);
+    if (is_file_kind(c->kind)) {
+      vgi_error_set(err, VG_EUNSUPPORTED,
+                    "the %s API has no guest filesystem (%s): vCenter 7.0.3 "
+                    "and later serve it on /api only",
+                    f->prefix + 1, vgi_op_kind_name(c->kind));
+      return VG_EUNSUPPORTED;
+    }
     vgi_error_set(err, VG_EUNSUPPORTED, "the %s API has no %s operation",
                   f->prefix + 1, vgi_op_kind_name(c->kind));
     return VG_EUNSUPPORTED;
@@ -316,6 +449,88 @@ static vg_status parse_vms(vgi_result *res, json_t *arr, vgi_error *err) {
   return VG_OK;
 }
 
+/* FilesInfo {type, size, attributes{posix_attributes{owner, group,
+   permissions}, last_modified, symlink_target}} or a Summary {filename,
+   type, size} of a list. */
+static int add_file(vgi_result *res, json_t *o, const char *name) {
+  vg_file_info fi;
+  memset(&fi, 0, sizeof fi);
+  json_t *size = json_object_get(o, "size");
+  fi.type = file_type(vgi_json_str(o, "type"));
+  fi.name = name ? name : vgi_json_str(o, "filename");
+  if (!fi.type || !fi.name || !json_is_integer(size))
+    return -1;
+  fi.size = (int64_t)json_integer_value(size);
+  fi.owner = fi.group = -1;
+  json_t *at = json_object_get(o, "attributes");
+  json_t *px = json_object_get(at, "posix_attributes");
+  const char *perm = vgi_json_str(px, "permissions");
+  if (perm) {
+    char *end;
+    unsigned long m = strtoul(perm, &end, 8);
+    if (*end || m > 07777)
+      return -1;
+    fi.has_mode = 1;
+    fi.mode = (unsigned)m;
+  }
+  if (json_is_integer(json_object_get(px, "owner")))
+    fi.owner = json_integer_value(json_object_get(px, "owner"));
+  if (json_is_integer(json_object_get(px, "group")))
+    fi.group = json_integer_value(json_object_get(px, "group"));
+  fi.modified = vgi_json_str(at, "last_modified");
+  fi.symlink_target = vgi_json_str(at, "symlink_target");
+  return vgi_result_add_file(res, &fi);
+}
+
+static vg_status parse_files(vgi_call *c, json_t *v, vgi_result *res,
+                             vgi_error *err) {
+  switch (c->kind) {
+  case VGI_OP_FAMILY: {
+    const char *fam = vgi_json_str(v, "family");
+    if (!json_is_object(v))
+      return unfit(err, "guest identity");
+    res->os = fam && strcmp(fam, "WINDOWS") == 0 ? VG_OS_WINDOWS : VG_OS_POSIX;
+    return VG_OK;
+  }
+  case VGI_OP_MKTEMP:
+  case VGI_OP_FROM_GUEST:
+  case VGI_OP_TO_GUEST:
+    if (!json_is_string(v) || !json_string_length(v))
+      return unfit(err, vgi_op_kind_name(c->kind));
+    res->size = -1;
+    return vgi_result_set_path(res, json_string_value(v)) ? VG_ENOMEM : VG_OK;
+  case VGI_OP_STAT:
+    if (!json_is_object(v) || add_file(res, v, vgi_json_str(c->args, "path")))
+      return unfit(err, "file info");
+    return VG_OK;
+  case VGI_OP_LS: {
+    json_t *files = json_object_get(v, "files");
+    const char *status = vgi_json_str(v, "status");
+    size_t i;
+    json_t *f;
+    if (!json_is_array(files))
+      return unfit(err, "file list");
+    json_array_foreach(files, i, f) {
+      if (add_file(res, f, NULL))
+        return unfit(err, "file list");
+    }
+    json_int_t total = json_integer_value(json_object_get(v, "total"));
+    if (status && strcmp(status, "READY") == 0 && json_array_size(files) &&
+        (json_int_t)res->nfiles < total) {
+      if (!c->scratch)
+        c->scratch = json_object();
+      json_object_set_new(c->scratch, "index",
+                          json_integer((json_int_t)res->nfiles));
+      c->step++;
+      return VG_EPENDING;
+    }
+    return VG_OK;
+  }
+  default:
+    return unfit(err, vgi_op_kind_name(c->kind));
+  }
+}
+
 vg_status vgi_vapi_parse(void *state, vgi_call *c, const vgi_answer *a,
                          vgi_result *res, vgi_error *err) {
   const vgi_vapi_flavour *f = state;
@@ -323,6 +538,8 @@ vg_status vgi_vapi_parse(void *state, vgi_call *c, const vgi_answer *a,
   case VGI_OP_LOGOUT:
   case VGI_OP_CHECK:
   case VGI_OP_DELETE:
+  case VGI_OP_MKDIR:
+  case VGI_OP_REMOVE:
     return VG_OK;
   case VGI_OP_LOGIN:
     return parse_login(f, a, res, err);
@@ -360,7 +577,7 @@ vg_status vgi_vapi_parse(void *state, vgi_call *c, const vgi_answer *a,
     st = parse_env(res, v, f->map_as_pairs, err);
     break;
   default:
-    st = unfit(err, vgi_op_kind_name(c->kind));
+    st = parse_files(c, v, res, err);
   }
   json_decref(j);
   return st;

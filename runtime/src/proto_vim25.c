@@ -27,7 +27,7 @@ typedef struct state {
   int release_try; /* index into releases */
   /* from the service content and the login */
   char *session_manager, *view_manager, *property_collector, *root_folder,
-      *guest_ops_manager, *process_manager;
+      *guest_ops_manager, *process_manager, *file_manager;
 } state;
 
 static void *state_new(const char *release) {
@@ -54,6 +54,7 @@ static void state_free(void *p) {
   free(s->root_folder);
   free(s->guest_ops_manager);
   free(s->process_manager);
+  free(s->file_manager);
   free(s);
 }
 
@@ -178,6 +179,119 @@ static vg_status login_body(vgi_buf *b, const vgi_call *c) {
              : VG_OK;
 }
 
+/* ---- guest files (NOTES §3.3) ---------------------------------------- */
+
+static int is_file_kind(vgi_op_kind k) {
+  return k == VGI_OP_MKTEMP || k == VGI_OP_STAT || k == VGI_OP_LS ||
+         k == VGI_OP_MKDIR || k == VGI_OP_REMOVE || k == VGI_OP_FROM_GUEST ||
+         k == VGI_OP_TO_GUEST;
+}
+
+/* A regular expression matching exactly s (ListFilesInGuest's
+   matchPattern is a Perl-compatible pattern). */
+static int add_literal_pattern(vgi_buf *b, const char *s) {
+  if (vgi_buf_add(b, "^", 1))
+    return -1;
+  for (; *s; s++) {
+    if (strchr("\\^$.|?*+()[]{}", *s) && vgi_buf_add(b, "\\", 1))
+      return -1;
+    if (vgi_buf_add(b, s, 1))
+      return -1;
+  }
+  return vgi_buf_add(b, "$", 1);
+}
+
+/* stat on vim25: the parent directory listed for exactly that name. */
+static json_t *stat_args(const char *path) {
+  const char *slash = path ? strrchr(path, '/') : NULL;
+  vgi_buf pat = {0};
+  json_t *r = NULL;
+  if (!slash || !slash[1])
+    return NULL;
+  char *dir =
+      slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+  if (dir && add_literal_pattern(&pat, slash + 1) == 0)
+    r = json_pack("{s:s,s:s,s:i}", "filePath", dir, "matchPattern", pat.data,
+                  "maxResults", 2);
+  free(dir);
+  vgi_buf_zfree(&pat);
+  return r;
+}
+
+static json_t *file_attributes(const json_t *a) {
+  json_t *at = json_pack("{s:s}", "_typeName", "GuestPosixFileAttributes");
+  if (json_is_integer(json_object_get(a, "mode")))
+    json_object_set(at, "permissions", json_object_get(a, "mode"));
+  if (json_is_integer(json_object_get(a, "owner")))
+    json_object_set(at, "ownerId", json_object_get(a, "owner"));
+  if (json_is_integer(json_object_get(a, "group")))
+    json_object_set(at, "groupId", json_object_get(a, "group"));
+  return at;
+}
+
+/* The path of a file call once the file manager is known; *rest gets the
+   members beside vm and auth. */
+static char *file_request(state *s, vgi_call *c, json_t **rest) {
+  json_t *a = c->args;
+  const char *file = vgi_json_str(a, "path");
+  const char *method = NULL;
+  switch (c->kind) {
+  case VGI_OP_MKTEMP: {
+    int dir = json_is_true(json_object_get(a, "directory"));
+    method =
+        dir ? "CreateTemporaryDirectoryInGuest" : "CreateTemporaryFileInGuest";
+    *rest = json_pack("{s:O,s:O}", "prefix", json_object_get(a, "prefix"),
+                      "suffix", json_object_get(a, "suffix"));
+    if (*rest && json_is_string(json_object_get(a, "dir")))
+      json_object_set(*rest, "directoryPath", json_object_get(a, "dir"));
+    break;
+  }
+  case VGI_OP_STAT:
+    method = "ListFilesInGuest";
+    *rest = stat_args(file);
+    break;
+  case VGI_OP_LS:
+    method = "ListFilesInGuest";
+    *rest = json_pack("{s:s,s:I,s:i}", "filePath", file, "index",
+                      json_integer_value(json_object_get(c->scratch, "index")),
+                      "maxResults", 200);
+    break;
+  case VGI_OP_MKDIR:
+    method = "MakeDirectoryInGuest";
+    *rest =
+        json_pack("{s:s,s:b}", "directoryPath", file, "createParentDirectories",
+                  json_is_true(json_object_get(a, "parents")));
+    break;
+  case VGI_OP_REMOVE:
+    if (json_is_true(json_object_get(a, "directory"))) {
+      method = "DeleteDirectoryInGuest";
+      *rest = json_pack("{s:s,s:b}", "directoryPath", file, "recursive",
+                        json_is_true(json_object_get(a, "recursive")));
+    } else {
+      method = "DeleteFileInGuest";
+      *rest = json_pack("{s:s}", "filePath", path);
+    }
+    break;
+  case VGI_OP_FROM_GUEST:
+    method = "InitiateFileTransferFromGuest";
+    *rest = json_pack("{s:s}", "guestFilePath", file);
+    break;
+  case VGI_OP_TO_GUEST:
+    method = "InitiateFileTransferToGuest";
+    *rest =
+        json_pack("{s:s,s:o,s:I,s:b}", "guestFilePath", file, "fileAttributes",
+                  file_attributes(a), "fileSize",
+                  json_integer_value(json_object_get(a, "size")), "overwrite",
+                  json_is_true(json_object_get(a, "overwrite")));
+    break;
+  default:
+    return NULL;
+  }
+  if (!*rest)
+    return NULL;
+  return path(s, "GuestFileManager/%s/%s", s->file_manager, method);
+}
+
 static vg_status build(void *p, vgi_call *c, vgi_request *req, vgi_error *err) {
   state *s = p;
   json_t *body = NULL, *rest = NULL;
@@ -252,7 +366,42 @@ static vg_status build(void *p, vgi_call *c, vgi_request *req, vgi_error *err) {
     if (json_array_size(json_object_get(c->args, "names")))
       rest = json_pack("{s:O}", "names", json_object_get(c->args, "names"));
     break;
+  case VGI_OP_FAMILY:
+    req->path = path(s, "PropertyCollector/%s/RetrievePropertiesEx",
+                     s->property_collector);
+    body =
+        json_pack("{s:[{s:s,s:[{s:s,s:s,s:[s]}],s:[{s:s,s:o,s:b}]}],s:{s:s}}",
+                  "specSet", "_typeName", "PropertyFilterSpec", "propSet",
+                  "_typeName", "PropertySpec", "type", "VirtualMachine",
+                  "pathSet", "guest.guestFamily", "objectSet", "_typeName",
+                  "ObjectSpec", "obj", moref("VirtualMachine", c->vm), "skip",
+                  0, "options", "_typeName", "RetrieveOptions");
+    break;
   default:
+    if (is_file_kind(c->kind)) {
+      if (c->step == 0 && s->file_manager)
+        c->step = 1; /* known from an earlier call */
+      if (c->step == 0) {
+        req->method = "GET";
+        req->path = path(s, "GuestOperationsManager/%s/fileManager",
+                         s->guest_ops_manager);
+      } else {
+        req->path = file_request(s, c, &rest);
+        guest = 1;
+        if (!req->path) {
+          json_decref(rest);
+          rest = NULL;
+          if (c->kind == VGI_OP_STAT) {
+            vgi_error_set(err, VG_EINVALID,
+                          "stat needs an absolute path "
+                          "below a directory");
+            return VG_EINVALID;
+          }
+          return VG_ENOMEM;
+        }
+      }
+      break;
+    }
     vgi_error_set(err, VG_EUNSUPPORTED, "the vim25 API has no %s operation",
                   vgi_op_kind_name(c->kind));
     return VG_EUNSUPPORTED;
@@ -394,11 +543,133 @@ static vg_status parse_vms(vgi_call *c, json_t *j, vgi_result *res,
   }
 }
 
+static const char *vim_file_type(const char *t) {
+  if (!t)
+    return NULL;
+  if (strcmp(t, "file") == 0)
+    return "file";
+  if (strcmp(t, "directory") == 0)
+    return "directory";
+  if (strcmp(t, "symlink") == 0)
+    return "symlink";
+  return NULL;
+}
+
+/* GuestFileInfo {path, type, size, attributes{modificationTime,
+   symlinkTarget, permissions, ownerId, groupId}}; "." and ".." are left
+   out of listings. 1 added, 0 skipped, -1 does not fit. */
+static int add_guest_file(vgi_result *res, json_t *o, const char *name) {
+  vg_file_info fi;
+  memset(&fi, 0, sizeof fi);
+  const char *p = vgi_json_str(o, "path");
+  json_t *size = json_object_get(o, "size");
+  fi.type = vim_file_type(vgi_json_str(o, "type"));
+  if (!p || !fi.type || !json_is_integer(size))
+    return -1;
+  if (!name && (strcmp(p, ".") == 0 || strcmp(p, "..") == 0))
+    return 0;
+  fi.name = name ? name : p;
+  fi.size = (int64_t)json_integer_value(size);
+  fi.owner = fi.group = -1;
+  json_t *at = json_object_get(o, "attributes");
+  json_t *perm = json_object_get(at, "permissions");
+  if (json_is_integer(perm)) {
+    fi.has_mode = 1;
+    fi.mode = (unsigned)(json_integer_value(perm) & 07777);
+  }
+  if (json_is_integer(json_object_get(at, "ownerId")))
+    fi.owner = json_integer_value(json_object_get(at, "ownerId"));
+  if (json_is_integer(json_object_get(at, "groupId")))
+    fi.group = json_integer_value(json_object_get(at, "groupId"));
+  fi.modified = vgi_json_str(at, "modificationTime");
+  fi.symlink_target = vgi_json_str(at, "symlinkTarget");
+  return vgi_result_add_file(res, &fi) ? -1 : 1;
+}
+
+static vg_status parse_files(state *s, vgi_call *c, json_t *j, vgi_result *res,
+                             vgi_error *err) {
+  if (c->step == 0) {
+    if (!set_str(&s->file_manager, vgi_json_str(j, "value")))
+      return unfit(err, "fileManager");
+    c->step = 1;
+    return VG_EPENDING;
+  }
+  switch (c->kind) {
+  case VGI_OP_MKTEMP:
+  case VGI_OP_TO_GUEST:
+    if (!json_is_string(j) || !json_string_length(j))
+      return unfit(err, vgi_op_kind_name(c->kind));
+    res->size = -1;
+    return vgi_result_set_path(res, json_string_value(j)) ? VG_ENOMEM : VG_OK;
+  case VGI_OP_FROM_GUEST: {
+    const char *url = vgi_json_str(j, "url");
+    json_t *size = json_object_get(j, "size");
+    if (!url || !*url || (size && !json_is_integer(size)))
+      return unfit(err, "InitiateFileTransferFromGuest");
+    res->size = size ? (int64_t)json_integer_value(size) : -1;
+    return vgi_result_set_path(res, url) ? VG_ENOMEM : VG_OK;
+  }
+  case VGI_OP_STAT:
+  case VGI_OP_LS: {
+    json_t *files = json_object_get(j, "files"), *f;
+    json_t *remaining = json_object_get(j, "remaining");
+    size_t i;
+    if (!json_is_null(j) &&
+        (!json_is_object(j) || (files && !json_is_array(files)) ||
+         (remaining && !json_is_integer(remaining))))
+      return unfit(err, "ListFilesInGuest");
+    const char *path = vgi_json_str(c->args, "path");
+    json_array_foreach(files, i, f) {
+      if (add_guest_file(res, f, c->kind == VGI_OP_STAT ? path : NULL) < 0)
+        return unfit(err, "ListFilesInGuest");
+    }
+    if (c->kind == VGI_OP_STAT) {
+      if (res->nfiles != 1) {
+        vgi_error_set(err, VG_ENOTFOUND, "%s: no such file or directory", path);
+        vgi_error_set_fault(err, "FileNotFound");
+        return VG_ENOTFOUND;
+      }
+      return VG_OK;
+    }
+    if (json_integer_value(remaining) > 0 && json_array_size(files)) {
+      if (!c->scratch)
+        c->scratch = json_object();
+      json_int_t at = json_integer_value(json_object_get(c->scratch, "index"));
+      json_object_set_new(
+          c->scratch, "index",
+          json_integer(at + (json_int_t)json_array_size(files)));
+      c->step++;
+      return VG_EPENDING;
+    }
+    return VG_OK;
+  }
+  default:
+    return unfit(err, vgi_op_kind_name(c->kind));
+  }
+}
+
+static vg_status parse_family(json_t *j, vgi_result *res, vgi_error *err) {
+  json_t *o = json_array_get(json_object_get(j, "objects"), 0), *p;
+  size_t i;
+  if (!json_is_null(j) && !json_is_object(j))
+    return unfit(err, "RetrievePropertiesEx");
+  res->os = VG_OS_POSIX;
+  json_array_foreach(json_object_get(o, "propSet"), i, p) {
+    json_t *val = json_object_get(p, "val");
+    const char *v = json_is_string(val) ? json_string_value(val)
+                                        : vgi_json_str(val, "_value");
+    if (v && strcmp(v, "windowsGuest") == 0)
+      res->os = VG_OS_WINDOWS;
+  }
+  return VG_OK;
+}
+
 static vg_status parse(void *p, vgi_call *c, const vgi_answer *a,
                        vgi_result *res, vgi_error *err) {
   state *s = p;
   int empty = a->status == 204 || a->len == 0;
-  if (c->kind == VGI_OP_LOGOUT || c->kind == VGI_OP_DELETE)
+  if (c->kind == VGI_OP_LOGOUT || c->kind == VGI_OP_DELETE ||
+      ((c->kind == VGI_OP_MKDIR || c->kind == VGI_OP_REMOVE) && c->step > 0))
     return VG_OK;
   if (c->kind == VGI_OP_LOGIN && c->step == 1) {
     if (!a->token || !*a->token) {
@@ -475,8 +746,12 @@ static vg_status parse(void *p, vgi_call *c, const vgi_answer *a,
     }
     break;
   }
+  case VGI_OP_FAMILY:
+    st = parse_family(j, res, err);
+    break;
   default:
-    st = unfit(err, vgi_op_kind_name(c->kind));
+    st = is_file_kind(c->kind) ? parse_files(s, c, j, res, err)
+                               : unfit(err, vgi_op_kind_name(c->kind));
   }
   json_decref(j);
   return st;

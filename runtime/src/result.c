@@ -7,7 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void run_free(vg_run_result *run) {
+  if (!run)
+    return;
+  free((char *)run->out);
+  free((char *)run->err);
+  free((char *)run->started);
+  free((char *)run->finished);
+  free(run);
+}
+
 void vgi_result_clear(vgi_result *r) {
+  free(r->path);
+  free(r->files);
+  vgi_buf_zfree(&r->data);
+  run_free(r->run);
   free(r->procs);
   free(r->vms);
   free(r->env_names);
@@ -151,5 +165,33 @@ int vgi_result_add_env(vgi_result *r, const char *name, size_t name_len,
     return -1;
   r->env_names[r->nenv] = (char *)k;
   r->env_values[r->nenv++] = (char *)v;
+  return 0;
+}
+
+int vgi_result_add_file(vgi_result *r, const vg_file_info *f) {
+  vg_file_info *v = realloc(r->files, (r->nfiles + 1) * sizeof *v);
+  if (!v)
+    return -1;
+  r->files = v;
+  int fail = 0;
+  vg_file_info *n = &r->files[r->nfiles];
+  *n = *f;
+  n->name = keep_str(r, f->name, f->name ? strlen(f->name) : 0, &fail);
+  n->modified = keep_time(r, f->modified, &fail);
+  n->symlink_target =
+      keep_str(r, f->symlink_target,
+               f->symlink_target ? strlen(f->symlink_target) : 0, &fail);
+  if (fail)
+    return -1;
+  r->nfiles++;
+  return 0;
+}
+
+int vgi_result_set_path(vgi_result *r, const char *path) {
+  char *p = strdup(path);
+  if (!p)
+    return -1;
+  free(r->path);
+  r->path = p;
   return 0;
 }

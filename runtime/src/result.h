@@ -6,6 +6,8 @@
 
 #include "vguest/vguest.h"
 
+#include "buf.h"
+
 #include <jansson.h>
 
 typedef struct vgi_result {
@@ -16,6 +18,15 @@ typedef struct vgi_result {
   size_t nvms;
   char **env_names, **env_values;
   size_t nenv;
+  char *path;          /* mktemp: the path; transfers: the URL */
+  vg_file_info *files; /* stat, list_files */
+  size_t nfiles;
+  int64_t size;         /* transfer_from_guest: the size (-1: not told) */
+  vg_os os;             /* guest_family */
+  vgi_buf data;         /* a download into memory, */
+  size_t data_cap;      /*   at most this many bytes; */
+  int data_over;        /*   1: the file was larger */
+  vg_run_result *run;   /* run */
   vg_secret *token;     /* login: the session token */
   char *server_release; /* login: the server's release, when it says */
   json_t *keep;         /* owns the strings the arrays point into */
@@ -42,6 +53,11 @@ void vgi_result_keep_pids(vgi_result *r, const json_t *pids);
 /* Adds a VM. Strings are copied. 0 ok, -1 nomem. */
 int vgi_result_add_vm(vgi_result *r, const char *id, const char *name,
                       const char *power_state);
+/* Adds a file's info; strings are copied (type must be static). 0 ok. */
+int vgi_result_add_file(vgi_result *r, const vg_file_info *f);
+/* Sets the string result (copied). 0 ok, -1 nomem. */
+int vgi_result_set_path(vgi_result *r, const char *path);
+
 /* Adds an environment variable (copied). 0 ok, -1 nomem. */
 int vgi_result_add_env(vgi_result *r, const char *name, size_t name_len,
                        const char *value);

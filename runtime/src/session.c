@@ -40,10 +40,19 @@ typedef struct sop {
   int token_gen;  /* token generation the request was sent with */
   int relogged;   /* already re-logged in once for this op */
   int transport_retried;
-  vg_op *check;    /* internal CHECK deciding this op's 401 */
-  vgi_error saved; /* the ambiguous 401 while checking */
-  size_t probe;    /* login: place in the auto probe order */
+  vg_op *check;          /* internal CHECK deciding this op's 401 */
+  vgi_error saved;       /* the ambiguous 401 while checking */
+  size_t probe;          /* login: place in the auto probe order */
+  const vgi_driver *drv; /* driven ops: the layer driving it */
+  void *drv_state;
+  vgi_exchange_done xdone; /* transfer exchanges: who reads the answer */
 } sop;
+
+/* A transfer host pinned by name. */
+typedef struct pin {
+  char *host;
+  vgi_pool *pool;
+} pin;
 
 struct vg_session {
   vg_runtime *rt;
@@ -55,6 +64,11 @@ struct vg_session {
   void *pstate;           /* proto's state: one of states[] */
   void **states;          /* per flavour of the probe order */
   vgi_pool *pool;         /* this session's connections and TLS policy */
+  char *host;             /* the server's host, for "*" in transfer URLs */
+  vgi_pool *xfer_pool;    /* transfer hosts without a pin of their own */
+  pin *pins;
+  size_t npins;
+  int closing; /* vg_session_free is failing its ops */
   long timeout_ms;
 
   vg_secret *token;
@@ -127,10 +141,70 @@ static const char *check_options(const vg_session_options *o) {
     return "protocol must be auto, api, rest or vim25";
   if (o->timeout_ms < 0 || o->max_connections < 0)
     return "timeout and max_connections must not be negative";
+  if (o->insecure_transfers &&
+      (o->transfer_thumbprint || (o->transfer_pins && *o->transfer_pins)))
+    return "insecure_transfers and transfer pins exclude each other";
   const char *srv = o->server;
   if (strstr(srv, "://") && strncmp(srv, "https://", 8) != 0 &&
       strncmp(srv, "http://", 7) != 0)
     return "server must be an https:// URL or a host name";
+  return NULL;
+}
+
+/* The host of a URL (lower case, IPv6 without brackets), or NULL. */
+static char *url_host(const char *url) {
+  CURLU *u = curl_url();
+  char *h = NULL, *out = NULL;
+  if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK && h && *h) {
+    size_t n = strlen(h);
+    out = (h[0] == '[' && n > 2) ? strndup(h + 1, n - 2) : strdup(h);
+    for (char *p = out; p && *p; p++)
+      *p = (char)tolower((unsigned char)*p);
+  }
+  curl_free(h);
+  curl_url_cleanup(u);
+  return out;
+}
+
+/* The TLS pools of the transfer hosts: one per pinned host, one for the
+   rest (the session's CA file, the one pin for all, or none). NULL, or
+   what is wrong. */
+static const char *transfer_pools(vg_session *s, const vg_session_options *o) {
+  char *all = NULL;
+  if (o->transfer_thumbprint && *o->transfer_thumbprint &&
+      !(all = normalize_thumbprint(o->transfer_thumbprint)))
+    return "transfer_thumbprint must be a SHA-1 (40) or SHA-256 (64) hex "
+           "digest";
+  vgi_tls tls = {o->ca_file, all, o->insecure_transfers ? 1 : 0};
+  vg_status st = vgi_pool_new(&tls, &s->xfer_pool);
+  free(all);
+  if (st != VG_OK)
+    return "out of memory";
+  size_t n = 0;
+  for (const char *const *p = o->transfer_pins; p && *p; p++)
+    n++;
+  if (!n)
+    return NULL;
+  if (!(s->pins = calloc(n, sizeof *s->pins)))
+    return "out of memory";
+  for (size_t i = 0; i < n; i++) {
+    const char *e = o->transfer_pins[i], *eq = strrchr(e, '=');
+    if (!eq || eq == e)
+      return "transfer_pins entries must be \"host=thumbprint\"";
+    char *fp = normalize_thumbprint(eq + 1);
+    if (!fp)
+      return "a transfer pin must be a SHA-1 (40) or SHA-256 (64) hex digest";
+    pin *p = &s->pins[s->npins++];
+    p->host = strndup(e, (size_t)(eq - e));
+    for (char *c = p->host; c && *c; c++)
+      *c = (char)tolower((unsigned char)*c);
+    vgi_tls pt = {NULL, fp, 0};
+    st = vgi_pool_new(&pt, &p->pool);
+    free(fp);
+    if (!p->host || st != VG_OK)
+      return "out of memory";
+  }
   return NULL;
 }
 
@@ -191,6 +265,16 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
     session_destroy(s);
     return VG_ENOMEM;
   }
+  if (!(s->host = url_host(s->server))) {
+    session_destroy(s);
+    *why = "server must be a URL with a host name";
+    return VG_EMISUSE;
+  }
+  if ((*why = transfer_pools(s, o)) != NULL) {
+    session_destroy(s);
+    return strcmp(*why, "out of memory") == 0 ? (*why = NULL, VG_ENOMEM)
+                                              : VG_EMISUSE;
+  }
   if (o->protocol != VG_PROTOCOL_AUTO)
     use(s, place_of(vgi_protocol_get(o->protocol)));
   vgi_runtime_max_connections(rt, o->max_connections ? o->max_connections : 16);
@@ -201,6 +285,12 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
                      s->server);
   else if (strncmp(s->server, "http://", 7) == 0)
     vgi_runtime_warn(rt, "%s is plain HTTP: credentials travel unencrypted",
+                     s->server);
+  if (o->insecure_transfers)
+    vgi_runtime_warn(rt,
+                     "TLS verification is off for the file transfers of %s "
+                     "(insecure_transfers = true): anyone on the path can "
+                     "read or change the files",
                      s->server);
   *out = s;
   return VG_OK;
@@ -215,6 +305,13 @@ static void forget_token(vg_session *s) {
 static void session_destroy(vg_session *s) {
   forget_token(s);
   vgi_pool_free(s->pool);
+  vgi_pool_free(s->xfer_pool);
+  for (size_t i = 0; i < s->npins; i++) {
+    free(s->pins[i].host);
+    vgi_pool_free(s->pins[i].pool);
+  }
+  free(s->pins);
+  free(s->host);
   vg_secret_free(s->password);
   for (size_t i = 0; s->states && i < vgi_protocol_count(); i++) {
     const vgi_proto *p = vgi_protocol_probe(i);
@@ -232,6 +329,7 @@ void vg_session_free(vg_session *s) {
   if (!s || s->zombie)
     return;
   /* Pending ops end canceled; every op forgets the session. */
+  s->closing = 1;
   dequeue_all(s);
   s->login_op = NULL;
   sop *next;
@@ -354,6 +452,8 @@ static int relogin(vg_session *s) {
 /* hooks->stop: the op is no longer pending. */
 static void op_stop(vg_op *op) {
   sop *o = of(op);
+  if (o->drv)
+    o->drv->stop(op, o->drv_state, !o->s || o->s->closing);
   if (o->http) {
     vgi_http_cancel(o->http);
     o->http = NULL;
@@ -382,6 +482,8 @@ static void op_stop(vg_op *op) {
 static void op_release(vg_op *op) {
   sop *o = of(op);
   vg_session *s = o->s;
+  if (o->drv)
+    o->drv->release(op, o->drv_state);
   if (s) {
     if (o->prev)
       o->prev->next = o->next;
@@ -583,33 +685,11 @@ static void login_finished(vg_session *s, vg_op *login, vg_status st) {
 
 /* ---- answers ----------------------------------------------------------- */
 
-static vg_status transport_status(const vgi_http_result *r) {
-  if (r->too_large)
-    return VG_EPROTOCOL;
-  switch (r->curl) {
-  case CURLE_OPERATION_TIMEDOUT:
-    return VG_ETIMEDOUT;
-  case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CERTPROBLEM:
-  case CURLE_SSL_CIPHER:
-  case CURLE_SSL_CACERT_BADFILE:
-  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-  case CURLE_SSL_INVALIDCERTSTATUS:
-  case CURLE_SSL_ISSUER_ERROR:
-    return VG_ETLS;
-  case CURLE_OUT_OF_MEMORY:
-    return VG_ENOMEM;
-  default:
-    return VG_ETRANSPORT;
-  }
-}
-
 /* Sets op->err for a failed exchange and returns the status. */
 static vg_status transport_error(sop *o, const vgi_http_result *r) {
   vg_session *s = o->s;
   vg_op *op = o->op;
-  vg_status st = transport_status(r);
+  vg_status st = vgi_http_failure(r);
   const vgi_tls *tls = vgi_pool_tls(s->pool);
   if (st == VG_ETLS && tls->thumbprint)
     vgi_error_set(&op->err, st,
@@ -640,7 +720,7 @@ static vg_status transport_error(sop *o, const vgi_http_result *r) {
    had closed); 1 when it did. */
 static int retry_transport(sop *o, const vgi_http_result *r) {
   if (!idempotent(o->op) || o->transport_retried ||
-      transport_status(r) != VG_ETRANSPORT)
+      vgi_http_failure(r) != VG_ETRANSPORT)
     return 0;
   o->transport_retried = 1;
   send_op(o);
@@ -816,9 +896,77 @@ static void answer(sop *o, const vgi_answer *a, const vgi_http_result *r) {
 static void on_answer(vgi_http *h, const vgi_http_result *r, void *ud) {
   sop *o = ud;
   o->http = NULL;
+  if (o->xdone) {
+    o->xdone(o->op, h, r);
+    return;
+  }
   vgi_answer a = {r->status, r->body, r->len,
                   vgi_http_header(h, "vmware-api-session-id")};
   answer(o, &a, r);
+}
+
+/* ---- driven ops and transfer exchanges ---------------------------------- */
+
+vg_status vgi_session_driven(vg_session *s, vgi_op_kind kind, const char *vm,
+                             const vgi_driver *d, void *state, vg_callback cb,
+                             void *ud, vg_op **out) {
+  vg_status st = vgi_session_op(s, kind, vm, NULL, cb, ud, out);
+  if (st == VG_OK) {
+    of(*out)->drv = d;
+    of(*out)->drv_state = state;
+  }
+  return st;
+}
+
+void *vgi_session_driver_state(const vg_op *op) {
+  return op && op->owner && of(op)->drv ? of(op)->drv_state : NULL;
+}
+
+vg_runtime *vgi_session_runtime(const vg_session *s) {
+  return s->rt;
+}
+
+/* url with a "*" host replaced by the session's host. */
+static char *star_host(const vg_session *s, const char *url) {
+  const char *h = strstr(url, "://");
+  if (!h || h[3] != '*' || (h[4] && !strchr(":/?", h[4])))
+    return strdup(url);
+  int v6 = strchr(s->host, ':') != NULL;
+  return vgi_printf("%.*s%s%s%s%s", (int)(h + 3 - url), url, v6 ? "[" : "",
+                    s->host, v6 ? "]" : "", h + 4);
+}
+
+static vgi_pool *transfer_pool(const vg_session *s, const char *host) {
+  for (size_t i = 0; i < s->npins; i++)
+    if (strcmp(s->pins[i].host, host) == 0)
+      return s->pins[i].pool;
+  return s->xfer_pool;
+}
+
+vg_status vgi_session_exchange(vg_op *op, vgi_http_request *req,
+                               vgi_exchange_done done) {
+  sop *o = of(op);
+  vg_session *s = o->s;
+  if (!s)
+    return VG_ECANCELED;
+  char *url = star_host(s, req->url);
+  char *host = url ? url_host(url) : NULL;
+  vg_status st = VG_ENOMEM;
+  if (url && !host)
+    st = VG_EINVALID;
+  if (host) {
+    req->url = url;
+    req->pool = transfer_pool(s, host);
+    /* a large file takes what it takes, but a stalled one ends */
+    req->timeout_ms = 0;
+    req->stall_timeout_ms = s->timeout_ms;
+    req->connect_timeout_ms = s->timeout_ms < 15000 ? s->timeout_ms : 15000;
+    o->xdone = done;
+    st = vgi_http_start(s->rt, req, on_answer, o, &o->http);
+  }
+  free(url);
+  free(host);
+  return st;
 }
 
 /* ---- login and logout -------------------------------------------------- */

@@ -7,6 +7,7 @@
 
 #include "vguest/vguest.h"
 
+#include "http.h"
 #include "op.h"
 #include "proto.h"
 
@@ -25,5 +26,30 @@ vgi_call *vgi_session_call(vg_op *op);
 vg_status vgi_session_start(vg_op *op, json_t *args, vg_op **out);
 /* Starts op again (a re-login, a retry), or queues it. */
 void vgi_session_run(vg_op *op);
+
+/* An op driven by a layer above the session (run, download, upload): it
+   sends nothing itself but starts other ops. The session tells the driver
+   when the op stops being pending (closing: the session is being freed,
+   so no new op may be started on it) and when it is freed. */
+typedef struct vgi_driver {
+  void (*stop)(vg_op *op, void *state, int closing);
+  void (*release)(vg_op *op, void *state);
+} vgi_driver;
+vg_status vgi_session_driven(vg_session *s, vgi_op_kind kind, const char *vm,
+                             const vgi_driver *d, void *state, vg_callback cb,
+                             void *ud, vg_op **out);
+/* The driver state of a driven op (NULL for any other op). */
+void *vgi_session_driver_state(const vg_op *op);
+vg_runtime *vgi_session_runtime(const vg_session *s);
+
+/* An exchange of op (made by vgi_session_op) with a transfer host: req's
+   URL (its "*" host replaced by the session's server host), the TLS pool
+   for that host, the session's timeout, no token and no re-login. done
+   reads the answer and completes op. req: borrows (its body, if any, is
+   taken over). */
+typedef void (*vgi_exchange_done)(vg_op *op, vgi_http *h,
+                                  const vgi_http_result *r);
+vg_status vgi_session_exchange(vg_op *op, vgi_http_request *req,
+                               vgi_exchange_done done);
 
 #endif

@@ -287,6 +287,11 @@ typedef struct vg_session_options {
   int insecure;           /* 1: no TLS verification (warns) */
   long timeout_ms;        /* per HTTP request; 0: 30000 */
   long max_connections;   /* per host; 0: 16 */
+  /* TLS to the ESXi hosts that serve file transfers (ca_file above
+     verifies them by default): */
+  const char *transfer_thumbprint; /* pin for every transfer host, or */
+  const char *const *transfer_pins; /* "host=thumbprint", NULL-terminated */
+  int insecure_transfers;           /* 1: no verification (warns) */
 } vg_session_options;
 
 /* Creates a session object; no I/O happens until an op is started (the
@@ -371,6 +376,202 @@ vg_status vg_process_delete(vg_session *s, const char *vm,
 vg_status vg_guest_env(vg_session *s, const char *vm, const vg_credentials *c,
                        const char *const *names, vg_callback cb, void *ud,
                        vg_op **out);
+
+/* ---------------------------------------------------------------------- */
+/* Guest files. The legacy "rest" flavour has no guest filesystem: these  */
+/* ops end with VG_EUNSUPPORTED there. Paths are the guest's own.         */
+
+typedef struct vg_file_info {
+  const char *name;     /* list_files: the entry's name; stat: the path */
+  const char *type;     /* "file", "directory", "symlink" (static) */
+  int64_t size;         /* bytes */
+  int has_mode;         /* POSIX guests: */
+  unsigned mode;        /*   permission bits, e.g. 0644 */
+  int64_t owner, group; /*   uid and gid, -1 when not told */
+  const char *modified; /* RFC 3339, or NULL */
+  const char *symlink_target; /* or NULL */
+} vg_file_info;
+
+typedef struct vg_mktemp_spec {
+  const char *prefix; /* NULL: "vguest-" */
+  const char *suffix; /* NULL: "" */
+  const char *dir;    /* NULL: the guest's temporary directory */
+  int directory;      /* 1: a directory, 0: a file */
+} vg_mktemp_spec;
+
+/* The new file's or directory's absolute path: vg_op_path. */
+vg_status vg_file_mktemp(vg_session *s, const char *vm,
+                         const vg_credentials *c, const vg_mktemp_spec *m,
+                         vg_callback cb, void *ud, vg_op **out);
+/* One vg_file_info (vg_op_files); a missing path is VG_ENOTFOUND. */
+vg_status vg_file_stat(vg_session *s, const char *vm, const vg_credentials *c,
+                       const char *path, vg_callback cb, void *ud,
+                       vg_op **out);
+/* The entries of a directory, every page of them (vg_op_files). */
+vg_status vg_file_list(vg_session *s, const char *vm, const vg_credentials *c,
+                       const char *dir, vg_callback cb, void *ud,
+                       vg_op **out);
+vg_status vg_file_mkdir(vg_session *s, const char *vm, const vg_credentials *c,
+                        const char *path, int parents, vg_callback cb,
+                        void *ud, vg_op **out);
+
+#define VG_REMOVE_DIRECTORY 1u /* path is a directory */
+#define VG_REMOVE_RECURSIVE 2u /* and everything in it */
+vg_status vg_file_remove(vg_session *s, const char *vm,
+                         const vg_credentials *c, const char *path,
+                         unsigned flags, vg_callback cb, void *ud,
+                         vg_op **out);
+
+/* Results of file ops: valid-until vg_op_free. */
+const char *vg_op_path(const vg_op *op); /* mktemp; transfer URLs */
+size_t vg_op_files(const vg_op *op, const vg_file_info **out);
+
+/* ---------------------------------------------------------------------- */
+/* Transfers: the bytes of a guest file go through a URL served by the    */
+/* VM's ESXi host, not by the vCenter. A "*" host in such a URL is the    */
+/* host the session talks to. TLS to the ESXi host is verified with the   */
+/* session's ca_file (a vCenter's CA usually signs its hosts), or the     */
+/* session's transfer pins, or not at all with insecure_transfers (warns).*/
+
+typedef struct vg_file_attributes {
+  int64_t size;  /* required for an upload: the exact number of bytes */
+  int overwrite; /* 1: replace an existing file */
+  int has_mode;
+  unsigned mode; /* POSIX permission bits */
+  int64_t owner, group; /* -1: the guest user's */
+} vg_file_attributes;
+
+/* Where a transfer's bytes come from (upload) or go to (download): one
+   of a local file, memory, or a callback. */
+typedef struct vg_transfer_spec {
+  const char *local_path;
+  const void *data; /* upload: data/len, copied before return */
+  size_t len;
+  /* upload: read up to n bytes into dst, return how many (0: end) */
+  size_t (*read)(char *dst, size_t n, void *ud);
+  /* download: take n bytes; return 0, or non-zero to give up */
+  int (*write)(const char *p, size_t n, void *ud);
+  void *ud;
+  /* download into memory (no local_path, no write): keep at most this
+     many bytes (0: 64 MiB); more is VG_EPROTOCOL, never a silent cut */
+  size_t max_bytes;
+} vg_transfer_spec;
+
+/* The URL to download a guest file from (vg_op_path, as the server wrote
+   it: a "*" host is replaced when vg_transfer_get uses it), and its size
+   when the flavour says (vim25; vg_op_size, else -1). */
+vg_status vg_transfer_from_guest(vg_session *s, const char *vm,
+                                 const vg_credentials *c, const char *path,
+                                 vg_callback cb, void *ud, vg_op **out);
+/* The URL to upload a guest file to (vg_op_path). a: borrows. */
+vg_status vg_transfer_to_guest(vg_session *s, const char *vm,
+                               const vg_credentials *c, const char *path,
+                               const vg_file_attributes *a, vg_callback cb,
+                               void *ud, vg_op **out);
+/* GET a transfer URL into the spec's sink (memory: vg_op_data). An
+   ESXi host's refusal is its own error (kind unauthorized, not_found,
+   ...), never taken for an expired vCenter session. */
+vg_status vg_transfer_get(vg_session *s, const char *url,
+                          const vg_transfer_spec *to, vg_callback cb,
+                          void *ud, vg_op **out);
+/* PUT the spec's source to a transfer URL; the size must be known (a
+   file's, len, or size for a callback). */
+vg_status vg_transfer_put(vg_session *s, const char *url,
+                          const vg_transfer_spec *from, int64_t size,
+                          vg_callback cb, void *ud, vg_op **out);
+
+/* Both steps in one op: a guest file into the sink; a source into a
+   guest file (a->size is taken from the source when it is a local file
+   or memory). */
+vg_status vg_file_download(vg_session *s, const char *vm,
+                           const vg_credentials *c, const char *path,
+                           const vg_transfer_spec *to, vg_callback cb,
+                           void *ud, vg_op **out);
+vg_status vg_file_upload(vg_session *s, const char *vm,
+                         const vg_credentials *c, const char *path,
+                         const vg_file_attributes *a,
+                         const vg_transfer_spec *from, vg_callback cb,
+                         void *ud, vg_op **out);
+
+/* Bytes a download kept in memory; valid-until vg_op_free. */
+const void *vg_op_data(const vg_op *op, size_t *len);
+int64_t vg_op_size(const vg_op *op);
+
+/* ---------------------------------------------------------------------- */
+/* Running a command and capturing its output                             */
+
+typedef enum vg_os {
+  VG_OS_AUTO = 0, /* ask the VM (its guest family) */
+  VG_OS_POSIX,    /* Linux and other Unix guests: /bin/sh quoting */
+  VG_OS_WINDOWS   /* Windows guests: the MSVCRT rules, cmd.exe /c */
+} vg_os;
+
+/* The VM's guest family as the server reports it (vg_op_os: VG_OS_WINDOWS
+   for Windows guests, VG_OS_POSIX for every other). */
+vg_status vg_guest_os(vg_session *s, const char *vm, vg_callback cb, void *ud,
+                      vg_op **out);
+vg_os vg_op_os(const vg_op *op);
+
+/* The command line of argv quoted for a guest family: each argument comes
+   back to the program byte for byte (an empty one included). POSIX: for
+   /bin/sh; Windows: for the MSVCRT argument rules behind cmd.exe /c, its
+   metacharacters escaped. *out: returns-owned, free(). VG_EINVALID for an
+   argument the family cannot carry (a line break through cmd.exe). */
+vg_status vg_command_line(vg_os os, const char *const *argv, char **out);
+
+typedef enum vg_env_mode {
+  VG_ENV_MERGE = 0, /* read the guest's environment, overlay env */
+  VG_ENV_REPLACE    /* env replaces it (the API's own meaning) */
+} vg_env_mode;
+
+typedef struct vg_run_spec {
+  const char *const *argv; /* program and arguments, quoted for the guest */
+  const char *command;     /* or: shell text passed untouched (/bin/sh -c,
+                              cmd.exe /c) */
+  vg_os os;
+  const char *cwd;         /* NULL: the guest user's home */
+  const char *const *env;  /* "K=V", NULL-terminated, or NULL */
+  vg_env_mode env_mode;
+  vg_transfer_spec stdin_from; /* local_path or data/len, or nothing */
+  long timeout_ms; /* 0: none; past it the process is terminated, the
+                      output so far downloaded, and the op fails with
+                      VG_ETIMEDOUT (its run result still readable) */
+  size_t max_output;       /* per stream kept in memory; 0: 64 MiB */
+  const char *stdout_file; /* local paths the output streams to instead */
+  const char *stderr_file;
+} vg_run_spec;
+
+/* Runs a command in the guest: a temp directory, the program started with
+   its output redirected there, waited on, the output downloaded, the
+   directory removed. Whatever happens (failure, timeout, vg_run_stop), the
+   process is not left running and the temp files are removed before the
+   op completes. */
+vg_status vg_run(vg_session *s, const char *vm, const vg_credentials *c,
+                 const vg_run_spec *r, vg_callback cb, void *ud,
+                 vg_op **out);
+
+/* Stops a pending run: terminates the guest process, downloads the output
+   so far, removes the temp files, then completes the op with VG_ECANCELED
+   (its callback runs). vg_op_cancel and vg_op_free of a pending run do
+   the same clean-up in the background, without a callback. */
+void vg_run_stop(vg_op *op);
+
+typedef struct vg_run_result {
+  int64_t pid;
+  int exit_code;
+  int has_exit_code;   /* 0 when the run ended before the process did */
+  const char *started; /* RFC 3339 */
+  const char *finished;
+  const char *out, *err; /* the output kept in memory (NUL-terminated
+                            copies; the bytes may hold NULs: use the
+                            lengths) */
+  size_t out_len, err_len;
+  int out_truncated, err_truncated; /* max_output was reached */
+} vg_run_result;
+
+/* The result of a run that finished, timed out or was stopped; NULL
+   before. valid-until vg_op_free. */
+const vg_run_result *vg_op_run(const vg_op *op);
 
 #ifdef __cplusplus
 }
