@@ -10,7 +10,11 @@
 
 #include <editline/readline.h>
 
-#include "l_util.h"
+#include <lauxlib.h>
+
+#include "l_edit.h"
+#include "l_interrupt.h"
+#include "l_runtime.h"
 
 static void init_edit(void) {
   static int done = 0;
@@ -22,23 +26,35 @@ static void init_edit(void) {
 }
 
 /*
+ * Forgets a Ctrl-C that only meant "discard this input line": clears the
+ * flag and consumes the runtime's wake-up with a zero-wait step.
+ * Completions delivered by that step only join the done list, so the next
+ * core.step still reports them.
+ */
+static void forget_interrupt(lua_State *L) {
+  lvg_interrupt_clear();
+  vg_runtime_step(lvg_runtime_get(L)->rt, 0);
+}
+
+/*
  * core.readline([prompt]) -> line without its newline, or nil at EOF.
  *
  * Ctrl-C while editing discards the line and prompts again, as shells do:
  * libedit's readline() returns NULL for it (as for EOF), so an interrupt
- * caught by our SIGINT handler during the call (l_core.c) tells the two
- * apart. That interrupt is then forgotten: it was not meant for the loop.
+ * caught by our SIGINT handler during the call (l_interrupt.c) tells the
+ * two apart. That interrupt is then forgotten: it was not meant for the
+ * loop.
  */
 int lvg_readline(lua_State *L) {
   const char *prompt = luaL_optstring(L, 1, "");
   char *line;
   init_edit();
   for (;;) {
-    long before = lvg_sigint_count();
+    long before = lvg_interrupt_count();
     line = readline(prompt);
-    if (line != NULL || lvg_sigint_count() == before)
+    if (line != NULL || lvg_interrupt_count() == before)
       break;
-    lvg_forget_interrupt(L);
+    forget_interrupt(L);
     fputs("\n", stdout);
     fflush(stdout);
   }
