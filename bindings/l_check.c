@@ -33,12 +33,8 @@ lvg_call lvg_call_get(lua_State *L, const char *own, int idx, int bound) {
   return c;
 }
 
-int lvg_call_isarg(const lvg_call *c, int idx) {
-  return idx >= c->base;
-}
-
 int lvg_argerror(lua_State *L, const lvg_call *c, int idx, const char *msg) {
-  if (!lvg_call_isarg(c, idx))
+  if (idx < c->base) /* self, or bound by the Lua layer */
     return luaL_error(L, "calling '%s' on bad self (%s)", c->name, msg);
   return luaL_error(L, "bad argument #%d to '%s' (%s)", idx - c->base + 1,
                     c->name, msg);

@@ -38,8 +38,6 @@ typedef struct lvg_call {
    idx. bound: how many leading arguments (self included) the Lua layer
    binds. */
 lvg_call lvg_call_get(lua_State *L, const char *own, int idx, int bound);
-/* Whether stack index idx is one of the caller's arguments (not self). */
-int lvg_call_isarg(const lvg_call *c, int idx);
 
 /* Raise "bad argument #n to 'call' (msg)", or "calling 'call' on bad self
    (msg)" for self and bound arguments. */

@@ -1,6 +1,11 @@
 /*
  * vguest.Credentials: guest credentials (user + password or SAML token).
  * The runtime copies the secrets in; tostring shows "***" for them.
+ *
+ * close, __close and __gc share one idempotent function that wipes them
+ * (vg_credentials_free zeroes the secrets); any other use of closed
+ * Credentials raises "attempt to use a closed vguest.Credentials". Ops
+ * already started keep their own copy.
  */
 #include <lauxlib.h>
 
@@ -20,11 +25,8 @@ const vg_credentials *lvg_checkcredentials(lua_State *L, const lvg_call *c,
       (lvg_credentials *)luaL_testudata(L, idx, LVG_CREDENTIALS);
   if (p == NULL)
     lvg_typeerror(L, c, idx, LVG_CREDENTIALS);
-  if (p->c == NULL) {
-    if (c->named && !lvg_call_isarg(c, idx))
-      luaL_error(L, "%s", closed_msg);
+  if (p->c == NULL)
     lvg_argerror(L, c, idx, LVG_CREDENTIALS " is closed");
-  }
   return p->c;
 }
 
@@ -90,12 +92,22 @@ static int cred_interactive(lua_State *L) {
   return 1;
 }
 
-static int cred_gc(lua_State *L) {
+/* The one close function behind close, __close and __gc. */
+static int cred_close(lua_State *L) {
+  lvg_call c = lvg_call_get(L, "close", 0, 0);
   lvg_credentials *p =
-      (lvg_credentials *)luaL_checkudata(L, 1, LVG_CREDENTIALS);
+      (lvg_credentials *)lvg_checkself(L, &c, 1, LVG_CREDENTIALS);
   vg_credentials_free(p->c); /* zeroes its secrets; NULL is a no-op */
   p->c = NULL;
   return 0;
+}
+
+static int cred_closed(lua_State *L) {
+  lvg_call c = lvg_call_get(L, "closed", 0, 0);
+  lvg_credentials *p =
+      (lvg_credentials *)lvg_checkself(L, &c, 1, LVG_CREDENTIALS);
+  lua_pushboolean(L, p->c == NULL);
+  return 1;
 }
 
 static int cred_tostring(lua_State *L) {
@@ -120,9 +132,13 @@ void lvg_open_credentials(lua_State *L) {
   static const luaL_Reg methods[] = {{"user", cred_user},
                                      {"type", cred_type},
                                      {"interactive", cred_interactive},
+                                     {"close", cred_close},
+                                     {"closed", cred_closed},
                                      {NULL, NULL}};
-  static const luaL_Reg meta[] = {
-      {"__gc", cred_gc}, {"__tostring", cred_tostring}, {NULL, NULL}};
+  static const luaL_Reg meta[] = {{"__gc", cred_close},
+                                  {"__close", cred_close},
+                                  {"__tostring", cred_tostring},
+                                  {NULL, NULL}};
   if (luaL_newmetatable(L, LVG_CREDENTIALS)) {
     luaL_setfuncs(L, meta, 0);
     luaL_newlib(L, methods);

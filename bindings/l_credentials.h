@@ -15,9 +15,8 @@
 void lvg_open_credentials(lua_State *L);
 int lvg_core_credentials(lua_State *L);
 
-/* The open Credentials at idx. A closed one passed as an argument is
-   "vguest.Credentials is closed"; one bound by the Lua layer (part of
-   self) is "attempt to use a closed vguest.Credentials". */
+/* The open Credentials at idx; closed ones are refused as
+   "vguest.Credentials is closed". */
 const vg_credentials *lvg_checkcredentials(lua_State *L, const lvg_call *c,
                                            int idx);
 

@@ -2,6 +2,10 @@
  * vguest.Secret: a vg_secret in C memory. Lua never sees its bytes: the
  * constructors read the environment, files and the terminal in C, and
  * nothing formats it (tostring is "vguest.Secret (***)").
+ *
+ * close, __close and __gc share one idempotent function that wipes it
+ * (vg_secret_free zeroes the bytes); any other use of a closed Secret
+ * raises "attempt to use a closed vguest.Secret".
  */
 #include <errno.h>
 #include <string.h>
@@ -138,11 +142,20 @@ static int secret_eq(lua_State *L) {
   return 1;
 }
 
-static int secret_gc(lua_State *L) {
-  lvg_secret *p = (lvg_secret *)luaL_checkudata(L, 1, LVG_SECRET);
+/* The one close function behind close, __close and __gc. */
+static int secret_close(lua_State *L) {
+  lvg_call c = lvg_call_get(L, "close", 0, 0);
+  lvg_secret *p = (lvg_secret *)lvg_checkself(L, &c, 1, LVG_SECRET);
   vg_secret_free(p->s); /* zeroes it; NULL is a no-op */
   p->s = NULL;
   return 0;
+}
+
+static int secret_closed(lua_State *L) {
+  lvg_call c = lvg_call_get(L, "closed", 0, 0);
+  lvg_secret *p = (lvg_secret *)lvg_checkself(L, &c, 1, LVG_SECRET);
+  lua_pushboolean(L, p->s == NULL);
+  return 1;
 }
 
 static int secret_tostring(lua_State *L) {
@@ -155,8 +168,12 @@ static int secret_tostring(lua_State *L) {
 }
 
 void lvg_open_secret(lua_State *L) {
-  static const luaL_Reg methods[] = {{"len", secret_len}, {NULL, NULL}};
-  static const luaL_Reg meta[] = {{"__gc", secret_gc},
+  static const luaL_Reg methods[] = {{"len", secret_len},
+                                     {"close", secret_close},
+                                     {"closed", secret_closed},
+                                     {NULL, NULL}};
+  static const luaL_Reg meta[] = {{"__gc", secret_close},
+                                  {"__close", secret_close},
                                   {"__eq", secret_eq},
                                   {"__tostring", secret_tostring},
                                   {NULL, NULL}};

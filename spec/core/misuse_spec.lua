@@ -106,4 +106,21 @@ describe("vguest.core misuse messages", function()
     check("bad argument #5 to 'create' (call name must be a string, got number)",
       S.create, sess, "vm-42", cred, { path = "/bin/true" }, 1)
   end)
+
+  it("refuse closed secrets and credentials passed to them", function()
+    local S = getmetatable(sess).__index
+    local sec = core.secret(H.SECRET)
+    sec:close()
+    check("bad argument #1 to 'credentials' (field 'password' is a closed vguest.Secret)",
+      core.credentials, { user = "root", password = sec })
+    check("bad argument #1 to 'connect' (field 'password' is a closed vguest.Secret)",
+      core.session, { server = "https://x", user = "a", password = sec }, "connect")
+    local c = core.credentials { user = "root", password = secret }
+    c:close()
+    check("bad argument #3 to 'create' (vguest.Credentials is closed)",
+      S.create, sess, "vm-42", c, { path = "/bin/true" })
+    check("calling 'create' on bad self (vguest.Credentials is closed)",
+      S.create, sess, "vm-42", c, { path = "/bin/true" }, "create")
+    check("bad argument #3 to 'list' (vguest.Credentials is closed)", S.list, sess, "vm-42", c)
+  end)
 end)
