@@ -8,36 +8,37 @@
 
 lvg_call lvg_call_get(lua_State *L, const char *own, int idx, int bound) {
   lvg_call c;
-  lua_Debug ar;
   c.name = own;
   c.base = 1;
   c.named = 0;
   if (idx > 0 && !lua_isnoneornil(L, idx)) {
-    if (lua_type(L, idx) == LUA_TSTRING) {
-      c.name = lua_tostring(L, idx);
-      c.base = bound + 1;
-      c.named = 1;
-      return c;
-    }
-    /* reported as the function itself sees its arguments */
+    if (lua_type(L, idx) != LUA_TSTRING)
+      lvg_argerrorf(L, &c, idx, "call name must be a string, got %s",
+                    lvg_typename(L, idx));
+    c.name = lua_tostring(L, idx);
+    c.base = bound + 1;
+    c.named = 1;
   }
-  if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar)) {
-    if (ar.namewhat != NULL && strcmp(ar.namewhat, "method") == 0)
-      c.base = 2; /* self is not counted, as in luaL_argerror */
-    if (ar.name != NULL)
-      c.name = ar.name;
-  }
-  if (idx > 0 && !lua_isnoneornil(L, idx))
-    lvg_argerrorf(L, &c, idx, "call name must be a string, got %s",
-                  lvg_typename(L, idx));
   return c;
 }
 
 int lvg_argerror(lua_State *L, const lvg_call *c, int idx, const char *msg) {
-  if (idx < c->base) /* self, or bound by the Lua layer */
-    return luaL_error(L, "calling '%s' on bad self (%s)", c->name, msg);
-  return luaL_error(L, "bad argument #%d to '%s' (%s)", idx - c->base + 1,
-                    c->name, msg);
+  const char *name = c->name;
+  int base = c->base;
+  lua_Debug ar;
+  /* Called directly: named as Lua names this call (looked up only now, on
+     the error path), counting self as in a method call, as luaL_argerror
+     does; but the function's own name instead of '?'. */
+  if (!c->named && lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar)) {
+    if (ar.namewhat != NULL && strcmp(ar.namewhat, "method") == 0)
+      base = 2;
+    if (ar.name != NULL)
+      name = ar.name;
+  }
+  if (idx < base) /* self, or bound by the Lua layer */
+    return luaL_error(L, "calling '%s' on bad self (%s)", name, msg);
+  return luaL_error(L, "bad argument #%d to '%s' (%s)", idx - base + 1, name,
+                    msg);
 }
 
 int lvg_argerrorf(lua_State *L, const lvg_call *c, int idx, const char *fmt,

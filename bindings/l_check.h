@@ -27,9 +27,10 @@
 #include <lua.h>
 
 typedef struct lvg_call {
-  const char *name; /* the call named in messages */
-  int base;         /* stack index of the caller's argument #1 */
-  int named;        /* 1 when the name was passed in */
+  const char *name; /* passed in, else the function's own name */
+  int base;         /* passed in: stack index of the caller's argument #1 */
+  int named;        /* 1 when the name was passed in; else the name and the
+                       counting are those Lua knows, looked up on error */
 } lvg_call;
 
 /* The context of the running C function. own: its name (static). idx: the

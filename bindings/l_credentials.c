@@ -111,8 +111,9 @@ static int cred_closed(lua_State *L) {
 }
 
 static int cred_tostring(lua_State *L) {
+  lvg_call c = lvg_call_get(L, "__tostring", 0, 0);
   lvg_credentials *p =
-      (lvg_credentials *)luaL_checkudata(L, 1, LVG_CREDENTIALS);
+      (lvg_credentials *)lvg_checkself(L, &c, 1, LVG_CREDENTIALS);
   const char *user, *type, *what;
   if (p->c == NULL) {
     lua_pushliteral(L, LVG_CREDENTIALS " (closed)");

@@ -306,7 +306,8 @@ static int op_name(lua_State *L) {
 }
 
 static int op_gc(lua_State *L) {
-  lvg_op *o = (lvg_op *)luaL_checkudata(L, 1, LVG_OP);
+  lvg_call c = lvg_call_get(L, "__gc", 0, 0);
+  lvg_op *o = (lvg_op *)lvg_checkself(L, &c, 1, LVG_OP);
   if (o->op != NULL) {
     lvg_runtime_untrack(o->rt, LVG_RANK_OP, &o->tracked);
     release(&o->tracked); /* vg_op_free cancels it when pending */
@@ -319,7 +320,8 @@ static int op_gc(lua_State *L) {
 }
 
 static int op_tostring(lua_State *L) {
-  lvg_op *o = (lvg_op *)luaL_checkudata(L, 1, LVG_OP);
+  lvg_call c = lvg_call_get(L, "__tostring", 0, 0);
+  lvg_op *o = (lvg_op *)lvg_checkself(L, &c, 1, LVG_OP);
   lua_pushfstring(L, "vguest.Op (%s, %s)", o->name, statusname(o));
   return 1;
 }

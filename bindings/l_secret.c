@@ -159,7 +159,8 @@ static int secret_closed(lua_State *L) {
 }
 
 static int secret_tostring(lua_State *L) {
-  lvg_secret *p = (lvg_secret *)luaL_checkudata(L, 1, LVG_SECRET);
+  lvg_call c = lvg_call_get(L, "__tostring", 0, 0);
+  lvg_secret *p = (lvg_secret *)lvg_checkself(L, &c, 1, LVG_SECRET);
   if (p->s == NULL)
     lua_pushliteral(L, LVG_SECRET " (closed)");
   else

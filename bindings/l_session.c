@@ -398,7 +398,8 @@ static int session_closed(lua_State *L) {
 }
 
 static int session_tostring(lua_State *L) {
-  lvg_session *s = (lvg_session *)luaL_checkudata(L, 1, LVG_SESSION);
+  lvg_call c = lvg_call_get(L, "__tostring", 0, 0);
+  lvg_session *s = (lvg_session *)lvg_checkself(L, &c, 1, LVG_SESSION);
   const char *protocol;
   if (s->s == NULL) {
     lua_pushliteral(L, LVG_SESSION " (closed)");

@@ -72,6 +72,36 @@ describe("vguest.core misuse messages", function()
     H.wait(op)
   end)
 
+  it("never name '?' or the module, whatever is called wrongly through pcall", function()
+    local S = getmetatable(sess).__index
+    local op = core.timer(0)
+    local O, SM = getmetatable(op), getmetatable(secret)
+    local C, SS = getmetatable(cred), getmetatable(sess)
+    local calls = {
+      { core.secret }, { core.secret_env, 1 }, { core.secret_file, {} }, { core.secret_prompt, true },
+      { core.credentials }, { core.session }, { core.timer, "x" }, { core.timer, 1.5 },
+      { core.step, {} }, { core.interrupted, "x" }, { core.catch_interrupts },
+      { core.readline, {} }, { core.history_add }, { core.history_load, {} },
+      { core.history_save, false }, { core.isatty, "x" }, { core.isatty, 1.5 },
+      { S.login, 1 }, { S.logout, 1 }, { S.info, cred }, { S.close, 1 }, { S.closed, 1 },
+      { S.vms, sess, 1 }, { S.create, sess, "vm-42", cred, 1 }, { S.get, sess, "vm-42", cred },
+      { S.delete, sess, "vm-42", cred, -1 }, { S.list, sess, "vm-42", cred, 1 },
+      { S.env, sess, "vm-42", cred, 1 }, { SS.__tostring, 1 }, { SS.__gc, 1 }, { SS.__close, 1 },
+      { O.__index.status, 1 }, { O.__index.result, 1 }, { O.__index.cancel, 1 },
+      { O.__index.name, 1 }, { O.__tostring, 1 }, { O.__gc, 1 },
+      { SM.__index.len, 1 }, { SM.__index.close, 1 }, { SM.__index.closed, 1 }, { SM.__tostring, 1 },
+      { SM.__gc, 1 }, { SM.__close, 1 },
+      { C.__index.user, 1 }, { C.__index.type, 1 }, { C.__index.interactive, 1 },
+      { C.__index.close, 1 }, { C.__index.closed, 1 }, { C.__tostring, 1 }, { C.__gc, 1 },
+    }
+    for i, c in ipairs(calls) do
+      local f = c[1]
+      assert(type(f) == "function", "call " .. i)
+      check("bad argument #", f, table.unpack(c, 2))
+    end
+    H.wait(op)
+  end)
+
   it("name the call passed in, counting the caller's arguments", function()
     local S = getmetatable(sess).__index
     local base = { server = "https://127.0.0.1:1", user = "admin", password = secret }
