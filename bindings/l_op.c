@@ -12,26 +12,43 @@
  * The anchor is released in exactly one place, finish(), used by both the
  * completion path and cancel.
  */
+#include <stddef.h>
 #include <string.h>
 
-#include "l_util.h"
+#include <lauxlib.h>
 
-static void link_op(lvg_runtime *rt, lvg_op *o) {
-  o->prev = NULL;
-  o->next = rt->ops;
-  if (rt->ops != NULL)
-    rt->ops->prev = o;
-  rt->ops = o;
-}
+#include "l_check.h"
+#include "l_error.h"
+#include "l_op.h"
 
-static void unlink_op(lvg_runtime *rt, lvg_op *o) {
-  if (o->prev != NULL)
-    o->prev->next = o->next;
-  else if (rt->ops == o)
-    rt->ops = o->next;
-  if (o->next != NULL)
-    o->next->prev = o->prev;
-  o->prev = o->next = NULL;
+typedef enum lvg_op_state {
+  LVG_OP_STARTING,  /* userdata made, vg_op not started yet */
+  LVG_OP_PENDING,   /* in flight, anchored */
+  LVG_OP_COMPLETED, /* callback ran, on the done list, still anchored */
+  LVG_OP_DONE       /* result cached in user values, anchor dropped */
+} lvg_op_state;
+
+struct lvg_op {
+  lvg_tracked tracked; /* in rt while it holds a vg_op */
+  vg_op *op;           /* NULL once the result is converted */
+  lvg_runtime *rt;     /* kept alive by user value 1 */
+  const char *name;    /* static: "login", "create", "timer", ... */
+  lvg_op_kind kind;
+  lvg_op_state state;
+  vg_status status;  /* final status once DONE */
+  int anchor;        /* registry ref of the userdata while in flight */
+  lvg_op *next_done; /* link in rt->done_* */
+};
+
+/* User values. */
+#define UV_RUNTIME 1
+#define UV_SESSION 2
+#define UV_RESULT 3
+#define UV_ERROR 4
+#define NUV 4
+
+static lvg_op *fromtracked(lvg_tracked *t) {
+  return (lvg_op *)(void *)((char *)t - offsetof(lvg_op, tracked));
 }
 
 static void unlink_done(lvg_runtime *rt, lvg_op *o) {
@@ -68,12 +85,23 @@ vg_callback lvg_op_callback(void) {
   return on_complete;
 }
 
+/* Runtime __gc of an op still holding its vg_op (lvg_runtime_track). */
+static void release(lvg_tracked *t) {
+  lvg_op *o = fromtracked(t);
+  if (o->state == LVG_OP_COMPLETED)
+    unlink_done(o->rt, o);
+  vg_op_free(o->op);
+  o->op = NULL;
+  o->status = VG_ECANCELED;
+  o->state = LVG_OP_DONE;
+}
+
 lvg_op *lvg_op_new(lua_State *L, lvg_runtime *rt, int session, const char *name,
                    lvg_op_kind kind) {
   lvg_op *o;
   if (session != 0)
     session = lua_absindex(L, session);
-  o = (lvg_op *)lua_newuserdatauv(L, sizeof *o, LVG_OP_NUV);
+  o = (lvg_op *)lua_newuserdatauv(L, sizeof *o, NUV);
   memset(o, 0, sizeof *o);
   o->rt = rt;
   o->name = name;
@@ -82,11 +110,11 @@ lvg_op *lvg_op_new(lua_State *L, lvg_runtime *rt, int session, const char *name,
   o->status = VG_EPENDING;
   o->anchor = LUA_NOREF;
   luaL_setmetatable(L, LVG_OP);
-  lvg_pushruntime(L);
-  lua_setiuservalue(L, -2, LVG_UV_RUNTIME);
+  lvg_runtime_push(L);
+  lua_setiuservalue(L, -2, UV_RUNTIME);
   if (session != 0) {
     lua_pushvalue(L, session);
-    lua_setiuservalue(L, -2, LVG_OP_UV_SESSION);
+    lua_setiuservalue(L, -2, UV_SESSION);
   }
   return o;
 }
@@ -95,11 +123,11 @@ lvg_op *lvg_op_new(lua_State *L, lvg_runtime *rt, int session, const char *name,
 void lvg_op_started(lua_State *L, lvg_op *o, vg_status st, vg_op *op) {
   if (st != VG_OK) {
     vg_op_free(op); /* NULL is a no-op */
-    lvg_raisestatus(L, st, NULL);
+    lvg_raisestatus(L, o->name, st, NULL);
     return;
   }
   o->op = op;
-  link_op(o->rt, o);
+  lvg_runtime_track(o->rt, LVG_RANK_OP, &o->tracked, release);
   o->state = LVG_OP_PENDING;
   lua_pushvalue(L, -1);
   o->anchor = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -199,10 +227,10 @@ static void finish(lua_State *L, int idx, lvg_op *o, vg_status st) {
   } else if (st != VG_OK) {
     lvg_pusherror(L, vg_op_error(o->op), st, o->name);
   }
-  lua_setiuservalue(L, idx, st == VG_OK ? LVG_OP_UV_RESULT : LVG_OP_UV_ERROR);
+  lua_setiuservalue(L, idx, st == VG_OK ? UV_RESULT : UV_ERROR);
   o->status = st;
   o->state = LVG_OP_DONE;
-  unlink_op(o->rt, o);
+  lvg_runtime_untrack(o->rt, LVG_RANK_OP, &o->tracked);
   vg_op_free(o->op);
   o->op = NULL;
   luaL_unref(L, LUA_REGISTRYINDEX, o->anchor);
@@ -225,24 +253,12 @@ int lvg_op_report(lua_State *L, lvg_runtime *rt) {
   return 1;
 }
 
-/* Frees every vg_op still held (runtime __gc only). */
-void lvg_op_freeall(lvg_runtime *rt) {
-  while (rt->ops != NULL) {
-    lvg_op *o = rt->ops;
-    unlink_op(rt, o);
-    vg_op_free(o->op);
-    o->op = NULL;
-    o->status = VG_ECANCELED;
-    o->state = LVG_OP_DONE;
-  }
-  rt->done_head = rt->done_tail = NULL;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Methods                                                                 */
 
-static lvg_op *checkop(lua_State *L) {
-  return (lvg_op *)luaL_checkudata(L, 1, LVG_OP);
+static lvg_op *checkop(lua_State *L, const char *own) {
+  lvg_call c = lvg_call_get(L, own, 0, 0);
+  return (lvg_op *)lvg_checkself(L, &c, 1, LVG_OP);
 }
 
 static const char *statusname(const lvg_op *o) {
@@ -254,26 +270,26 @@ static const char *statusname(const lvg_op *o) {
 }
 
 static int op_status(lua_State *L) {
-  lua_pushstring(L, statusname(checkop(L)));
+  lua_pushstring(L, statusname(checkop(L, "status")));
   return 1;
 }
 
 static int op_result(lua_State *L) {
-  lvg_op *o = checkop(L);
+  lvg_op *o = checkop(L, "result");
   if (o->state != LVG_OP_DONE)
     return luaL_error(L, "vguest.Op (%s) is still pending", o->name);
   if (o->status == VG_OK) {
-    lua_getiuservalue(L, 1, LVG_OP_UV_RESULT);
+    lua_getiuservalue(L, 1, UV_RESULT);
     return 1;
   }
   lua_pushnil(L);
-  lua_getiuservalue(L, 1, LVG_OP_UV_ERROR);
+  lua_getiuservalue(L, 1, UV_ERROR);
   return 2;
 }
 
 /* Op:cancel() -> true when it was pending (it is then never reported). */
 static int op_cancel(lua_State *L) {
-  lvg_op *o = checkop(L);
+  lvg_op *o = checkop(L, "cancel");
   if (o->state != LVG_OP_PENDING) {
     lua_pushboolean(L, 0);
     return 1;
@@ -285,20 +301,16 @@ static int op_cancel(lua_State *L) {
 }
 
 static int op_name(lua_State *L) {
-  lua_pushstring(L, checkop(L)->name);
+  lua_pushstring(L, checkop(L, "name")->name);
   return 1;
 }
 
 static int op_gc(lua_State *L) {
-  lvg_op *o = checkop(L);
+  lvg_call c = lvg_call_get(L, "__gc", 0, 0);
+  lvg_op *o = (lvg_op *)lvg_checkself(L, &c, 1, LVG_OP);
   if (o->op != NULL) {
-    if (o->state == LVG_OP_COMPLETED)
-      unlink_done(o->rt, o);
-    unlink_op(o->rt, o);
-    vg_op_free(o->op); /* cancels it when pending */
-    o->op = NULL;
-    o->state = LVG_OP_DONE;
-    o->status = VG_ECANCELED;
+    lvg_runtime_untrack(o->rt, LVG_RANK_OP, &o->tracked);
+    release(&o->tracked); /* vg_op_free cancels it when pending */
   }
   if (o->anchor != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, o->anchor);
@@ -308,7 +320,8 @@ static int op_gc(lua_State *L) {
 }
 
 static int op_tostring(lua_State *L) {
-  lvg_op *o = checkop(L);
+  lvg_call c = lvg_call_get(L, "__tostring", 0, 0);
+  lvg_op *o = (lvg_op *)lvg_checkself(L, &c, 1, LVG_OP);
   lua_pushfstring(L, "vguest.Op (%s, %s)", o->name, statusname(o));
   return 1;
 }

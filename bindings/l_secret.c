@@ -2,46 +2,50 @@
  * vguest.Secret: a vg_secret in C memory. Lua never sees its bytes: the
  * constructors read the environment, files and the terminal in C, and
  * nothing formats it (tostring is "vguest.Secret (***)").
+ *
+ * close, __close and __gc share one idempotent function that wipes it
+ * (vg_secret_free zeroes the bytes); any other use of a closed Secret
+ * raises "attempt to use a closed vguest.Secret".
  */
 #include <errno.h>
 #include <string.h>
 
-#include "l_util.h"
+#include <lauxlib.h>
+
+#include "l_error.h"
+#include "l_secret.h"
 
 typedef struct lvg_secret {
-  vg_secret *s; /* NULL when freed */
+  vg_secret *s; /* NULL when closed */
 } lvg_secret;
 
-const vg_secret *lvg_tosecret(lua_State *L, int idx) {
-  lvg_secret *p = (lvg_secret *)luaL_testudata(L, idx, LVG_SECRET);
-  return p != NULL ? p->s : NULL;
-}
+static const char closed_msg[] = "attempt to use a closed " LVG_SECRET;
 
-const vg_secret *lvg_checksecret(lua_State *L, int arg) {
-  lvg_secret *p = (lvg_secret *)luaL_checkudata(L, arg, LVG_SECRET);
+/* self of a method that needs the secret open */
+static const vg_secret *checkopen(lua_State *L, const char *own) {
+  lvg_call c = lvg_call_get(L, own, 0, 0);
+  lvg_secret *p = (lvg_secret *)lvg_checkself(L, &c, 1, LVG_SECRET);
   if (p->s == NULL)
-    luaL_error(L, "attempt to use a closed vguest.Secret");
+    luaL_error(L, "%s", closed_msg);
   return p->s;
 }
 
-/* The Secret in option field `field` of the table at arg, or NULL. */
-const vg_secret *lvg_optfield_secret(lua_State *L, int arg, const char *field,
-                                     int required) {
+const vg_secret *lvg_optfield_secret(lua_State *L, const lvg_call *c, int idx,
+                                     const char *field, int required) {
   lvg_secret *p;
-  if (lua_getfield(L, arg, field) == LUA_TNIL) {
+  if (lua_getfield(L, idx, field) == LUA_TNIL) {
     lua_pop(L, 1);
-    if (required) {
-      const char *msg = lua_pushfstring(L, "field '%s' is required", field);
-      luaL_argerror(L, arg, msg);
-    }
+    if (required)
+      lvg_argerrorf(L, c, idx, "field '%s' is required", field);
     return NULL;
   }
   p = (lvg_secret *)luaL_testudata(L, -1, LVG_SECRET);
   if (p == NULL)
-    lvg_fielderror(L, arg, field, "a vguest.Secret");
-  lua_pop(L, 1); /* still referenced by the table */
+    lvg_argerrorf(L, c, idx, "field '%s' must be a %s, got %s", field,
+                  LVG_SECRET, lvg_typename(L, -1));
   if (p->s == NULL)
-    luaL_error(L, "attempt to use a closed vguest.Secret");
+    lvg_argerrorf(L, c, idx, "field '%s' is a closed %s", field, LVG_SECRET);
+  lua_pop(L, 1); /* still referenced by the table */
   return p->s;
 }
 
@@ -53,45 +57,45 @@ static lvg_secret *newsecret(lua_State *L) {
   return p;
 }
 
+static const char *checkstring(lua_State *L, const char *own, int idx) {
+  lvg_call c = lvg_call_get(L, own, 0, 0);
+  if (lua_type(L, idx) != LUA_TSTRING)
+    lvg_typeerror(L, &c, idx, "string");
+  return lua_tostring(L, idx);
+}
+
 /* core.secret(str): the bytes are copied into C memory. */
 int lvg_core_secret(lua_State *L) {
   size_t len;
   const char *bytes;
   lvg_secret *p;
   vg_status st;
-  luaL_checktype(L, 1, LUA_TSTRING);
+  checkstring(L, "secret", 1);
   bytes = lua_tolstring(L, 1, &len);
   p = newsecret(L);
   st = vg_secret_new(bytes, len, &p->s);
   if (st != VG_OK)
-    return lvg_raisestatus(L, st, NULL);
+    return lvg_raisestatus(L, "secret", st, NULL);
   return 1;
 }
 
 /* core.secret_env(name): read in C, never as a Lua string. */
 int lvg_core_secret_env(lua_State *L) {
-  const char *name;
-  lvg_secret *p;
-  vg_status st;
-  luaL_checktype(L, 1, LUA_TSTRING);
-  name = lua_tostring(L, 1);
-  p = newsecret(L);
-  st = vg_secret_from_env(name, &p->s);
+  const char *name = checkstring(L, "secret_env", 1);
+  lvg_secret *p = newsecret(L);
+  vg_status st = vg_secret_from_env(name, &p->s);
   if (st == VG_ENOTFOUND)
     return luaL_error(L, "environment variable %s is not set", name);
   if (st != VG_OK)
-    return lvg_raisestatus(L, st, NULL);
+    return lvg_raisestatus(L, "secret_env", st, NULL);
   return 1;
 }
 
 /* core.secret_file(path): one trailing newline is dropped by the runtime. */
 int lvg_core_secret_file(lua_State *L) {
-  const char *path;
-  lvg_secret *p;
+  const char *path = checkstring(L, "secret_file", 1);
+  lvg_secret *p = newsecret(L);
   vg_status st;
-  luaL_checktype(L, 1, LUA_TSTRING);
-  path = lua_tostring(L, 1);
-  p = newsecret(L);
   errno = 0;
   st = vg_secret_from_file(path, &p->s);
   if (st != VG_OK) {
@@ -110,10 +114,8 @@ int lvg_core_secret_prompt(lua_State *L) {
   const char *prompt = "Password: ";
   lvg_secret *p;
   vg_status st;
-  if (!lua_isnoneornil(L, 1)) {
-    luaL_checktype(L, 1, LUA_TSTRING);
-    prompt = lua_tostring(L, 1);
-  }
+  if (!lua_isnoneornil(L, 1))
+    prompt = checkstring(L, "secret_prompt", 1);
   p = newsecret(L);
   st = vg_secret_from_prompt(prompt, &p->s);
   if (st != VG_OK)
@@ -122,33 +124,57 @@ int lvg_core_secret_prompt(lua_State *L) {
 }
 
 static int secret_len(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)vg_secret_len(lvg_checksecret(L, 1)));
+  lua_pushinteger(L, (lua_Integer)vg_secret_len(checkopen(L, "len")));
   return 1;
 }
 
-/* Constant-time comparison of two Secrets. */
+/* Constant-time comparison of two open Secrets. */
 static int secret_eq(lua_State *L) {
-  const vg_secret *a = lvg_tosecret(L, 1), *b = lvg_tosecret(L, 2);
-  lua_pushboolean(L, a != NULL && b != NULL && vg_secret_equal(a, b));
+  lvg_secret *a = (lvg_secret *)luaL_testudata(L, 1, LVG_SECRET);
+  lvg_secret *b = (lvg_secret *)luaL_testudata(L, 2, LVG_SECRET);
+  if (a == NULL || b == NULL) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (a->s == NULL || b->s == NULL)
+    return luaL_error(L, "%s", closed_msg);
+  lua_pushboolean(L, vg_secret_equal(a->s, b->s));
   return 1;
 }
 
-static int secret_gc(lua_State *L) {
-  lvg_secret *p = (lvg_secret *)luaL_checkudata(L, 1, LVG_SECRET);
-  vg_secret_free(p->s); /* zeroes it */
+/* The one close function behind close, __close and __gc. */
+static int secret_close(lua_State *L) {
+  lvg_call c = lvg_call_get(L, "close", 0, 0);
+  lvg_secret *p = (lvg_secret *)lvg_checkself(L, &c, 1, LVG_SECRET);
+  vg_secret_free(p->s); /* zeroes it; NULL is a no-op */
   p->s = NULL;
   return 0;
 }
 
+static int secret_closed(lua_State *L) {
+  lvg_call c = lvg_call_get(L, "closed", 0, 0);
+  lvg_secret *p = (lvg_secret *)lvg_checkself(L, &c, 1, LVG_SECRET);
+  lua_pushboolean(L, p->s == NULL);
+  return 1;
+}
+
 static int secret_tostring(lua_State *L) {
-  luaL_checkudata(L, 1, LVG_SECRET);
-  lua_pushliteral(L, "vguest.Secret (***)");
+  lvg_call c = lvg_call_get(L, "__tostring", 0, 0);
+  lvg_secret *p = (lvg_secret *)lvg_checkself(L, &c, 1, LVG_SECRET);
+  if (p->s == NULL)
+    lua_pushliteral(L, LVG_SECRET " (closed)");
+  else
+    lua_pushliteral(L, LVG_SECRET " (***)");
   return 1;
 }
 
 void lvg_open_secret(lua_State *L) {
-  static const luaL_Reg methods[] = {{"len", secret_len}, {NULL, NULL}};
-  static const luaL_Reg meta[] = {{"__gc", secret_gc},
+  static const luaL_Reg methods[] = {{"len", secret_len},
+                                     {"close", secret_close},
+                                     {"closed", secret_closed},
+                                     {NULL, NULL}};
+  static const luaL_Reg meta[] = {{"__gc", secret_close},
+                                  {"__close", secret_close},
                                   {"__eq", secret_eq},
                                   {"__tostring", secret_tostring},
                                   {NULL, NULL}};

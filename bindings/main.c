@@ -18,7 +18,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "l_util.h"
+#include "l_core.h"
+#include "l_loop.h"
 
 #ifndef VGUEST_LUA_SRC_DIR
 #define VGUEST_LUA_SRC_DIR ""
@@ -105,7 +106,7 @@ static int pmain(lua_State *L) {
   createargtable(L, argc, argv);
 
   /* Load the module now so Ctrl-C is caught before any Lua runs: the
-     handler only sets a flag and wakes the loop (l_core.c). */
+     handler only sets a flag and wakes the loop (l_interrupt.c). */
   lua_getglobal(L, "require");
   lua_pushliteral(L, "vguest.core");
   lua_call(L, 1, 1);

@@ -9,6 +9,14 @@ local repl = require "vguest.repl"
 
 local M = {}
 
+-- The flavour names, from the runtime's one registry (core.protocols).
+local protocol_list = task.core().protocols
+local protocols = {}
+for _, name in ipairs(protocol_list) do protocols[name] = true end
+-- "auto, api, rest or vim25"
+local protocol_words = table.concat(protocol_list, ", ", 1, #protocol_list - 1) ..
+  " or " .. protocol_list[#protocol_list]
+
 M.usage = [[
 usage: vguest run [options] FILE [ARGS...]   run a Lua playbook (FILE "-": stdin);
                                              ARGS are in the table `arg`, arg[0] = FILE
@@ -21,7 +29,8 @@ options for run and repl:
   --sim           start a simulator (vguest-sim) on a free loopback port; vg.connect{}
                   and vg.credentials{} default to it and its first accounts; it is
                   stopped when vguest exits
-  --protocol P    default protocol for vg.connect: auto, api, rest or vim25
+  --protocol P    default protocol for vg.connect: ]] .. protocol_words .. [[
+
   --traceback     print a traceback with a runtime error (also VGUEST_TRACEBACK=1)
   -e STAT         run the Lua statement STAT first (e.g. -e '_PROMPT=""')
 
@@ -33,8 +42,6 @@ environment: VGUEST_SERVER, VGUEST_USER, VGUEST_PASSWORD, VGUEST_PROTOCOL,
 
 exit status: 0 on success, 1 on failure (one line on stderr), 130 on Ctrl-C
 ]]
-
-local protocols = { auto = true, api = true, rest = true, vim25 = true }
 
 local Usage = {}
 local function usage_error(msg) error(setmetatable({ msg = msg }, Usage), 0) end
@@ -73,7 +80,7 @@ local function parse(argv)
         p = argv[i]
       end
       if not p or not protocols[p] then
-        usage_error("--protocol needs one of auto, api, rest, vim25")
+        usage_error("--protocol needs one of " .. table.concat(protocol_list, ", "))
       end
       o.protocol = p
     elseif a == "-e" then

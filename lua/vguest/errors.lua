@@ -19,6 +19,12 @@
 -- Lua's own luaL_argerror does:
 --
 --   bad argument #1 to 'create' (unknown option 'pth')
+--
+-- Who checks what: the C module checks every value that reaches C, and is
+-- passed the name of the user's call so its message needs no rewriting
+-- (`M.reraise` only moves it to the user's line). This module checks what
+-- exists only in Lua: self, the Lua layer's own options (waits, tasks,
+-- secret sources) and the defaults it fills in.
 local M = {}
 
 local Error = {}
@@ -98,6 +104,36 @@ local function typename(v)
 end
 M.typename = typename
 
+--- For "X expected, got <type>": the type, "no value" for nil.
+local function typeof(v)
+  if v == nil then return "no value" end
+  return typename(v)
+end
+M.typeof = typeof
+
+--- For messages about a value: numbers show themselves ("-1", "1.5",
+-- "nan"), "" is "an empty string", nil is "no value", anything else its
+-- type (a string may be a secret: never its text).
+local function describe(v)
+  if v == nil then return "no value" end
+  if type(v) == "number" then
+    if v ~= v then return "nan" end
+    return tostring(v)
+  end
+  if v == "" then return "an empty string" end
+  return typename(v)
+end
+M.describe = describe
+
+--- Re-raise an error caught from the C module at the user's line: a
+-- misuse message (already naming the user's call) gets the position of
+-- the frame `level` levels up, as with argerror; an error object is
+-- raised as it is.
+function M.reraise(err, level)
+  if type(err) == "string" then error(err, (level or 2) + 1) end
+  error(err, 0)
+end
+
 --- Check that self is an object of class `cls` (a metatable with __name).
 function M.checkself(self, cls, fname, level)
   if getmetatable(self) ~= cls then
@@ -108,13 +144,20 @@ function M.checkself(self, cls, fname, level)
 end
 
 -- Type predicates for option specs: a spec maps each allowed key to a
--- checker name ("string", "number", "boolean", "table", "positive",
--- "integer", "string_array", "string_map", "secret", "any") or a function
--- returning ok, expected-description.
+-- checker name ("string", "nonempty_string", "number", "boolean", "table",
+-- "positive", "seconds", "integer", "string_array", "string_map", "any") or
+-- a function returning ok, expected-description.
 local checkers = {}
+M.MAX_SECONDS = 2147483 -- core timers take at most 2^31-1 ms
 function checkers.string(v) return type(v) == "string", "a string" end
 function checkers.number(v) return type(v) == "number", "a number" end
 function checkers.positive(v) return type(v) == "number" and v > 0, "a positive number" end
+-- a delay for a core timer: positive, and at most its 2^31-1 ms
+function checkers.seconds(v)
+  if type(v) ~= "number" or not (v > 0) then return false, "a positive number" end
+  return v <= M.MAX_SECONDS, "a positive number of at most " .. M.MAX_SECONDS .. " seconds"
+end
+function checkers.nonempty_string(v) return type(v) == "string" and v ~= "", "a non-empty string" end
 function checkers.nonneg(v) return type(v) == "number" and v >= 0, "a non-negative number" end
 function checkers.integer(v) return math.type(v) == "integer" and v > 0, "a positive integer" end
 function checkers.boolean(v) return type(v) == "boolean", "a boolean" end
@@ -140,30 +183,33 @@ function checkers.string_map(v)
   return true
 end
 M.checkers = checkers
+-- checkers of numbers: a wrong number is shown ("got -1"), not its type
+local numeric = { number = true, positive = true, seconds = true, nonneg = true, integer = true }
 
 --- Check an option table strictly: `opts` must be a table (or nil when
 -- `optional`), every key must be in `spec`, every value of the right type.
 -- Raises "bad argument #n to 'fname' (unknown option 'k')" or
--- "bad argument #n to 'fname' (field 'k' must be a string, got number)".
+-- "bad argument #n to 'fname' (field 'k' must be a string, got number)";
+-- `prefix` (e.g. "field 'password': ") names a table nested in argument n.
 -- Returns opts (or an empty table).
-function M.checkopts(opts, spec, n, fname, optional, level)
+function M.checkopts(opts, spec, n, fname, optional, level, prefix)
   level = (level or 2) + 1
+  prefix = prefix or ""
+  local function fail(msg)
+    error(string.format("bad argument #%d to '%s' (%s%s)", n, fname, prefix, msg), level + 1)
+  end
   if opts == nil and optional then return {} end
   if type(opts) ~= "table" or getmetatable(opts) ~= nil and getmetatable(opts).__name then
-    error(string.format("bad argument #%d to '%s' (table expected, got %s)", n, fname,
-      opts == nil and "no value" or typename(opts)), level)
+    fail("table expected, got " .. describe(opts))
   end
   for k, v in pairs(opts) do
     local check = type(k) == "string" and spec[k]
-    if not check then
-      error(string.format("bad argument #%d to '%s' (unknown option '%s')", n, fname, tostring(k)),
-        level)
-    end
+    if not check then fail("unknown option '" .. tostring(k) .. "'") end
     local f = type(check) == "function" and check or checkers[check]
     local ok, expected = f(v)
     if not ok then
-      error(string.format("bad argument #%d to '%s' (field '%s' must be %s, got %s)", n, fname, k,
-        expected, typename(v)), level)
+      local got = (numeric[check] and type(v) == "number" or v == "") and describe(v) or typeof(v)
+      fail(string.format("field '%s' must be %s, got %s", k, expected, got))
     end
   end
   return opts
@@ -175,7 +221,7 @@ function M.checkarg(v, check, n, fname, level)
   local ok, expected = f(v)
   if not ok then
     error(string.format("bad argument #%d to '%s' (%s expected, got %s)", n, fname,
-      (expected or check):gsub("^an? ", ""), v == nil and "no value" or typename(v)), (level or 2) + 1)
+      (expected or check):gsub("^an? ", ""), typeof(v)), (level or 2) + 1)
   end
   return v
 end

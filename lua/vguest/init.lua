@@ -40,110 +40,131 @@ local function getenv(name)
 end
 
 -------------------------------------------------------------------------------
+-- Who checks what. The C module checks every value that reaches C (types,
+-- option keys, ranges, names, pids, closed objects passed in) and is passed
+-- the name of the user's call as its last argument, so its message names
+-- that call and argument and is only re-raised at the user's line (`call`,
+-- `core_call`). This file checks what exists only here: self (including the
+-- session and credentials a VM or Guest is bound to), the forms of a secret
+-- (string, vguest.Secret, {env=|file=|prompt=}), the defaults it fills in,
+-- the wait and task options, VM lookup by name or id.
+
+local reraise, describe, typeof = errors.reraise, errors.describe, errors.typeof
+
+-- Start a core operation (or make a core object) on behalf of the user's
+-- call: a refusal is raised at the user's line, `level` frames up.
+local function core_call(level, f, ...)
+  local ok, r = pcall(f, ...)
+  if not ok then reraise(r, level + 1) end
+  return r
+end
+
+-------------------------------------------------------------------------------
 -- Secrets and credentials
 
 local function is_secret(v) return typename(v) == "vguest.Secret" end
 local function is_credentials(v) return typename(v) == "vguest.Credentials" end
+local function is_plain(v) return type(v) == "table" and getmetatable(v) == nil end
 
-local secret_spec = { env = "string", file = "string", prompt = "string" }
+local secret_spec = { env = "nonempty_string", file = "nonempty_string", prompt = "string" }
+local secret_forms = "string, vguest.Secret or table {env=|file=|prompt=}"
 
-local function make_secret(v, n, fname, level)
-  level = (level or 1) + 1
-  if is_secret(v) then return v end
-  if type(v) == "string" then return core.secret(v) end
-  if type(v) == "table" and getmetatable(v) == nil then
-    checkopts(v, secret_spec, n, fname, false, level)
-    local count = (v.env and 1 or 0) + (v.file and 1 or 0) + (v.prompt and 1 or 0)
-    if count ~= 1 then argerror(n, fname, "exactly one of 'env', 'file', 'prompt' expected", level) end
-    local ok, s
-    if v.env then
-      ok, s = pcall(core.secret_env, v.env)
-    elseif v.file then
-      ok, s = pcall(core.secret_file, v.file)
-    else
-      ok, s = pcall(core.secret_prompt, v.prompt)
-    end
-    if not ok then
-      if errors.is_error(s) then error(s, 0) end
-      argerror(n, fname, tostring(s):gsub("^.-:%d+: ", ""), level)
-    end
-    return s
+-- A Secret read from a source table {env=|file=|prompt=}, for argument n of
+-- fname; `prefix` names the field holding it. `level` as for argerror.
+local function from_source(v, n, fname, level, prefix)
+  checkopts(v, secret_spec, n, fname, false, level + 1, prefix)
+  local count = (v.env and 1 or 0) + (v.file and 1 or 0) + (v.prompt and 1 or 0)
+  if count ~= 1 then argerror(n, fname, prefix .. "exactly one of 'env', 'file', 'prompt' expected", level + 1) end
+  local ok, s
+  if v.env then
+    ok, s = pcall(core.secret_env, v.env)
+  elseif v.file then
+    ok, s = pcall(core.secret_file, v.file)
+  else
+    ok, s = pcall(core.secret_prompt, v.prompt)
   end
-  argerror(n, fname, "string, vguest.Secret or table {env=|file=|prompt=} expected, got " ..
-    (v == nil and "no value" or typename(v)), level)
+  if not ok then
+    if errors.is_error(s) then error(s, 0) end
+    argerror(n, fname, prefix .. tostring(s), level + 1) -- not set, unreadable: no position
+  end
+  return s
 end
 
 --- vg.secret("literal") or vg.secret{ env = NAME | file = PATH | prompt = TEXT }
--- -> vguest.Secret (its tostring is "vguest.Secret (***)").
+-- -> vguest.Secret (its tostring is "vguest.Secret (***)"). s:close() (also
+-- `<close>` and the collector) wipes it.
 function vg.secret(v)
-  return make_secret(v, 1, "secret", 2)
+  if is_secret(v) then
+    if v:closed() then argerror(1, "secret", "vguest.Secret is closed", 2) end
+    return v
+  end
+  if type(v) == "string" then return core.secret(v) end
+  if is_plain(v) then return (from_source(v, 1, "secret", 2, "")) end
+  argerror(1, "secret", secret_forms .. " expected, got " .. typeof(v), 2)
 end
 
-local function field_secret(opts, key, fname)
-  -- a password/token field: string, Secret, or {env=|file=|prompt=}
+-- The value of a password/token field of argument 1 of fname, made a
+-- Secret; a Secret (even a closed one: the C module refuses it) or nil is
+-- left as it is.
+local function field_secret(opts, key, fname, level)
   local v = opts[key]
-  if v == nil or is_secret(v) or type(v) == "string" then return v end
-  if type(v) == "table" and getmetatable(v) == nil then return make_secret(v, 1, fname, 3) end
-  argerror(1, fname, string.format("field '%s' must be a string, vguest.Secret or table, got %s",
-    key, typename(v)), 3)
+  if v == nil or is_secret(v) then return v end
+  if type(v) == "string" then return core.secret(v) end
+  if is_plain(v) then return (from_source(v, 1, fname, level + 1, "field '" .. key .. "': ")) end
+  argerror(1, fname, string.format("field '%s' must be a %s, got %s", key, secret_forms, typeof(v)),
+    level + 1)
 end
 
-local function secret_check(v)
-  return v == nil or type(v) == "string" or is_secret(v) or (type(v) == "table" and getmetatable(v) == nil),
-    "a string, vguest.Secret or table {env=|file=|prompt=}"
+local function option_table(opts, fname, expected, level)
+  if opts ~= nil and not is_plain(opts) then
+    argerror(1, fname, expected .. " expected, got " .. typeof(opts), level + 1)
+  end
+  return opts or {}
 end
 
-local cred_spec = { user = "string", password = secret_check, saml_token = secret_check,
-  interactive = "boolean" }
+local function copy(t)
+  local o = {}
+  for k, v in pairs(t) do o[k] = v end
+  return o
+end
+
+-- vg.credentials for argument 1 of `fname` ("credentials", "guest").
+local function make_credentials(opts, fname, level)
+  if is_credentials(opts) then
+    if opts:closed() then argerror(1, fname, "vguest.Credentials is closed", level + 1) end
+    return opts
+  end
+  opts = option_table(opts, fname, fname == "guest" and "vguest.Credentials" or "table", level + 1)
+  local o = copy(opts) -- every key: the C module reports unknown ones
+  o.password = field_secret(opts, "password", fname, level + 1)
+  o.saml_token = field_secret(opts, "saml_token", fname, level + 1)
+  if o.password == nil and o.saml_token == nil then
+    if defaults.guest_password and (o.user == nil or o.user == defaults.guest_user) then
+      o.password = defaults.guest_password
+      o.user = o.user or defaults.guest_user
+    elseif getenv("VGUEST_GUEST_PASSWORD") then
+      o.password = core.secret_env("VGUEST_GUEST_PASSWORD")
+    end
+  end
+  if o.user == nil then o.user = defaults.guest_user or getenv("VGUEST_GUEST_USER") end
+  return (core_call(level + 1, core.credentials, o, fname))
+end
 
 --- vg.credentials{ user, password | saml_token, interactive } -> vguest.Credentials.
 -- Defaults: VGUEST_GUEST_USER and VGUEST_GUEST_PASSWORD (or `vguest run
--- --sim`'s guest account).
+-- --sim`'s guest account). c:close() (also `<close>`, the collector) wipes
+-- them; guests bound to them are unusable after.
 function vg.credentials(opts)
-  if is_credentials(opts) then return opts end
-  opts = checkopts(opts, cred_spec, 1, "credentials", true, 2)
-  local password = field_secret(opts, "password", "credentials")
-  local token = field_secret(opts, "saml_token", "credentials")
-  local user = opts.user
-  if password and token then
-    argerror(1, "credentials", "give either 'password' or 'saml_token', not both", 2)
-  end
-  if not password and not token then
-    if defaults.guest_password and (user == nil or user == defaults.guest_user) then
-      password = defaults.guest_password
-      user = user or defaults.guest_user
-    elseif getenv("VGUEST_GUEST_PASSWORD") then
-      password = core.secret_env("VGUEST_GUEST_PASSWORD")
-    else
-      argerror(1, "credentials",
-        "no 'password' or 'saml_token' given and VGUEST_GUEST_PASSWORD is not set", 2)
-    end
-  end
-  user = user or defaults.guest_user or getenv("VGUEST_GUEST_USER")
-  if password and not user then
-    argerror(1, "credentials", "no 'user' given and VGUEST_GUEST_USER is not set", 2)
-  end
-  if type(password) == "string" then password = core.secret(password) end
-  if type(token) == "string" then token = core.secret(token) end
-  local ok, c = pcall(core.credentials, { user = user, password = password, saml_token = token,
-    interactive = opts.interactive })
-  if not ok then argerror(1, "credentials", tostring(c):gsub("^.-%((.*)%)$", "%1"), 2) end
-  return c
+  return (make_credentials(opts, "credentials", 2))
 end
 
 -------------------------------------------------------------------------------
 -- Sessions
 
-local protocols = { auto = true, api = true, rest = true, vim25 = true }
-local function protocol_check(v)
-  return type(v) == "string" and protocols[v] ~= nil, "one of 'auto', 'api', 'rest', 'vim25'"
-end
-
-local connect_spec = {
-  server = "string", user = "string", password = secret_check, protocol = protocol_check,
-  release = "string", ca_file = "string", thumbprint = "string", insecure = "boolean",
-  timeout = "positive", max_connections = "integer",
-}
+-- The flavour names, from the runtime's one registry.
+local protocols = {}
+for _, name in ipairs(core.protocols) do protocols[name] = true end
+local protocol_names = "'" .. table.concat(core.protocols, "', '") .. "'"
 
 local function truthy_env(name)
   local v = getenv(name)
@@ -160,52 +181,47 @@ end
 -- VGUEST_THUMBPRINT, VGUEST_INSECURE, VGUEST_RELEASE, VGUEST_TIMEOUT,
 -- VGUEST_MAX_CONNECTIONS. A wrong password raises here.
 function vg.connect(opts)
-  opts = checkopts(opts, connect_spec, 1, "connect", true, 2)
-  local server = opts.server or defaults.server or getenv("VGUEST_SERVER")
-  if not server then argerror(1, "connect", "no 'server' given and VGUEST_SERVER is not set", 2) end
-  local user = opts.user or defaults.user or getenv("VGUEST_USER")
-  if not user then argerror(1, "connect", "no 'user' given and VGUEST_USER is not set", 2) end
-  local password = field_secret(opts, "password", "connect")
-  if password == nil then
-    if defaults.password then
-      password = defaults.password
-    elseif getenv("VGUEST_PASSWORD") then
-      password = core.secret_env("VGUEST_PASSWORD")
-    else
-      argerror(1, "connect", "no 'password' given and VGUEST_PASSWORD is not set", 2)
-    end
+  opts = option_table(opts, "connect", "table", 2)
+  local o = copy(opts) -- every key: the C module checks them all
+  local function default(k, v)
+    if o[k] == nil then o[k] = v end
   end
-  if type(password) == "string" then password = core.secret(password) end
-  local protocol = opts.protocol or defaults.protocol or getenv("VGUEST_PROTOCOL") or "auto"
-  if not protocols[protocol] then
-    argerror(1, "connect", "protocol must be one of 'auto', 'api', 'rest', 'vim25' (VGUEST_PROTOCOL is '"
-      .. tostring(protocol) .. "')", 2)
-  end
-  local insecure = opts.insecure
-  if insecure == nil then insecure = defaults.insecure end
-  if insecure == nil then insecure = truthy_env("VGUEST_INSECURE") end
-  local function number_env(name)
+  -- a default read from the environment, checked here (the user did not
+  -- write it): VGUEST_TIMEOUT, VGUEST_MAX_CONNECTIONS
+  local function number_env(name, integer)
     local v = getenv(name)
     if v == nil then return nil end
     local n = tonumber(v)
-    if not n or n <= 0 then
-      argerror(1, "connect", name .. " must be a positive number, got '" .. v .. "'", 3)
+    if integer then n = math.tointeger(n) end
+    if not n or not (n > 0) then
+      argerror(1, "connect", string.format("%s must be a positive %s, got '%s'", name,
+        integer and "integer" or "number", v), 3)
     end
     return n
   end
-  local ok, cs = pcall(core.session, {
-    server = server, user = user, password = password, protocol = protocol,
-    release = opts.release or getenv("VGUEST_RELEASE"),
-    ca_file = opts.ca_file or defaults.ca_file or getenv("VGUEST_CA_FILE"),
-    thumbprint = opts.thumbprint or defaults.thumbprint or getenv("VGUEST_THUMBPRINT"),
-    insecure = insecure or false,
-    timeout = opts.timeout or number_env("VGUEST_TIMEOUT"),
-    max_connections = opts.max_connections or number_env("VGUEST_MAX_CONNECTIONS"),
-  })
-  if not ok then
-    if errors.is_error(cs) then error(cs, 0) end
-    argerror(1, "connect", (tostring(cs):gsub("^.-bad argument #%d+ to '%w+' %((.*)%)$", "%1")), 2)
+  default("server", defaults.server or getenv("VGUEST_SERVER"))
+  default("user", defaults.user or getenv("VGUEST_USER"))
+  o.password = field_secret(opts, "password", "connect", 2)
+  if o.password == nil then
+    o.password = defaults.password or (getenv("VGUEST_PASSWORD") and core.secret_env("VGUEST_PASSWORD"))
   end
+  if o.protocol == nil then
+    local from = defaults.protocol and "vguest.defaults.protocol" or "VGUEST_PROTOCOL"
+    local p = defaults.protocol or getenv("VGUEST_PROTOCOL")
+    if p ~= nil and not protocols[p] then
+      argerror(1, "connect", string.format("%s must be one of %s, got '%s'", from, protocol_names,
+        tostring(p)), 2)
+    end
+    o.protocol = p
+  end
+  default("insecure", defaults.insecure)
+  default("insecure", truthy_env("VGUEST_INSECURE"))
+  default("release", getenv("VGUEST_RELEASE"))
+  default("ca_file", defaults.ca_file or getenv("VGUEST_CA_FILE"))
+  default("thumbprint", defaults.thumbprint or getenv("VGUEST_THUMBPRINT"))
+  default("timeout", number_env("VGUEST_TIMEOUT"))
+  default("max_connections", number_env("VGUEST_MAX_CONNECTIONS", true))
+  local cs = core_call(2, core.session, o, "connect")
   local s = setmetatable({ _core = cs, _closed = false }, Session)
   local lok, err = pcall(task.await, cs:login())
   if not lok then
@@ -232,15 +248,17 @@ function Session.__tostring(s)
   return tostring(s._core)
 end
 
-local function live(s, fname)
-  checkself(s, Session, fname, 3)
-  if s._closed then error("attempt to use a closed vguest.Session", 3) end
+-- The core session of s, raising at the user's line (`level` as for
+-- argerror) when s is not a live Session.
+local function live(s, fname, level)
+  checkself(s, Session, fname, level + 1)
+  if s._closed then error("attempt to use a closed vguest.Session", level + 1) end
   return s._core
 end
 
 --- s:info() -> { server, user, protocol, release, logged_in, list_has_exit_codes }
 function session_methods:info()
-  local cs = live(self, "info")
+  local cs = live(self, "info", 2)
   local info = cs:info()
   local out = {}
   for k, v in pairs(info) do out[k] = v end
@@ -269,31 +287,20 @@ function Session.__gc(s)
   end
 end
 
--- Start a core operation; a refusal by the core (a message string) is
--- raised at the caller of the API method, without this file's position.
+-- Start core operation `name` for an API method; its arguments end with
+-- the method's name, so a refusal names it, raised at the method's caller.
 local function call(cs, name, ...)
-  local ok, op = pcall(cs[name], cs, ...)
-  if not ok then
-    if errors.is_error(op) then error(op, 0) end
-    error((tostring(op):gsub("^[^:]*:%d+: ", "")), 3)
-  end
-  return op
+  return (core_call(3, cs[name], cs, ...)) -- no tail call: levels count frames
 end
 
 local function new_vm(s, t)
   return setmetatable({ id = t.id, name = t.name, power_state = t.power_state, session = s }, VM)
 end
 
-local power_states = { POWERED_ON = true, POWERED_OFF = true, SUSPENDED = true }
-local vms_spec = { names = "string_array", ids = "string_array", power_state = function(v)
-  return power_states[v] ~= nil, "one of 'POWERED_ON', 'POWERED_OFF', 'SUSPENDED'"
-end }
-
 --- s:vms{ names = {...}, ids = {...}, power_state = "POWERED_ON" } -> array of VMs
 function session_methods:vms(opts)
-  local cs = live(self, "vms")
-  opts = checkopts(opts, vms_spec, 1, "vms", true, 2)
-  local list = task.await(call(cs, "vms", { names = opts.names, ids = opts.ids, power_state = opts.power_state }), 2)
+  local cs = live(self, "vms", 2)
+  local list = task.await(call(cs, "vms", opts, "vms"), 2)
   local out = {}
   for i, t in ipairs(list) do out[i] = new_vm(self, t) end
   return out
@@ -302,16 +309,15 @@ end
 --- s:vm(name_or_id) -> VM. Ids look like "vm-42". Raises kind "not_found",
 -- or "invalid_argument" (listing the ids) when a name is ambiguous.
 function session_methods:vm(key)
-  local cs = live(self, "vm")
-  if type(key) ~= "string" or key == "" then
-    argerror(1, "vm", "VM name or id expected, got " .. (key == nil and "no value" or typename(key)), 2)
-  end
+  local cs = live(self, "vm", 2)
+  if type(key) ~= "string" then argerror(1, "vm", "VM name or id expected, got " .. typeof(key), 2) end
+  if key == "" then argerror(1, "vm", "VM name or id must not be empty", 2) end
   local list
   if key:match("^vm%-%d+$") then
-    list = task.await(call(cs, "vms", { ids = { key } }), 2)
+    list = task.await(call(cs, "vms", { ids = { key } }, "vm"), 2)
   end
   if not list or #list == 0 then
-    list = task.await(call(cs, "vms", { names = { key } }), 2)
+    list = task.await(call(cs, "vms", { names = { key } }, "vm"), 2)
   end
   if #list == 0 then
     errors.raise { kind = "not_found", op = "vm", message = "no VM named or with id '" .. key .. "'" }
@@ -339,14 +345,8 @@ end
 -- vg.credentials{} (the defaults).
 function VM:guest(cred)
   checkself(self, VM, "guest")
-  live(self.session, "guest")
-  if not is_credentials(cred) then
-    if cred == nil or (type(cred) == "table" and getmetatable(cred) == nil) then
-      cred = vg.credentials(cred)
-    else
-      argerror(1, "guest", "vguest.Credentials expected, got " .. typename(cred), 2)
-    end
-  end
+  live(self.session, "guest", 2)
+  cred = make_credentials(cred, "guest", 2)
   return setmetatable({ vm = self, session = self.session, credentials = cred }, Guest)
 end
 
@@ -355,103 +355,84 @@ function Guest.__tostring(g)
   return string.format("vguest.Guest (%s, user=%s)", tostring(g.vm.id), ok and tostring(user) or "?")
 end
 
+-- The core session, VM id and credentials of a Guest (or a Process's
+-- guest), raising at the user's line when any is closed: they are self.
+local function bound(g, fname, level)
+  local cs = live(g.session, fname, level + 1)
+  if g.credentials:closed() then error("attempt to use a closed vguest.Credentials", level + 1) end
+  return cs, g.vm.id, g.credentials
+end
+
 local function gcore(g, fname)
   checkself(g, Guest, fname, 3)
-  return live(g.session, fname), g.vm.id, g.credentials
+  local cs, vm, cred = bound(g, fname, 3) -- no tail call: levels count frames
+  return cs, vm, cred
 end
 
 local function new_process(g, pid)
   return setmetatable({ pid = pid, vm = g.vm, guest = g }, Process)
 end
 
-local create_spec = { path = "string", arguments = "string", working_directory = "string",
-  environment = "string_map", start_minimized = "boolean" }
-local wait_spec = { timeout = "positive", interval = "positive", max_interval = "positive",
+local wait_spec = { timeout = "seconds", interval = "seconds", max_interval = "seconds",
   retry_for = "positive" }
-local run_spec = {}
-for k, v in pairs(create_spec) do run_spec[k] = v end
-for k, v in pairs(wait_spec) do run_spec[k] = v end
-
-local function program(opts, fname)
-  if not opts.path then argerror(1, fname, "field 'path' is required", 3) end
-  if opts.path == "" then argerror(1, fname, "field 'path' must not be empty", 3) end
-  local env
-  if opts.environment then
-    env = {}
-    for k, v in pairs(opts.environment) do env[k] = tostring(v) end
-  end
-  return { path = opts.path, arguments = opts.arguments, working_directory = opts.working_directory,
-    environment = env, start_minimized = opts.start_minimized }
-end
 
 --- g:create{ path, arguments, working_directory, environment, start_minimized }
 -- -> Process (p.pid, p.vm, p.guest)
 function Guest:create(opts)
   local cs, vm, cred = gcore(self, "create")
-  opts = checkopts(opts, create_spec, 1, "create", false, 2)
-  local pid = task.await(call(cs, "create", vm, cred, program(opts, "create")), 2)
+  local pid = task.await(call(cs, "create", vm, cred, opts, "create"), 2)
   return new_process(self, pid)
-end
-
-local function checkpid(pid, fname)
-  if math.type(pid) ~= "integer" then
-    if type(pid) == "number" and pid == math.floor(pid) then return math.tointeger(pid) end
-    argerror(1, fname, "pid (integer) expected, got " .. (pid == nil and "no value" or typename(pid)), 3)
-  end
-  return pid
 end
 
 --- g:get(pid) -> info { pid, name, owner, command, started, finished?, exit_code? }
 function Guest:get(pid)
   local cs, vm, cred = gcore(self, "get")
-  pid = checkpid(pid, "get")
-  return task.await(call(cs, "get", vm, cred, pid), 2)
+  return task.await(call(cs, "get", vm, cred, pid, "get"), 2)
 end
 
 --- g:delete(pid): terminate the process (TERM, then KILL).
 function Guest:delete(pid)
   local cs, vm, cred = gcore(self, "delete")
-  pid = checkpid(pid, "delete")
-  return task.await(call(cs, "delete", vm, cred, pid), 2)
+  return task.await(call(cs, "delete", vm, cred, pid, "delete"), 2)
 end
 
 --- g:list([pids]) -> array of info tables
 function Guest:list(pids)
   local cs, vm, cred = gcore(self, "list")
-  if pids ~= nil then
-    local ok = type(pids) == "table"
-    if ok then for _, p in pairs(pids) do if math.type(p) ~= "integer" then ok = false end end end
-    if not ok then argerror(1, "list", "array of pids expected, got " .. typename(pids), 2) end
-  end
-  return task.await(call(cs, "list", vm, cred, pids), 2)
+  return task.await(call(cs, "list", vm, cred, pids, "list"), 2)
 end
 
---- g:env([names]) -> { NAME = value } (guest environment variables)
+--- g:env([names]) -> { NAME = value } (guest environment variables); names
+-- may be one name.
 function Guest:env(names)
   local cs, vm, cred = gcore(self, "env")
-  if names ~= nil then
-    if type(names) == "string" then names = { names } end
-    errors.checkarg(names, "string_array", 1, "env", 2)
-  end
-  return task.await(call(cs, "env", vm, cred, names), 2)
+  if type(names) == "string" then names = { names } end
+  return task.await(call(cs, "env", vm, cred, names, "env"), 2)
 end
 
 --- g:process(pid) -> Process for a pid started earlier (no I/O).
 function Guest:process(pid)
-  gcore(self, "process")
-  return new_process(self, checkpid(pid, "process"))
+  checkself(self, Guest, "process")
+  local n = type(pid) == "number" and math.tointeger(pid)
+  if not n or n < 1 then
+    argerror(1, "process", "pid must be a positive integer, got " .. describe(pid), 2)
+  end
+  return new_process(self, n)
 end
 
 --- g:run{ path, ..., timeout, interval, max_interval } -> info: create, then wait.
+-- The wait options are taken out here; the rest go to create.
 function Guest:run(opts)
-  gcore(self, "run")
-  opts = checkopts(opts, run_spec, 1, "run", false, 2)
-  local copts, wopts = {}, {}
-  for k, v in pairs(opts) do
-    if create_spec[k] then copts[k] = v else wopts[k] = v end
-  end
   local cs, vm, cred = gcore(self, "run")
-  local pid = task.await(call(cs, "create", vm, cred, program(copts, "run")), 2)
+  local copts, wopts = opts, {}
+  if is_plain(opts) then
+    copts = {}
+    for k, v in pairs(opts) do
+      if wait_spec[k] then wopts[k] = v else copts[k] = v end
+    end
+    checkopts(wopts, wait_spec, 1, "run", false, 2)
+  end
+  local pid = task.await(call(cs, "create", vm, cred, copts, "run"), 2)
   return poller.wait(cs, vm, cred, pid, wopts, 2)
 end
 
@@ -461,20 +442,20 @@ end
 
 local function pcore(p, fname)
   checkself(p, Process, fname, 3)
-  local g = p.guest
-  return live(g.session, fname), g.vm.id, g.credentials
+  local cs, vm, cred = bound(p.guest, fname, 3)
+  return cs, vm, cred
 end
 
 --- p:get() -> info
 function Process:get()
   local cs, vm, cred = pcore(self, "get")
-  return task.await(call(cs, "get", vm, cred, self.pid), 2)
+  return task.await(call(cs, "get", vm, cred, self.pid, "get"), 2)
 end
 
 --- p:delete(): terminate it.
 function Process:delete()
   local cs, vm, cred = pcore(self, "delete")
-  return task.await(call(cs, "delete", vm, cred, self.pid), 2)
+  return task.await(call(cs, "delete", vm, cred, self.pid, "delete"), 2)
 end
 
 --- p:wait{ timeout = nil, interval = 0.05, max_interval = 1.0, retry_for = 60 } -> info
@@ -501,15 +482,15 @@ end
 -- first wait; t:wait() returns its results or re-raises its error.
 function vg.spawn(fn, ...)
   if type(fn) ~= "function" then
-    argerror(1, "spawn", "function expected, got " .. (fn == nil and "no value" or typename(fn)), 2)
+    argerror(1, "spawn", "function expected, got " .. typeof(fn), 2)
   end
   return task.spawn(fn, ...)
 end
 
 --- vg.sleep(seconds)
 function vg.sleep(seconds)
-  if type(seconds) ~= "number" or seconds < 0 then
-    argerror(1, "sleep", "non-negative number expected, got " .. typename(seconds), 2)
+  if type(seconds) ~= "number" or not (seconds >= 0 and seconds <= errors.MAX_SECONDS) then
+    argerror(1, "sleep", "non-negative number of seconds expected, got " .. describe(seconds), 2)
   end
   return task.sleep(seconds)
 end
@@ -547,7 +528,7 @@ end
 function vg.parallel(items, fn, opts)
   errors.checkarg(items, "table", 1, "parallel", 2)
   if type(fn) ~= "function" then
-    argerror(2, "parallel", "function expected, got " .. (fn == nil and "no value" or typename(fn)), 2)
+    argerror(2, "parallel", "function expected, got " .. typeof(fn), 2)
   end
   opts = checkopts(opts, { limit = "integer" }, 3, "parallel", true, 2)
   local n = #items

@@ -167,7 +167,7 @@ function Poller:tick()
   table.sort(pids)
   local s = self.session
   if self.batch then
-    local ok, op = pcall(s.list, s, self.vm, self.cred, pids)
+    local ok, op = pcall(s.list, s, self.vm, self.cred, pids, "wait")
     if not ok then return failed(self, pids, errors.new { kind = "canceled", message = tostring(op), op = "wait", vm = self.vm }) end
     self.inflight[op] = true
     task.on_complete(op, function()
@@ -193,7 +193,7 @@ function Poller:tick()
     end)
   else
     for _, pid in ipairs(pids) do
-      local ok, op = pcall(s.get, s, self.vm, self.cred, pid)
+      local ok, op = pcall(s.get, s, self.vm, self.cred, pid, "wait")
       if not ok then
         failed(self, { pid }, errors.new { kind = "canceled", message = tostring(op), op = "wait", vm = self.vm })
       else

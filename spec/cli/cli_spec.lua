@@ -24,6 +24,24 @@ describe("vguest CLI", function()
     assert.are.equal(out, out2)
   end)
 
+  it("names the flavours of the runtime's registry", function()
+    local names = require("vguest.core").protocols
+    assert.are.same({ "auto", "api", "rest", "vim25" }, names)
+    local out = run { "--help" }
+    assert.matches("%-%-protocol P +default protocol for vg.connect: " ..
+      table.concat(names, ", ", 1, #names - 1) .. " or " .. names[#names] .. "\n", out)
+    local _, err, code = run { "repl", "--protocol=soap" }
+    assert.are.equal(1, code)
+    assert.are.equal("vguest: --protocol needs one of " .. table.concat(names, ", ") .. "\n", err)
+    for _, name in ipairs(names) do
+      local o, e, c = run({ "run", "--protocol", name, "-" },
+        "print(require('vguest.defaults').protocol)")
+      assert.are.equal("", e)
+      assert.are.equal(0, c)
+      assert.are.equal(name .. "\n", o)
+    end
+  end)
+
   it("--version prints the version", function()
     local out, err, code = run { "--version" }
     assert.are.equal(0, code)

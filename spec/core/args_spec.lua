@@ -75,16 +75,21 @@ describe("vguest.core argument checks", function()
       { "table expected, got string", "x" },
       { "unknown option 'timout'", opts { timout = 30 } },
       { "field 'timeout' must be a number, got string", opts { timeout = "30" } },
-      { "field 'timeout' must be a positive number of seconds", opts { timeout = 0 } },
+      { "field 'timeout' must be a positive number of seconds, got 0", opts { timeout = 0 } },
+      { "field 'timeout' must be at most 31536000 seconds, got 1e+16", opts { timeout = 1e16 } },
       { "field 'server' is required", { user = "a", password = secret } },
       { "field 'user' is required", { server = "https://x", password = secret } },
       { "field 'password' is required", { server = "https://x", user = "a" } },
       { "field 'password' must be a vguest.Secret, got string", opts { password = H.SECRET } },
-      { "field 'protocol' must be one of 'auto', 'api', 'rest', 'vim25' (got 'soap')",
+      { "field 'protocol' must be one of 'auto', 'api', 'rest', 'vim25', got 'soap'",
         opts { protocol = "soap" } },
       { "field 'insecure' must be a boolean, got number", opts { insecure = 1 } },
-      { "field 'max_connections' must be an integer, got number", opts { max_connections = 1.5 } },
-      { "field 'max_connections' must be a positive integer", opts { max_connections = 0 } },
+      { "field 'max_connections' must be a positive integer, got 1.5", opts { max_connections = 1.5 } },
+      { "field 'max_connections' must be a positive integer, got 0", opts { max_connections = 0 } },
+      { "field 'max_connections' must be at most 65536, got 70000", opts { max_connections = 70000 } },
+      { "field 'ca_file' must not be empty", opts { ca_file = "" } },
+      { "field 'server' contains a NUL byte", opts { server = "https://a\0b" } },
+      { "server must be an https:// URL or a host name", opts { server = "ftp://x" } },
       { "field 'ca_file' must be a string, got boolean", opts { ca_file = true } },
       { "field 'release' must be a string, got table", opts { release = {} } },
       { "field 'thumbprint' must be a string, got number", opts { thumbprint = 12 } },
@@ -135,11 +140,11 @@ describe("vguest.core argument checks", function()
   end)
 
   it("session:create", function()
-    expect("bad argument #1 to 'create' (string expected, got no value)",
+    expect("bad argument #1 to 'create' (VM id must be a non-empty string, got no value)",
       function() sess:create() end)
-    expect("bad argument #1 to 'create' (string expected, got number)",
+    expect("bad argument #1 to 'create' (VM id must be a non-empty string, got number)",
       function() sess:create(42, cred, { path = "/bin/true" }) end)
-    expect("bad argument #1 to 'create' (invalid VM id)",
+    expect("bad argument #1 to 'create' (VM id must be a non-empty string, got an empty string)",
       function() sess:create("", cred, { path = "/bin/true" }) end)
     expect("bad argument #2 to 'create' (vguest.Credentials expected, got no value)",
       function() sess:create("vm-42") end)
@@ -150,6 +155,8 @@ describe("vguest.core argument checks", function()
     local function create(spec) sess:create("vm-42", cred, spec) end
     local cases = {
       { "field 'path' is required", {} },
+      { "field 'path' must not be empty", { path = "" } },
+      { "field 'working_directory' must not be empty", { path = "/bin/true", working_directory = "" } },
       { "unknown option 'timout'", { path = "/bin/true", timout = 1 } },
       { "field 'path' must be a string, got number", { path = 1 } },
       { "field 'arguments' must be a string, got number", { path = "/bin/true", arguments = 1 } },
@@ -162,8 +169,11 @@ describe("vguest.core argument checks", function()
         { path = "/bin/true", environment = { "A=B" } } },
       { "field 'environment' must map names to strings, got string = table",
         { path = "/bin/true", environment = { A = {} } } },
-      { "invalid environment variable name 'A=B'",
+      { "environment name \"A=B\" contains '='",
         { path = "/bin/true", environment = { ["A=B"] = "c" } } },
+      { "environment name is empty", { path = "/bin/true", environment = { [""] = "c" } } },
+      { "field 'environment' must map names to strings, got string = boolean",
+        { path = "/bin/true", environment = { A = true } } },
     }
     for _, c in ipairs(cases) do
       expect("bad argument #3 to 'create' (" .. c[1] .. ")", function() create(c[2]) end)
@@ -174,13 +184,13 @@ describe("vguest.core argument checks", function()
   it("session:get, delete, list, env, vms, login", function()
     for _, m in ipairs { "get", "delete" } do
       local cases = {
-        { "#3", "number expected, got no value", { "vm-42", cred } },
-        { "#3", "number expected, got string", { "vm-42", cred, "12" } },
-        { "#3", "pid must be a positive integer", { "vm-42", cred, -3 } },
-        { "#3", "pid must be a positive integer", { "vm-42", cred, 0 } },
-        { "#3", "pid must be a positive integer", { "vm-42", cred, 1.5 } },
+        { "#3", "pid must be a positive integer, got no value", { "vm-42", cred } },
+        { "#3", "pid must be a positive integer, got string", { "vm-42", cred, "12" } },
+        { "#3", "pid must be a positive integer, got -3", { "vm-42", cred, -3 } },
+        { "#3", "pid must be a positive integer, got 0", { "vm-42", cred, 0 } },
+        { "#3", "pid must be a positive integer, got 1.5", { "vm-42", cred, 1.5 } },
         { "#2", "vguest.Credentials expected, got string", { "vm-42", "root", 1 } },
-        { "#1", "string expected, got nil", { nil, cred, 1, n = 3 } },
+        { "#1", "VM id must be a non-empty string, got nil", { nil, cred, 1, n = 3 } },
       }
       for _, c in ipairs(cases) do
         -- called as a method from here: sess:get(...)
@@ -190,27 +200,31 @@ describe("vguest.core argument checks", function()
         expect("bad argument " .. c[1] .. " to '" .. m .. "' (" .. c[2] .. ")", f)
       end
     end
-    expect("bad argument #3 to 'list' (table expected, got string)",
+    expect("bad argument #3 to 'list' (pids must be an array of positive integers, got string)",
       function() sess:list("vm-42", cred, "1") end)
-    expect("bad argument #3 to 'list' (pids must be positive integers, got string at index 2)",
+    expect("bad argument #3 to 'list' (pids must be an array of positive integers, got string at index 2)",
       function() sess:list("vm-42", cred, { 1, "2" }) end)
-    expect("bad argument #3 to 'list' (pids must be positive integers, got number at index 1)",
+    expect("bad argument #3 to 'list' (pids must be an array of positive integers, got -1 at index 1)",
       function() sess:list("vm-42", cred, { -1 }) end)
-    expect("bad argument #3 to 'env' (array of strings expected, got string)",
+    expect("bad argument #3 to 'list' (pids must be an array of positive integers, got a table with key 'a')",
+      function() sess:list("vm-42", cred, { a = 1 }) end)
+    expect("bad argument #3 to 'env' (names must be an array of strings, got string)",
       function() sess:env("vm-42", cred, "PATH") end)
-    expect("bad argument #3 to 'env' (array of strings expected, got number at index 1)",
+    expect("bad argument #3 to 'env' (names must be an array of non-empty strings, got number at index 1)",
       function() sess:env("vm-42", cred, { 1 }) end)
+    expect("bad argument #3 to 'env' (names must be an array of non-empty strings, got an empty string at index 1)",
+      function() sess:env("vm-42", cred, { "" }) end)
     expect("bad argument #1 to 'vms' (table expected, got string)",
       function() sess:vms("web-01") end)
     expect("bad argument #1 to 'vms' (unknown option 'nmes')",
       function() sess:vms { nmes = {} } end)
     expect("bad argument #1 to 'vms' (field 'names' must be an array of strings, got string)",
       function() sess:vms { names = "web-01" } end)
-    expect("bad argument #1 to 'vms' (field 'ids' must be an array of strings, got number at index 1)",
+    expect("bad argument #1 to 'vms' (field 'ids' must be an array of non-empty strings, got number at index 1)",
       function() sess:vms { ids = { 42 } } end)
     expect("bad argument #1 to 'vms' (field 'power_state' must be a string, got boolean)",
       function() sess:vms { power_state = true } end)
-    expect("bad argument #1 to 'vms' (field 'power_state' must be one of 'POWERED_ON', 'POWERED_OFF', 'SUSPENDED' (got 'on'))",
+    expect("bad argument #1 to 'vms' (field 'power_state' must be one of 'POWERED_ON', 'POWERED_OFF', 'SUSPENDED', got 'on')",
       function() sess:vms { power_state = "on" } end)
     expect("bad argument #1 to 'login' (vguest.Session expected, got vguest.Credentials)",
       function() sess.login(cred) end)

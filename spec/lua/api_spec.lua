@@ -26,10 +26,10 @@ describe("vguest API misuse", function()
     assert.has_error(function() vg.connect { server = 1 } end,
       "bad argument #1 to 'connect' (field 'server' must be a string, got number)")
     assert.has_error(function() vg.connect { server = sim.url, user = "u", password = "p", protocol = "soap" } end,
-      "bad argument #1 to 'connect' (field 'protocol' must be one of 'auto', 'api', 'rest', 'vim25', got string)")
+      "bad argument #1 to 'connect' (field 'protocol' must be one of 'auto', 'api', 'rest', 'vim25', got 'soap')")
     assert.has_error(function() vg.connect "x" end, "bad argument #1 to 'connect' (table expected, got string)")
     assert.has_error(function() vg.connect { server = sim.url, user = "u", password = "p", timeout = -1 } end,
-      "bad argument #1 to 'connect' (field 'timeout' must be a positive number, got number)")
+      "bad argument #1 to 'connect' (field 'timeout' must be a positive number of seconds, got -1)")
   end)
 
   it("secret and credentials", function()
@@ -52,7 +52,7 @@ describe("vguest API misuse", function()
     assert.has_error(function() s:vm(42) end, "bad argument #1 to 'vm' (VM name or id expected, got number)")
     assert.has_error(function() s:vms { name = { "x" } } end, "bad argument #1 to 'vms' (unknown option 'name')")
     assert.has_error(function() s:vms { power_state = "ON" } end,
-      "bad argument #1 to 'vms' (field 'power_state' must be one of 'POWERED_ON', 'POWERED_OFF', 'SUSPENDED', got string)")
+      "bad argument #1 to 'vms' (field 'power_state' must be one of 'POWERED_ON', 'POWERED_OFF', 'SUSPENDED', got 'ON')")
     assert.has_error(function() s:vms { names = "x" } end,
       "bad argument #1 to 'vms' (field 'names' must be an array of strings, got string)")
     assert.has_error(function() s.vm("web-01") end)
@@ -67,11 +67,11 @@ describe("vguest API misuse", function()
     assert.has_error(function() g:create { path = "" } end, "bad argument #1 to 'create' (field 'path' must not be empty)")
     assert.has_error(function() g:create() end, "bad argument #1 to 'create' (table expected, got no value)")
     assert.has_error(function() g:create { path = "/bin/true", environment = { K = {} } } end,
-      "bad argument #1 to 'create' (field 'environment' must be a table mapping names to strings, got table)")
+      "bad argument #1 to 'create' (field 'environment' must map names to strings, got string = table)")
     assert.has_error(function() g.create { path = "/bin/true" } end,
       "calling 'create' on bad self (vguest.Guest expected, got table); use ':' to call methods")
-    assert.has_error(function() g:get("12") end, "bad argument #1 to 'get' (pid (integer) expected, got string)")
-    assert.has_error(function() g:delete() end, "bad argument #1 to 'delete' (pid (integer) expected, got no value)")
+    assert.has_error(function() g:get("12") end, "bad argument #1 to 'get' (pid must be a positive integer, got string)")
+    assert.has_error(function() g:delete() end, "bad argument #1 to 'delete' (pid must be a positive integer, got no value)")
     assert.has_error(function() g:env(42) end)
     local p = g:create { path = "/bin/true" }
     assert.has_error(function() p:wait { timeout = "soon" } end,

@@ -43,7 +43,7 @@ describe("vguest.errors", function()
     assert.has_error(function() f { path = 1 } end,
       "bad argument #1 to 'create' (field 'path' must be a string, got number)")
     assert.has_error(function() f { timeout = -1 } end,
-      "bad argument #1 to 'create' (field 'timeout' must be a positive number, got number)")
+      "bad argument #1 to 'create' (field 'timeout' must be a positive number, got -1)")
     assert.has_error(function() f("x") end, "bad argument #1 to 'create' (table expected, got string)")
     assert.has_error(function() f() end, "bad argument #1 to 'create' (table expected, got no value)")
     assert.are.same({ path = "/x" }, f { path = "/x" })

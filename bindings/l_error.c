@@ -1,0 +1,53 @@
+/*
+ * Error tables and immediate statuses (see l_error.h).
+ */
+#include <lauxlib.h>
+
+#include "l_error.h"
+
+static void setstring(lua_State *L, const char *k, const char *v) {
+  if (v != NULL) {
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+  }
+}
+
+/* Only the fields that are present; retryable/maybe_done always as
+   booleans. */
+void lvg_pusherror(lua_State *L, const vg_error *e, vg_status st,
+                   const char *op) {
+  if (e != NULL && e->status == VG_OK)
+    e = NULL;
+  if (e != NULL)
+    st = e->status;
+  lua_createtable(L, 0, 8);
+  setstring(L, "kind", vg_status_kind(st));
+  setstring(L, "message",
+            e != NULL && e->message != NULL ? e->message : vg_status_text(st));
+  setstring(L, "op", e != NULL && e->op != NULL ? e->op : op);
+  if (e != NULL) {
+    if (e->http_status != 0) {
+      lua_pushinteger(L, e->http_status);
+      lua_setfield(L, -2, "status");
+    }
+    setstring(L, "fault", e->fault);
+    setstring(L, "message_id", e->message_id);
+    setstring(L, "vm", e->vm);
+    if (e->pid != 0) {
+      lua_pushinteger(L, (lua_Integer)e->pid);
+      lua_setfield(L, -2, "pid");
+    }
+    setstring(L, "auth", e->auth);
+  }
+  lua_pushboolean(L, e != NULL && e->retryable);
+  lua_setfield(L, -2, "retryable");
+  lua_pushboolean(L, e != NULL && e->maybe_done);
+  lua_setfield(L, -2, "maybe_done");
+}
+
+int lvg_raisestatus(lua_State *L, const char *call, vg_status st,
+                    const char *why) {
+  if (why != NULL)
+    return luaL_error(L, "%s: %s (%s)", call, vg_status_text(st), why);
+  return luaL_error(L, "%s: %s", call, vg_status_text(st));
+}
