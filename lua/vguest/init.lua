@@ -221,7 +221,18 @@ function vg.connect(opts)
   default("thumbprint", defaults.thumbprint or getenv("VGUEST_THUMBPRINT"))
   default("timeout", number_env("VGUEST_TIMEOUT"))
   default("max_connections", number_env("VGUEST_MAX_CONNECTIONS", true))
-  local cs = core_call(2, core.session, o, "connect")
+  -- A required field the caller left out, once the C module has checked
+  -- every key (a typo is reported as such): say where it can come from.
+  local ok, cs = pcall(core.session, o, "connect")
+  if not ok then
+    local field = type(cs) == "string" and cs:match("field '(%a+)' is required")
+    local env = ({ server = "VGUEST_SERVER", user = "VGUEST_USER", password = "VGUEST_PASSWORD" })[field]
+    if env then
+      argerror(1, "connect", string.format("field '%s' is required: give %s = ... or set %s", field,
+        field, env), 2)
+    end
+    reraise(cs, 2)
+  end
   local s = setmetatable({ _core = cs, _closed = false }, Session)
   local lok, err = pcall(task.await, cs:login())
   if not lok then

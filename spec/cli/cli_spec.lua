@@ -169,6 +169,16 @@ print("not reached")
     end)
   end)
 
+  it("says where a missing server or user can come from", function()
+    local f = script 'require("vguest").connect {}'
+    local _, err, code = run({ "run", f }, "", { VGUEST_SERVER = "", VGUEST_USER = "" })
+    assert.are.equal(1, code)
+    assert.truthy(err:find("field 'server' is required: give server = ... or set VGUEST_SERVER", 1, true), err)
+    f = script 'require("vguest").connect { server = "https://127.0.0.1:1" }'
+    _, err = run({ "run", f }, "", { VGUEST_USER = "" })
+    assert.truthy(err:find("field 'user' is required: give user = ... or set VGUEST_USER", 1, true), err)
+  end)
+
   describe("run --sim", function()
     it("points vg.connect{} and vg.credentials{} at a simulator", function()
       local f = script [[
