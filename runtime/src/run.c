@@ -207,16 +207,11 @@ static void on_family(vg_op *sub, void *ud) {
   run *r = ud;
   if (!(sub = took(r, sub)))
     return;
-  /* a guest that cannot tell is taken for POSIX: the create that follows
-     reports a real problem (Tools not running, ...) */
+  /* A guest that cannot tell (Tools not running, a server without the
+     identity call) is taken for POSIX: the steps that follow report a
+     real problem themselves. */
   r->os = vg_op_os(sub) == VG_OS_WINDOWS ? VG_OS_WINDOWS : VG_OS_POSIX;
-  if (sub->status != VG_OK && sub->status != VG_EUNSUPPORTED &&
-      sub->status != VG_ENOTFOUND) {
-    failed(r, sub->status, &sub->err);
-    r->at = P_DONE;
-  } else {
-    r->at = P_ENV;
-  }
+  r->at = P_ENV;
   vg_op_free(sub);
   step(r);
 }
