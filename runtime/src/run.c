@@ -66,6 +66,7 @@ typedef struct run {
   phase at;
   vg_op *sub;      /* the op in flight (a timer while waiting) */
   char *dir;       /* the guest temp directory */
+  int stopping;    /* vg_run_stop: to the tail once the step in flight ends */
   int created;     /* the process was started */
   int exited;      /* ... and has an exit code */
   long delay_ms;   /* next poll back-off */
@@ -173,11 +174,65 @@ static void clean_behind(run *r) {
     vgi_op_detach(op);
 }
 
+/* A mktemp or a create in flight when the run goes away: what it makes
+   (a directory, a process) is unknown yet, so the op is left to finish in
+   the background, and what it made is removed then. */
+typedef struct behind {
+  vg_session *s;
+  char *vm;
+  vg_credentials *cred;
+  char *dir;
+} behind;
+
+static void on_behind(vg_op *sub, void *ud) {
+  behind *b = ud;
+  vg_op *op = NULL;
+  /* the session still there (it fails its ops when it closes) */
+  if (sub->status == VG_OK && vgi_session_alive(sub)) {
+    if (sub->kind == VGI_OP_CREATE &&
+        vg_process_delete(b->s, b->vm, b->cred, vg_op_pid(sub), NULL, NULL,
+                          &op) == VG_OK)
+      vgi_op_detach(op);
+    const char *dir = sub->kind == VGI_OP_MKTEMP ? vg_op_path(sub) : b->dir;
+    if (dir && vg_file_remove(b->s, b->vm, b->cred, dir,
+                              VG_REMOVE_DIRECTORY | VG_REMOVE_RECURSIVE, NULL,
+                              NULL, &op) == VG_OK)
+      vgi_op_detach(op);
+  }
+  free(b->vm);
+  vg_credentials_free(b->cred);
+  free(b->dir);
+  free(b);
+}
+
+static int hand_over(run *r) {
+  behind *b = calloc(1, sizeof *b);
+  if (!b)
+    return -1;
+  b->s = r->s;
+  b->vm = strdup(r->vm);
+  b->dir = r->dir ? strdup(r->dir) : NULL;
+  if (!b->vm || (r->dir && !b->dir) ||
+      vgi_credentials_dup(r->cred, &b->cred) != VG_OK) {
+    free(b->vm);
+    free(b->dir);
+    free(b);
+    return -1;
+  }
+  r->sub->cb = on_behind;
+  r->sub->ud = b;
+  vgi_op_detach(r->sub);
+  r->sub = NULL;
+  return 0;
+}
+
 static void run_stop(vg_op *op, void *p, int closing) {
   run *r = p;
   (void)op;
   if (closing || r->at == P_DONE)
     return; /* the session fails the sub-op itself */
+  if (r->sub && (r->at == P_MKTEMP || r->at == P_CREATE) && hand_over(r) == 0)
+    r->dir = NULL; /* the handed-over op removes it */
   vg_op_free(r->sub);
   r->sub = NULL;
   clean_behind(r);
@@ -551,6 +606,8 @@ static void finish(run *r) {
 /* Starts the op of the current phase (its callback moves the run on). */
 static void step(run *r) {
   vg_status st = VG_OK;
+  if (r->stopping && r->at < P_KILL)
+    r->at = tail(r);
   switch (r->at) {
   case P_FAMILY:
     if (r->os != VG_OS_AUTO) {
@@ -630,16 +687,20 @@ static void step(run *r) {
 /* ---- the public calls ---------------------------------------------------- */
 
 void vg_run_stop(vg_op *op) {
-  if (!op || op->kind != VGI_OP_RUN || op->status != VG_EPENDING || !op->owner)
+  if (!op || op->kind != VGI_OP_RUN || op->status != VG_EPENDING)
     return;
   run *r = vgi_session_driver_state(op);
-  if (!r || r->at >= P_KILL)
+  if (!r || r->stopping || r->at >= P_KILL)
     return; /* already on its way out */
   failedf(r, VG_ECANCELED, "the run was stopped");
-  vg_op_free(r->sub);
-  r->sub = NULL;
-  r->at = tail(r);
-  step(r);
+  r->stopping = 1;
+  if (r->at == P_WAIT) { /* a back-off timer or a poll: nothing to lose */
+    vg_op_free(r->sub);
+    r->sub = NULL;
+    step(r);
+  }
+  /* else the request in flight (a create, say) ends first: its callback
+     steps, and step() turns to the tail with what it learnt (a pid) */
 }
 
 static int bad_spec(const vg_run_spec *p) {

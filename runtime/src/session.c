@@ -918,6 +918,10 @@ vg_status vgi_session_driven(vg_session *s, vgi_op_kind kind, const char *vm,
   return st;
 }
 
+int vgi_session_alive(const vg_op *op) {
+  return op && op->owner && of(op)->s;
+}
+
 void *vgi_session_driver_state(const vg_op *op) {
   return op && op->owner && of(op)->drv ? of(op)->drv_state : NULL;
 }

@@ -38,6 +38,8 @@ typedef struct vgi_driver {
 vg_status vgi_session_driven(vg_session *s, vgi_op_kind kind, const char *vm,
                              const vgi_driver *d, void *state, vg_callback cb,
                              void *ud, vg_op **out);
+/* 1 while the session of op (made by vgi_session_op) is not freed. */
+int vgi_session_alive(const vg_op *op);
 /* The driver state of a driven op (NULL for any other op). */
 void *vgi_session_driver_state(const vg_op *op);
 vg_runtime *vgi_session_runtime(const vg_session *s);
