@@ -32,7 +32,7 @@ int lvg_argerror(lua_State *L, const lvg_call *c, int idx, const char *msg) {
   if (!c->named && lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar)) {
     if (ar.namewhat != NULL && strcmp(ar.namewhat, "method") == 0)
       base = 2;
-    if (ar.name != NULL)
+    if (ar.name != NULL && strcmp(ar.name, "?") != 0) /* t[k](...) */
       name = ar.name;
   }
   if (idx < base) /* self, or bound by the Lua layer */
@@ -315,4 +315,81 @@ int64_t lvg_checkcount(lua_State *L, const lvg_call *c, int idx,
                   lua_isnoneornil(L, idx) ? argtype(L, c, idx)
                                           : lvg_describe(L, idx));
   return (int64_t)k;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Values of guest operations                                              */
+
+const char *lvg_checkvm(lua_State *L, const lvg_call *c, int idx) {
+  size_t len = 0;
+  const char *vm = NULL;
+  if (lua_type(L, idx) == LUA_TSTRING) /* never converts a number */
+    vm = lua_tolstring(L, idx, &len);
+  if (vm == NULL || len == 0 || strlen(vm) != len)
+    lvg_argerrorf(L, c, idx, "VM id must be a non-empty string, got %s",
+                  vm == NULL ? argtype(L, c, idx)
+                  : len == 0 ? "an empty string"
+                             : "a string with a NUL byte");
+  return vm;
+}
+
+const char *lvg_checkpath(lua_State *L, const lvg_call *c, int idx,
+                          const char *subject) {
+  size_t len = 0;
+  const char *p = NULL;
+  if (lua_type(L, idx) == LUA_TSTRING)
+    p = lua_tolstring(L, idx, &len);
+  if (p == NULL || len == 0 || strlen(p) != len)
+    lvg_argerrorf(L, c, idx, "%s must be a non-empty string, got %s", subject,
+                  p == NULL  ? argtype(L, c, idx)
+                  : len == 0 ? "an empty string"
+                             : "a string with a NUL byte");
+  return p;
+}
+
+const char *const *lvg_checkenv(lua_State *L, const lvg_call *c, int idx,
+                                int arg, const char *field) {
+  lua_Integer n = 0, i;
+  const char **v;
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE)
+    lvg_argerrorf(L, c, arg, "field '%s' must be a table, got %s", field,
+                  lvg_typename(L, idx));
+  lua_newtable(L); /* the "K=V" strings */
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    size_t klen, vlen;
+    const char *k, *val;
+    if (lua_type(L, -2) != LUA_TSTRING ||
+        (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
+      lvg_argerrorf(L, c, arg,
+                    "field '%s' must map names to strings, got %s = %s", field,
+                    lvg_typename(L, -2), lvg_typename(L, -1));
+    k = lua_tolstring(L, -2, &klen);
+    if (klen == 0)
+      lvg_argerror(L, c, arg, "environment name is empty");
+    if (strlen(k) != klen)
+      lvg_argerrorf(L, c, arg, "environment name \"%s\" contains a NUL byte",
+                    k);
+    if (strchr(k, '=') != NULL)
+      lvg_argerrorf(L, c, arg, "environment name \"%s\" contains '='", k);
+    lua_pushvalue(L, -2); /* key */
+    lua_pushliteral(L, "=");
+    lua_pushvalue(L, -3); /* value (number converted on this copy) */
+    lua_concat(L, 3);
+    val = lua_tolstring(L, -1, &vlen);
+    if (strlen(val) != vlen)
+      lvg_argerrorf(L, c, arg,
+                    "environment value of \"%s\" contains a NUL byte", k);
+    lua_rawseti(L, -4, ++n);
+    lua_pop(L, 1); /* value */
+  }
+  v = (const char **)lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *v, 0);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, -2, i);
+    v[i - 1] = lua_tostring(L, -1);
+    lua_pop(L, 1); /* kept by the table below */
+  }
+  v[n] = NULL;
+  return v;
 }

@@ -99,4 +99,20 @@ int64_t *lvg_checkcounts(lua_State *L, const lvg_call *c, int idx, int arg,
 int64_t lvg_checkcount(lua_State *L, const lvg_call *c, int idx,
                        const char *subject);
 
+/*
+ * Values of guest operations.
+ */
+/* A VM id: a non-empty string (a number is never converted). */
+const char *lvg_checkvm(lua_State *L, const lvg_call *c, int idx);
+/* A guest path (`subject` names it: "path", "guest path"): a non-empty
+   string without NUL bytes. */
+const char *lvg_checkpath(lua_State *L, const lvg_call *c, int idx,
+                          const char *subject);
+/* The environment table at idx, field `field` of the option table that is
+   argument arg: names (non-empty, no '=') to strings or numbers. Pushes a
+   table keeping the "K=V" strings and above it a userdata holding the
+   NULL-terminated array of them (valid while both stay on the stack). */
+const char *const *lvg_checkenv(lua_State *L, const lvg_call *c, int idx,
+                                int arg, const char *field);
+
 #endif

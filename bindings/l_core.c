@@ -7,6 +7,7 @@
  *
  *   l_core.c                                     module entry
  *   l_loop.c  l_edit.c                           loop functions, line editing
+ *   l_files.c  l_run.c                           guest files; runs (Session)
  *   l_session.c                                  Session and its operations
  *   l_op.c  l_credentials.c                      Op; Credentials
  *   l_secret.c                                   Secret
@@ -18,8 +19,10 @@
 #include "l_core.h"
 #include "l_credentials.h"
 #include "l_edit.h"
+#include "l_files.h"
 #include "l_loop.h"
 #include "l_op.h"
+#include "l_run.h"
 #include "l_runtime.h"
 #include "l_secret.h"
 #include "l_session.h"
@@ -31,6 +34,7 @@ static const luaL_Reg funcs[] = {
     {"secret_prompt", lvg_core_secret_prompt},
     {"credentials", lvg_core_credentials},
     {"session", lvg_core_session},
+    {"command_line", lvg_core_command_line},
     {"timer", lvg_core_timer},
     {"step", lvg_core_step},
     {"pending", lvg_core_pending},
@@ -60,6 +64,8 @@ int luaopen_vguest_core(lua_State *L) {
   lvg_open_secret(L);
   lvg_open_credentials(L);
   lvg_open_session(L);
+  lvg_open_files(L);
+  lvg_open_run(L);
   lvg_open_op(L);
   luaL_newlib(L, funcs);
   lua_pushliteral(L, VG_VERSION);

@@ -133,6 +133,11 @@ void lvg_op_started(lua_State *L, lvg_op *o, vg_status st, vg_op *op) {
   o->anchor = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
+int lvg_op_start(lua_State *L, lvg_op *o, vg_status st, vg_op *const *op) {
+  lvg_op_started(L, o, st, *op);
+  return 1;
+}
+
 static void pushinfo(lua_State *L, const vg_process_info *p) {
   lua_createtable(L, 0, 7);
   lua_pushinteger(L, (lua_Integer)p->pid);
@@ -151,6 +156,76 @@ static void pushinfo(lua_State *L, const vg_process_info *p) {
   if (p->has_exit_code) {
     lua_pushinteger(L, p->exit_code);
     lua_setfield(L, -2, "exit_code");
+  }
+}
+
+/* A guest file: {type, size, mode?, owner?, group?, modified?,
+   symlink_target?} and, for a listing, name. */
+static void pushfile(lua_State *L, const vg_file_info *f, int named) {
+  lua_createtable(L, 0, 8);
+  if (named && f->name != NULL) {
+    lua_pushstring(L, f->name);
+    lua_setfield(L, -2, "name");
+  }
+  lua_pushstring(L, f->type != NULL ? f->type : "file");
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, (lua_Integer)f->size);
+  lua_setfield(L, -2, "size");
+  if (f->has_mode) {
+    lua_pushinteger(L, (lua_Integer)f->mode);
+    lua_setfield(L, -2, "mode");
+  }
+  if (f->owner >= 0) {
+    lua_pushinteger(L, (lua_Integer)f->owner);
+    lua_setfield(L, -2, "owner");
+  }
+  if (f->group >= 0) {
+    lua_pushinteger(L, (lua_Integer)f->group);
+    lua_setfield(L, -2, "group");
+  }
+  if (f->modified != NULL) {
+    lua_pushstring(L, f->modified);
+    lua_setfield(L, -2, "modified");
+  }
+  if (f->symlink_target != NULL) {
+    lua_pushstring(L, f->symlink_target);
+    lua_setfield(L, -2, "symlink_target");
+  }
+}
+
+/* The fields of a run's result into the table on top: a run that
+   finished, and the error of one that did not (the output so far). The
+   output is bytes: lengths, not NUL-terminated strings. */
+static void setrun(lua_State *L, const vg_run_result *r) {
+  if (r->has_exit_code) {
+    lua_pushinteger(L, r->exit_code);
+    lua_setfield(L, -2, "exit_code");
+  }
+  lua_pushlstring(L, r->out != NULL ? r->out : "",
+                  r->out != NULL ? r->out_len : 0);
+  lua_setfield(L, -2, "stdout");
+  lua_pushlstring(L, r->err != NULL ? r->err : "",
+                  r->err != NULL ? r->err_len : 0);
+  lua_setfield(L, -2, "stderr");
+  if (r->pid != 0) {
+    lua_pushinteger(L, (lua_Integer)r->pid);
+    lua_setfield(L, -2, "pid");
+  }
+  if (r->started != NULL) {
+    lua_pushstring(L, r->started);
+    lua_setfield(L, -2, "started");
+  }
+  if (r->finished != NULL) {
+    lua_pushstring(L, r->finished);
+    lua_setfield(L, -2, "finished");
+  }
+  if (r->out_truncated) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "stdout_truncated");
+  }
+  if (r->err_truncated) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "stderr_truncated");
   }
 }
 
@@ -207,6 +282,48 @@ static int pushresult(lua_State *L, lvg_op *o) {
     }
     return 1;
   }
+  case LVG_OP_PATH: {
+    const char *path = vg_op_path(o->op);
+    if (path == NULL)
+      return 0;
+    lua_pushstring(L, path);
+    return 1;
+  }
+  case LVG_OP_STAT: {
+    const vg_file_info *f = NULL;
+    if (vg_op_files(o->op, &f) < 1 || f == NULL)
+      return 0;
+    pushfile(L, &f[0], 0);
+    return 1;
+  }
+  case LVG_OP_FILES: {
+    const vg_file_info *f = NULL;
+    size_t i, n = vg_op_files(o->op, &f);
+    lua_createtable(L, n > 0x7fffffff ? 0 : (int)n, 0);
+    for (i = 0; i < n; i++) {
+      pushfile(L, &f[i], 1);
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+  }
+  case LVG_OP_DATA: {
+    size_t len = 0;
+    const void *data = vg_op_data(o->op, &len);
+    lua_pushlstring(L, data != NULL ? (const char *)data : "",
+                    data != NULL ? len : 0);
+    return 1;
+  }
+  case LVG_OP_OS:
+    lua_pushstring(L, vg_op_os(o->op) == VG_OS_WINDOWS ? "windows" : "posix");
+    return 1;
+  case LVG_OP_RUN: {
+    const vg_run_result *r = vg_op_run(o->op);
+    if (r == NULL)
+      return 0;
+    lua_createtable(L, 0, 8);
+    setrun(L, r);
+    return 1;
+  }
   }
   return 0;
 }
@@ -225,7 +342,11 @@ static void finish(lua_State *L, int idx, lvg_op *o, vg_status st) {
     lua_pushliteral(L, "the server returned no result");
     lua_setfield(L, -2, "message");
   } else if (st != VG_OK) {
+    const vg_run_result *r;
     lvg_pusherror(L, vg_op_error(o->op), st, o->name);
+    /* a run that started its process: what it wrote until it ended */
+    if (o->kind == LVG_OP_RUN && (r = vg_op_run(o->op)) != NULL && r->pid != 0)
+      setrun(L, r);
   }
   lua_setiuservalue(L, idx, st == VG_OK ? UV_RESULT : UV_ERROR);
   o->status = st;
@@ -300,6 +421,21 @@ static int op_cancel(lua_State *L) {
   return 1;
 }
 
+/* Op:stop() -> true when it is a pending run, now stopping: its process
+   is terminated and its temp files removed, then it completes (reported
+   by core.step) with "canceled", or with its own result when it was
+   already past that point. false for anything else: cancel those. */
+static int op_stop(lua_State *L) {
+  lvg_op *o = checkop(L, "stop");
+  if (o->state != LVG_OP_PENDING || o->kind != LVG_OP_RUN) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  vg_run_stop(o->op);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int op_name(lua_State *L) {
   lua_pushstring(L, checkop(L, "name")->name);
   return 1;
@@ -327,11 +463,9 @@ static int op_tostring(lua_State *L) {
 }
 
 void lvg_open_op(lua_State *L) {
-  static const luaL_Reg methods[] = {{"status", op_status},
-                                     {"result", op_result},
-                                     {"cancel", op_cancel},
-                                     {"name", op_name},
-                                     {NULL, NULL}};
+  static const luaL_Reg methods[] = {
+      {"status", op_status}, {"result", op_result}, {"cancel", op_cancel},
+      {"stop", op_stop},     {"name", op_name},     {NULL, NULL}};
   static const luaL_Reg meta[] = {
       {"__gc", op_gc}, {"__tostring", op_tostring}, {NULL, NULL}};
   if (luaL_newmetatable(L, LVG_OP)) {

@@ -19,12 +19,19 @@
 
 /* What an Op's result is converted to. */
 typedef enum lvg_op_kind {
-  LVG_OP_TRUE, /* login, logout, delete, timer */
-  LVG_OP_PID,  /* create */
-  LVG_OP_INFO, /* get */
-  LVG_OP_LIST, /* list */
-  LVG_OP_VMS,  /* vms */
-  LVG_OP_ENV   /* env */
+  LVG_OP_TRUE,  /* login, logout, delete, timer */
+  LVG_OP_PID,   /* create */
+  LVG_OP_INFO,  /* get */
+  LVG_OP_LIST,  /* list */
+  LVG_OP_VMS,   /* vms */
+  LVG_OP_ENV,   /* env */
+  LVG_OP_PATH,  /* mktemp: the path */
+  LVG_OP_STAT,  /* stat: one file info table */
+  LVG_OP_FILES, /* list_files: an array of them, with names */
+  LVG_OP_DATA,  /* read_file: the bytes */
+  LVG_OP_OS,    /* guest_os: "posix" or "windows" */
+  LVG_OP_RUN    /* run: the run table; a failed run adds its output to the
+                   error table */
 } lvg_op_kind;
 
 typedef struct lvg_op lvg_op;
@@ -39,6 +46,10 @@ lvg_op *lvg_op_new(lua_State *L, lvg_runtime *rt, int session, const char *name,
 /* Right after the vg_* start function, with the Op on top: anchors it, or
    on failure raises. */
 void lvg_op_started(lua_State *L, lvg_op *o, vg_status st, vg_op *op);
+/* lvg_op_started, reading op through a pointer (C does not order the
+   evaluation of arguments: lvg_op_start(L, o, vg_x(..., &op), &op) is
+   safe where passing op itself is not). Returns 1 (the Op on top). */
+int lvg_op_start(lua_State *L, lvg_op *o, vg_status st, vg_op *const *op);
 /* The callback to pass to every vg_* start function (ud: the lvg_op). */
 vg_callback lvg_op_callback(void);
 /* Pushes the array of ops completed since the last report. */

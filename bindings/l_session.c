@@ -65,13 +65,92 @@ static lvg_session *checksession(lua_State *L, const lvg_call *c) {
   return s;
 }
 
+vg_session *lvg_session_check(lua_State *L, const lvg_call *c,
+                              lvg_runtime **rt) {
+  lvg_session *s = checksession(L, c);
+  if (rt != NULL)
+    *rt = s->rt;
+  return s->s;
+}
+
+/*
+ * Field 'transfer_thumbprint' of the option table at idx: a string (one
+ * pin for every transfer host) into o->transfer_thumbprint, or a table
+ * host -> thumbprint into o->transfer_pins ("host=thumbprint" strings,
+ * kept by a table and a userdata left on the stack).
+ */
+static void transfer_pins(lua_State *L, const lvg_call *c, int idx,
+                          vg_session_options *o) {
+  static const char field[] = "transfer_thumbprint";
+  static const char expected[] =
+      "a string or a table mapping host names to thumbprints";
+  lua_Integer n = 0, i;
+  const char **v;
+  int t = lua_getfield(L, idx, field);
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  if (t == LUA_TSTRING) {
+    lua_pop(L, 1);
+    o->transfer_thumbprint = lvg_optfield_string(L, c, idx, field, 0);
+    return;
+  }
+  if (t != LUA_TTABLE)
+    lvg_argerrorf(L, c, idx, "field '%s' must be %s, got %s", field, expected,
+                  lvg_typename(L, -1));
+  lua_newtable(L); /* the "host=thumbprint" strings */
+  lua_pushnil(L);
+  while (lua_next(L, -3) != 0) {
+    size_t hlen, tlen;
+    const char *host, *tp;
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      lvg_argerrorf(L, c, idx, "field '%s' must be %s, got %s = %s", field,
+                    expected, lvg_typename(L, -2), lvg_typename(L, -1));
+    host = lua_tolstring(L, -2, &hlen);
+    tp = lua_tolstring(L, -1, &tlen);
+    if (hlen == 0 || strlen(host) != hlen || strchr(host, '=') != NULL)
+      lvg_argerrorf(L, c, idx,
+                    "field '%s' has a host name that is empty or holds '=' "
+                    "or a NUL byte",
+                    field);
+    if (strlen(tp) != tlen)
+      lvg_argerrorf(L, c, idx, "field '%s' has a thumbprint with a NUL byte",
+                    field);
+    lua_pushvalue(L, -2);
+    lua_pushliteral(L, "=");
+    lua_pushvalue(L, -3);
+    lua_concat(L, 3);
+    lua_rawseti(L, -4, ++n);
+    lua_pop(L, 1); /* thumbprint */
+  }
+  v = (const char **)lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *v, 0);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, -2, i);
+    v[i - 1] = lua_tostring(L, -1);
+    lua_pop(L, 1); /* kept by the table below */
+  }
+  v[n] = NULL;
+  o->transfer_pins = v;
+}
+
 /* core.session({server=, user=, password=Secret, protocol=, release=,
-   ca_file=, thumbprint=, insecure=, timeout=, max_connections=} [, call]) */
+   ca_file=, thumbprint=, insecure=, timeout=, max_connections=,
+   transfer_thumbprint=, insecure_transfers=} [, call]) */
 int lvg_core_session(lua_State *L) {
-  static const char *const known[] = {"server",          "user",     "password",
-                                      "protocol",        "release",  "ca_file",
-                                      "thumbprint",      "insecure", "timeout",
-                                      "max_connections", NULL};
+  static const char *const known[] = {"server",
+                                      "user",
+                                      "password",
+                                      "protocol",
+                                      "release",
+                                      "ca_file",
+                                      "thumbprint",
+                                      "insecure",
+                                      "timeout",
+                                      "max_connections",
+                                      "transfer_thumbprint",
+                                      "insecure_transfers",
+                                      NULL};
   lvg_runtime *rt = lvg_runtime_get(L);
   lvg_call c = lvg_call_get(L, "session", 2, 0);
   const char *protocols[MAX_PROTOCOLS + 1];
@@ -117,6 +196,9 @@ int lvg_core_session(lua_State *L) {
   }
   if (lvg_optfield_count(L, &c, 1, "max_connections", 65536, &maxconn))
     o.max_connections = (long)maxconn;
+  o.insecure_transfers =
+      lvg_optfield_boolean(L, &c, 1, "insecure_transfers", 0);
+  transfer_pins(L, &c, 1, &o); /* may leave the pins on the stack */
 
   /* Created closed, metatable set, then opened. */
   s = (lvg_session *)lua_newuserdatauv(L, sizeof *s, 1);
@@ -138,90 +220,15 @@ int lvg_core_session(lua_State *L) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* Argument checks                                                         */
-
-static const char *checkvm(lua_State *L, const lvg_call *c, int idx) {
-  size_t len = 0;
-  const char *vm = NULL;
-  if (lua_type(L, idx) == LUA_TSTRING) /* never converts a number */
-    vm = lua_tolstring(L, idx, &len);
-  if (vm == NULL || len == 0 || strlen(vm) != len)
-    lvg_argerrorf(L, c, idx, "VM id must be a non-empty string, got %s",
-                  vm == NULL ? lvg_typename(L, idx)
-                  : len == 0 ? "an empty string"
-                             : "a string with a NUL byte");
-  return vm;
-}
-
-/*
- * Pushes a userdata holding the NULL-terminated "K=V" array for the
- * environment table at idx (field 'environment' of the option table at
- * arg), and below it a table keeping the strings.
- */
-static const char *const *checkenv(lua_State *L, const lvg_call *c, int idx,
-                                   int arg) {
-  lua_Integer n = 0, i;
-  const char **v;
-  idx = lua_absindex(L, idx);
-  if (lua_type(L, idx) != LUA_TTABLE)
-    lvg_argerrorf(L, c, arg, "field 'environment' must be a table, got %s",
-                  lvg_typename(L, idx));
-  lua_newtable(L); /* the "K=V" strings */
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {
-    size_t klen, vlen;
-    const char *k, *val;
-    if (lua_type(L, -2) != LUA_TSTRING ||
-        (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
-      lvg_argerrorf(L, c, arg,
-                    "field 'environment' must map names to strings, got "
-                    "%s = %s",
-                    lvg_typename(L, -2), lvg_typename(L, -1));
-    k = lua_tolstring(L, -2, &klen);
-    if (klen == 0)
-      lvg_argerror(L, c, arg, "environment name is empty");
-    if (strlen(k) != klen)
-      lvg_argerrorf(L, c, arg, "environment name \"%s\" contains a NUL byte",
-                    k);
-    if (strchr(k, '=') != NULL)
-      lvg_argerrorf(L, c, arg, "environment name \"%s\" contains '='", k);
-    lua_pushvalue(L, -2); /* key */
-    lua_pushliteral(L, "=");
-    lua_pushvalue(L, -3); /* value (number converted on this copy) */
-    lua_concat(L, 3);
-    val = lua_tolstring(L, -1, &vlen);
-    if (strlen(val) != vlen)
-      lvg_argerrorf(L, c, arg,
-                    "environment value of \"%s\" contains a NUL byte", k);
-    lua_rawseti(L, -4, ++n);
-    lua_pop(L, 1); /* value */
-  }
-  v = (const char **)lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *v, 0);
-  for (i = 1; i <= n; i++) {
-    lua_rawgeti(L, -2, i);
-    v[i - 1] = lua_tostring(L, -1);
-    lua_pop(L, 1); /* kept by the table below */
-  }
-  v[n] = NULL;
-  return v;
-}
-
-/* ---------------------------------------------------------------------- */
 /* Operations                                                              */
-
-/* op is read through a pointer: C does not order the evaluation of
-   arguments, so startop(L, o, vg_x(..., &op), op) could read op first. */
-static int startop(lua_State *L, lvg_op *o, vg_status st, vg_op *const *op) {
-  lvg_op_started(L, o, st, *op);
-  return 1;
-}
 
 static int session_login(lua_State *L) {
   lvg_call c = lvg_call_get(L, "login", 0, 0);
   lvg_session *s = checksession(L, &c);
   vg_op *op = NULL;
   lvg_op *o = lvg_op_new(L, s->rt, 1, "login", LVG_OP_TRUE);
-  return startop(L, o, vg_session_login(s->s, lvg_op_callback(), o, &op), &op);
+  return lvg_op_start(L, o, vg_session_login(s->s, lvg_op_callback(), o, &op),
+                      &op);
 }
 
 static int session_logout(lua_State *L) {
@@ -229,7 +236,8 @@ static int session_logout(lua_State *L) {
   lvg_session *s = checksession(L, &c);
   vg_op *op = NULL;
   lvg_op *o = lvg_op_new(L, s->rt, 1, "logout", LVG_OP_TRUE);
-  return startop(L, o, vg_session_logout(s->s, lvg_op_callback(), o, &op), &op);
+  return lvg_op_start(L, o, vg_session_logout(s->s, lvg_op_callback(), o, &op),
+                      &op);
 }
 
 /* Session:vms([{names=, ids=, power_state=}] [, call]) */
@@ -254,7 +262,8 @@ static int session_vms(lua_State *L) {
     f.power_state = p >= 0 ? power_states[p] : NULL;
   }
   o = lvg_op_new(L, s->rt, 1, "vms", LVG_OP_VMS);
-  return startop(L, o, vg_vm_list(s->s, &f, lvg_op_callback(), o, &op), &op);
+  return lvg_op_start(L, o, vg_vm_list(s->s, &f, lvg_op_callback(), o, &op),
+                      &op);
 }
 
 /* Session:create(vm, cred, {path=, arguments=, working_directory=,
@@ -265,7 +274,7 @@ static int session_create(lua_State *L) {
       "environment", "start_minimized", NULL};
   lvg_call c = lvg_call_get(L, "create", 5, 3);
   lvg_session *s = checksession(L, &c);
-  const char *vm = checkvm(L, &c, 2);
+  const char *vm = lvg_checkvm(L, &c, 2);
   const vg_credentials *cred = lvg_checkcredentials(L, &c, 3);
   vg_program_spec p;
   vg_op *op = NULL;
@@ -279,9 +288,9 @@ static int session_create(lua_State *L) {
       lvg_optfield_string(L, &c, 4, "working_directory", LVG_NONEMPTY);
   p.start_minimized = lvg_optfield_boolean(L, &c, 4, "start_minimized", 0);
   if (lua_getfield(L, 4, "environment") != LUA_TNIL)
-    p.env = checkenv(L, &c, -1, 4); /* stays on the stack */
+    p.env = lvg_checkenv(L, &c, -1, 4, "environment"); /* stays on the stack */
   o = lvg_op_new(L, s->rt, 1, "create", LVG_OP_PID);
-  return startop(
+  return lvg_op_start(
       L, o, vg_process_create(s->s, vm, cred, &p, lvg_op_callback(), o, &op),
       &op);
 }
@@ -294,14 +303,15 @@ static int pid_call(lua_State *L, const char *name, pid_fn fn,
                     lvg_op_kind result) {
   lvg_call c = lvg_call_get(L, name, 5, 3);
   lvg_session *s = checksession(L, &c);
-  const char *vm = checkvm(L, &c, 2);
+  const char *vm = lvg_checkvm(L, &c, 2);
   const vg_credentials *cred = lvg_checkcredentials(L, &c, 3);
   int64_t pid = lvg_checkcount(L, &c, 4, "pid");
   vg_op *op = NULL;
   lvg_op *o;
   lua_settop(L, 5);
   o = lvg_op_new(L, s->rt, 1, name, result);
-  return startop(L, o, fn(s->s, vm, cred, pid, lvg_op_callback(), o, &op), &op);
+  return lvg_op_start(L, o, fn(s->s, vm, cred, pid, lvg_op_callback(), o, &op),
+                      &op);
 }
 
 static int session_get(lua_State *L) {
@@ -316,7 +326,7 @@ static int session_delete(lua_State *L) {
 static int session_list(lua_State *L) {
   lvg_call c = lvg_call_get(L, "list", 5, 3);
   lvg_session *s = checksession(L, &c);
-  const char *vm = checkvm(L, &c, 2);
+  const char *vm = lvg_checkvm(L, &c, 2);
   const vg_credentials *cred = lvg_checkcredentials(L, &c, 3);
   int64_t *pids = NULL;
   size_t n = 0;
@@ -326,7 +336,7 @@ static int session_list(lua_State *L) {
   if (!lua_isnil(L, 4))
     pids = lvg_checkcounts(L, &c, 4, 4, "pids", &n); /* stays on the stack */
   o = lvg_op_new(L, s->rt, 1, "list", LVG_OP_LIST);
-  return startop(
+  return lvg_op_start(
       L, o, vg_process_list(s->s, vm, cred, pids, n, lvg_op_callback(), o, &op),
       &op);
 }
@@ -335,7 +345,7 @@ static int session_list(lua_State *L) {
 static int session_env(lua_State *L) {
   lvg_call c = lvg_call_get(L, "env", 5, 3);
   lvg_session *s = checksession(L, &c);
-  const char *vm = checkvm(L, &c, 2);
+  const char *vm = lvg_checkvm(L, &c, 2);
   const vg_credentials *cred = lvg_checkcredentials(L, &c, 3);
   const char *const *names = NULL;
   vg_op *op = NULL;
@@ -344,9 +354,9 @@ static int session_env(lua_State *L) {
   if (!lua_isnil(L, 4))
     names = lvg_checkstrings(L, &c, 4, 4, "names");
   o = lvg_op_new(L, s->rt, 1, "env", LVG_OP_ENV);
-  return startop(L, o,
-                 vg_guest_env(s->s, vm, cred, names, lvg_op_callback(), o, &op),
-                 &op);
+  return lvg_op_start(
+      L, o, vg_guest_env(s->s, vm, cred, names, lvg_op_callback(), o, &op),
+      &op);
 }
 
 /* ---------------------------------------------------------------------- */
