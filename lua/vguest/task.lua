@@ -20,6 +20,15 @@
 -- pending Op) and closes the coroutine with `coroutine.close`, so its
 -- `<close>` variables run. Ctrl-C makes `core.step` return `interrupted`;
 -- the foreground wait then undoes itself and raises kind "canceled".
+--
+-- An Op that has guest state to clean up (a run: its process and temp
+-- files) is not just canceled: its unwait calls `op:stop()` and then
+-- waits for the Op to complete, which it does only once the guest is
+-- clean. That wait happens where the cancel was asked for: the canceling
+-- task yields, the top level (or a task being canceled, from its own
+-- `<close>` handlers) runs the loop. A second Ctrl-C during that wait, or
+-- a place that can neither yield nor run the loop, gives up waiting: the
+-- Op is canceled and the runtime finishes the clean-up in the background.
 local errors = require "vguest.errors"
 
 local M = {}
@@ -74,7 +83,7 @@ local function finish(t, state, results, err, tb)
 end
 
 local function resume(t, ...)
-  if t.state ~= "running" then return end
+  if t.state ~= "running" or t.canceling then return end
   local co = t.co
   local r = table.pack(coroutine.resume(co, ...))
   if coroutine.status(co) == "dead" then
@@ -122,11 +131,18 @@ function M.pump(pred)
   while true do
     drain_ready()
     if pred() then return true end
+    local wait = -1
     if c.pending() == 0 then
+      -- an op that completed outside a step (at its start, or stopped)
+      -- is no longer pending but still to be reported: one step that does
+      -- not wait delivers it; nothing at all means a deadlock
+      wait = 0
+    end
+    local done, interrupted = c.step(wait)
+    if wait == 0 and #done == 0 and not interrupted then
       error("vguest: deadlock: waiting for something that can never happen " ..
         "(no operation in flight)", 0)
     end
-    local done, interrupted = c.step(-1)
     dispatch(done)
     if interrupted then
       drain_ready()
@@ -179,14 +195,49 @@ function M.suspend(register, level)
   end
 end
 
+-- Whether the caller may run the loop without yielding: the main
+-- coroutine, or a task being canceled (its own <close> handlers run while
+-- it is closed; the scheduler never resumes it again).
+local function can_block()
+  local t, main = M.current()
+  if main then return true end
+  return t ~= nil and t.canceling == true
+end
+
+--- Give up waiting for op: a run is stopped and waited for until its
+-- clean-up in the guest is done (see the design note); anything else is
+-- canceled at once.
+function M.abandon(op)
+  handlers[op] = nil
+  if not op:stop() then
+    op:cancel()
+    return
+  end
+  local function register(wake)
+    handlers[op] = wake
+    return function()
+      handlers[op] = nil
+      op:cancel() -- given up again: the runtime cleans up in the background
+    end
+  end
+  local t = M.current()
+  if t and not t.canceling and coroutine.isyieldable() then
+    pcall(M.suspend, register)
+  elseif can_block() then
+    local done = false
+    local unwait = register(function() done = true end)
+    if not M.pump(function() return done end) then unwait() end
+  else
+    handlers[op] = nil
+    op:cancel()
+  end
+end
+
 --- Wait for an Op and return its result, or raise its error object.
 function M.await(op, level)
   M.suspend(function(wake)
     handlers[op] = wake
-    return function()
-      handlers[op] = nil
-      op:cancel()
-    end
+    return function() M.abandon(op) end
   end, (level or 1) + 1)
   local v, err = op:result()
   if err ~= nil then error(errors.wrap(err), 0) end
@@ -252,10 +303,14 @@ function Task:cancel()
   if M.current() == self then
     errors.raise { kind = "canceled", message = "task canceled itself" }
   end
+  if self.canceling then return false end
+  -- from here on the scheduler never resumes it (a pending resume is
+  -- skipped), while its wait is undone (a run's clean-up may take a few
+  -- requests) and its <close> handlers run
+  self.canceling = true
   local unwait = self.unwait
   self.unwait = nil
   if unwait then unwait() end
-  -- a pending resume of this task, if any, is skipped once it is finished
   local ok, err = coroutine.close(self.co)
   finish(self, "canceled", nil,
     ok and errors.new { kind = "canceled", message = "task canceled" } or err)
