@@ -36,11 +36,14 @@ options for run and repl:
 
 environment: VGUEST_SERVER, VGUEST_USER, VGUEST_PASSWORD, VGUEST_PROTOCOL,
   VGUEST_CA_FILE, VGUEST_THUMBPRINT, VGUEST_INSECURE, VGUEST_RELEASE,
-  VGUEST_TIMEOUT, VGUEST_MAX_CONNECTIONS, VGUEST_GUEST_USER,
-  VGUEST_GUEST_PASSWORD (defaults of vg.connect and vg.credentials),
-  VGUEST_SIM (simulator binary), VGUEST_SIM_INVENTORY, VGUEST_TRACEBACK
+  VGUEST_TIMEOUT, VGUEST_MAX_CONNECTIONS, VGUEST_TRANSFER_THUMBPRINT,
+  VGUEST_INSECURE_TRANSFERS, VGUEST_GUEST_USER, VGUEST_GUEST_PASSWORD
+  (defaults of vg.connect and vg.credentials), VGUEST_SIM (simulator
+  binary), VGUEST_SIM_INVENTORY, VGUEST_TRACEBACK
 
 exit status: 0 on success, 1 on failure (one line on stderr), 130 on Ctrl-C
+  (a g:run in progress is stopped first: its guest process terminated, its
+  temp files removed; a second Ctrl-C leaves that to the background)
 ]]
 
 local Usage = {}
@@ -223,7 +226,7 @@ local function do_main(argv)
     local banner = "vguest " .. _G.vg.version .. " (" .. _VERSION .. "); `vg` is loaded."
       .. (sim and ("\nsimulator at " .. sim.url .. ": vg.connect{} and vg.credentials{} use it.")
         or "\nvg.connect{} reads VGUEST_SERVER, VGUEST_USER, VGUEST_PASSWORD.")
-      .. "\nTry: s = vg.connect{}  g = s:vm(\"NAME\"):guest(vg.credentials{})  g:run{path = \"/bin/true\"}"
+      .. "\nTry: s = vg.connect{}  g = s:vm(\"NAME\"):guest(vg.credentials{})  g:run{\"uname\", \"-a\"}"
       .. "\nCtrl-C interrupts a wait, Ctrl-D quits."
     return repl.run { traceback = true, banner = banner }
   end)

@@ -12,7 +12,10 @@
 -- kinds of DESIGN.md ("Errors, normalized across flavours"), as produced by
 -- the C core's status list (vg_status_kind); the Lua layer only adds
 -- `timed_out`, `canceled`, `not_found` and `invalid_argument` for the
--- conditions it detects itself (wait deadline, Ctrl-C, VM lookup).
+-- conditions it detects itself (wait deadline, Ctrl-C, VM lookup), and one
+-- kind of its own: `command_failed`, raised by g:run{ check = true } for a
+-- non-zero exit (with `exit_code`, `stdout`, `stderr`, `pid`). Errors of a
+-- run carry the output its process wrote so far (`stdout`, `stderr`).
 --
 -- Misuse (wrong types, unknown option keys, closed objects) is not an error
 -- object: it raises a plain string naming the call and the argument, the way

@@ -55,7 +55,12 @@ local reraise, describe, typeof = errors.reraise, errors.describe, errors.typeof
 -- call: a refusal is raised at the user's line, `level` frames up.
 local function core_call(level, f, ...)
   local ok, r = pcall(f, ...)
-  if not ok then reraise(r, level + 1) end
+  if not ok then
+    -- a failure the C module saw before any I/O (a local file that cannot
+    -- be opened) is an error table: an error object like the others
+    if type(r) == "table" then error(errors.wrap(r), 0) end
+    reraise(r, level + 1)
+  end
   return r
 end
 
@@ -173,13 +178,38 @@ local function truthy_env(name)
   return v == "1" or v == "true" or v == "yes" or v == "on"
 end
 
+-- VGUEST_TRANSFER_THUMBPRINT: one thumbprint for every transfer host, or
+-- "host=thumbprint[,host=thumbprint...]" for a table of pins.
+local function transfer_thumbprint_env()
+  local v = getenv("VGUEST_TRANSFER_THUMBPRINT")
+  if v == nil or not v:find("=", 1, true) then return v end
+  local pins = {}
+  for item in v:gmatch("[^,%s]+") do
+    local host, tp = item:match("^([^=]+)=(.+)$")
+    if not host then
+      argerror(1, "connect", "VGUEST_TRANSFER_THUMBPRINT must be a thumbprint or " ..
+        "host=thumbprint pairs separated by commas, got '" .. v .. "'", 4)
+    end
+    pins[host] = tp
+  end
+  return pins
+end
+
 --- vg.connect{ server, user, password, protocol, release, ca_file,
--- thumbprint, insecure, timeout, max_connections } -> Session, logged in.
+-- thumbprint, insecure, timeout, max_connections, transfer_thumbprint,
+-- insecure_transfers } -> Session, logged in.
 -- Every field defaults from `vg.defaults` (set by `vguest run --sim`), then
 -- the environment: VGUEST_SERVER, VGUEST_USER, VGUEST_PASSWORD (read as a
 -- secret, never copied into a Lua string), VGUEST_PROTOCOL, VGUEST_CA_FILE,
 -- VGUEST_THUMBPRINT, VGUEST_INSECURE, VGUEST_RELEASE, VGUEST_TIMEOUT,
--- VGUEST_MAX_CONNECTIONS. A wrong password raises here.
+-- VGUEST_MAX_CONNECTIONS, VGUEST_TRANSFER_THUMBPRINT,
+-- VGUEST_INSECURE_TRANSFERS. A wrong password raises here.
+--
+-- File transfers (g:read_file, g:upload, g:run's output, ...) go to the
+-- VM's ESXi host, not to the vCenter: its certificate is verified with
+-- ca_file (or the system CAs); `transfer_thumbprint` pins it (a string for
+-- every host, or a table host -> thumbprint); `insecure_transfers = true`
+-- turns the check off (explicitly; the runtime warns).
 function vg.connect(opts)
   opts = option_table(opts, "connect", "table", 2)
   local o = copy(opts) -- every key: the C module checks them all
@@ -221,6 +251,9 @@ function vg.connect(opts)
   default("thumbprint", defaults.thumbprint or getenv("VGUEST_THUMBPRINT"))
   default("timeout", number_env("VGUEST_TIMEOUT"))
   default("max_connections", number_env("VGUEST_MAX_CONNECTIONS", true))
+  default("transfer_thumbprint", defaults.transfer_thumbprint or transfer_thumbprint_env())
+  default("insecure_transfers", defaults.insecure_transfers)
+  default("insecure_transfers", truthy_env("VGUEST_INSECURE_TRANSFERS"))
   -- A required field the caller left out, once the C module has checked
   -- every key (a typo is reported as such): say where it can come from.
   local ok, cs = pcall(core.session, o, "connect")
@@ -385,7 +418,7 @@ local function new_process(g, pid)
 end
 
 local wait_spec = { timeout = "seconds", interval = "seconds", max_interval = "seconds",
-  retry_for = "positive" }
+  retry_for = "positive", kill = "boolean" }
 
 --- g:create{ path, arguments, working_directory, environment, start_minimized }
 -- -> Process (p.pid, p.vm, p.guest)
@@ -421,6 +454,107 @@ function Guest:env(names)
   return task.await(call(cs, "env", vm, cred, names, "env"), 2)
 end
 
+--- g:getenv(name) -> the value of one guest environment variable, or nil.
+function Guest:getenv(name)
+  local cs, vm, cred = gcore(self, "getenv")
+  if type(name) ~= "string" or name == "" then
+    argerror(1, "getenv", "variable name must be a non-empty string, got " .. describe(name), 2)
+  end
+  local env = task.await(call(cs, "env", vm, cred, { name }, "getenv"), 2)
+  return env[name]
+end
+
+--- g:environment() -> { NAME = value }: the guest's whole environment.
+function Guest:environment()
+  local cs, vm, cred = gcore(self, "environment")
+  return task.await(call(cs, "env", vm, cred, nil, "environment"), 2)
+end
+
+-------------------------------------------------------------------------------
+-- Guest files. Paths are the guest's own; local paths are this machine's.
+-- The bytes go through the VM's ESXi host (see vg.connect for its TLS).
+
+-- write_file and upload replace an existing file unless overwrite = false.
+local function with_overwrite(opts)
+  if opts == nil then return { overwrite = true } end
+  if is_plain(opts) and opts.overwrite == nil then
+    opts = copy(opts)
+    opts.overwrite = true
+  end
+  return opts
+end
+
+--- g:write_file(path, data, { mode, owner, group, overwrite = true }):
+-- data (a string, any bytes) becomes the guest file. mode: permission
+-- bits, an integer (420) or an octal string ("0644"); owner, group:
+-- numeric ids.
+function Guest:write_file(path, data, opts)
+  local cs, vm, cred = gcore(self, "write_file")
+  return task.await(call(cs, "write_file", vm, cred, path, data, with_overwrite(opts),
+    "write_file"), 2)
+end
+
+--- g:read_file(path [, { max_bytes = 64 MiB }]) -> the bytes of a guest
+-- file (a larger file raises; use g:download for those).
+function Guest:read_file(path, opts)
+  local cs, vm, cred = gcore(self, "read_file")
+  return task.await(call(cs, "read_file", vm, cred, path, opts, "read_file"), 2)
+end
+
+--- g:upload(local_path, guest_path, { mode, owner, group, overwrite = true }):
+-- a local file of any size, streamed.
+function Guest:upload(local_path, guest_path, opts)
+  local cs, vm, cred = gcore(self, "upload")
+  return task.await(call(cs, "upload", vm, cred, local_path, guest_path, with_overwrite(opts),
+    "upload"), 2)
+end
+
+--- g:download(guest_path, local_path): a guest file of any size, streamed
+-- into a local file (created or replaced).
+function Guest:download(guest_path, local_path)
+  local cs, vm, cred = gcore(self, "download")
+  return task.await(call(cs, "download", vm, cred, guest_path, local_path, "download"), 2)
+end
+
+--- g:mktemp{ prefix = "vguest-", suffix = "", dir = nil, directory = false }
+-- -> the absolute path of a new temporary file (or directory), in the
+-- guest's temporary directory unless dir is given.
+function Guest:mktemp(opts)
+  local cs, vm, cred = gcore(self, "mktemp")
+  return task.await(call(cs, "mktemp", vm, cred, opts, "mktemp"), 2)
+end
+
+--- g:mkdir(path, { parents = false })
+function Guest:mkdir(path, opts)
+  local cs, vm, cred = gcore(self, "mkdir")
+  return task.await(call(cs, "mkdir", vm, cred, path, opts, "mkdir"), 2)
+end
+
+--- g:stat(path) -> { type = "file"|"directory"|"symlink", size, mode, owner,
+-- group, modified, symlink_target } (mode, owner, group: POSIX guests).
+-- A missing path raises kind "not_found".
+function Guest:stat(path)
+  local cs, vm, cred = gcore(self, "stat")
+  return task.await(call(cs, "stat", vm, cred, path, "stat"), 2)
+end
+
+--- g:list_files(dir) -> array of stat tables, each with its `name`.
+function Guest:list_files(dir)
+  local cs, vm, cred = gcore(self, "list_files")
+  return task.await(call(cs, "list_files", vm, cred, dir, "list_files"), 2)
+end
+
+--- g:remove(path, { recursive = false }): a file, a symbolic link, or a
+-- directory (which must be empty unless recursive). A stat tells which.
+function Guest:remove(path, opts)
+  local cs, vm, cred = gcore(self, "remove")
+  opts = checkopts(opts, { recursive = "boolean" }, 2, "remove", true, 2)
+  local info = task.await(call(cs, "stat", vm, cred, path, "remove"), 2)
+  local dir = info.type == "directory"
+  return task.await(call(cs, "remove", vm, cred, path,
+    { directory = dir, recursive = dir and opts.recursive or nil }, "remove"), 2)
+end
+
 --- g:process(pid) -> Process for a pid started earlier (no I/O).
 function Guest:process(pid)
   checkself(self, Guest, "process")
@@ -431,20 +565,95 @@ function Guest:process(pid)
   return new_process(self, n)
 end
 
---- g:run{ path, ..., timeout, interval, max_interval } -> info: create, then wait.
--- The wait options are taken out here; the rest go to create.
+-- g:run's guest family for the legacy form: asked from the VM as vg_run
+-- would, and a VM that cannot tell taken for POSIX (as vg_run does: the
+-- run itself then reports what is wrong).
+local function guest_family(cs, vm, level)
+  local ok, os_or_err = pcall(task.await, call(cs, "guest_os", vm, "run"), level + 1)
+  if ok then return os_or_err end
+  if errors.is_error(os_or_err) and os_or_err.kind == "canceled" then error(os_or_err, 0) end
+  return "posix"
+end
+
+local families = { posix = true, windows = true }
+
+-- The message of a command that failed (check = true): the program (never
+-- the whole command line, which may hold a secret) and the end of stderr.
+local function failure_message(r, spec)
+  local what = spec[1] and ("'" .. spec[1] .. "'") or "the command"
+  local msg = string.format("%s exited with code %d", what, r.exit_code)
+  local tail = (r.stderr or ""):gsub("%s+$", "")
+  if #tail > 400 then tail = "..." .. tail:sub(-400) end
+  tail = tail:match("([^\n]*\n?[^\n]*\n?[^\n]*)$") or tail
+  if tail ~= "" then msg = msg .. ": " .. tail:gsub("%s*\n%s*", " | ") end
+  return msg
+end
+
+--- g:run{ "/usr/bin/printf", "%s\n", "it's", timeout = 30 } ->
+-- { exit_code, stdout, stderr, pid, started, finished } (+ stdout_truncated
+-- / stderr_truncated when max_output cut a stream).
+-- The argument vector is quoted for the guest's family (os = "auto" asks
+-- the VM; "posix", "windows"); `command = "shell text"` goes to /bin/sh -c
+-- (cmd.exe /c) untouched; `path` + `arguments` (g:create's form) is the
+-- quoted path followed by the raw arguments string. Options: cwd, env
+-- (merged into the guest's environment; env_mode = "replace" replaces it),
+-- stdin (a string, or { file = local_path }), timeout (seconds: then the
+-- process is terminated and kind "timed_out" raised with err.stdout,
+-- err.stderr, err.pid), max_output (bytes kept per stream), stdout_file /
+-- stderr_file (local paths the streams go to instead), check = true (a
+-- non-zero exit raises kind "command_failed"). `working_directory` and
+-- `environment` are accepted for cwd and env. Whatever ends the call (an
+-- error, the timeout, Ctrl-C, a canceled task), the process is not left
+-- running and the guest's temp files are gone when it returns.
 function Guest:run(opts)
   local cs, vm, cred = gcore(self, "run")
-  local copts, wopts = opts, {}
+  local spec, check = opts, false
   if is_plain(opts) then
-    copts = {}
-    for k, v in pairs(opts) do
-      if wait_spec[k] then wopts[k] = v else copts[k] = v end
+    spec = copy(opts)
+    check = opts.check
+    if check ~= nil and type(check) ~= "boolean" then
+      argerror(1, "run", "field 'check' must be a boolean, got " .. typeof(check), 2)
     end
-    checkopts(wopts, wait_spec, 1, "run", false, 2)
+    spec.check = nil
+    if opts.path ~= nil or opts.arguments ~= nil then
+      -- g:create's form: the quoted path, then the raw arguments string
+      local path, args = opts.path, opts.arguments
+      if path == nil then argerror(1, "run", "field 'path' is required with 'arguments'", 2) end
+      if type(path) ~= "string" then
+        argerror(1, "run", "field 'path' must be a string, got " .. typeof(path), 2)
+      end
+      if path == "" then argerror(1, "run", "field 'path' must not be empty", 2) end
+      if path:find("\0", 1, true) then argerror(1, "run", "field 'path' contains a NUL byte", 2) end
+      if args ~= nil and type(args) ~= "string" then
+        argerror(1, "run", "field 'arguments' must be a string, got " .. typeof(args), 2)
+      end
+      if opts[1] ~= nil then
+        argerror(1, "run", "field 'path' and an argument vector are exclusive", 2)
+      end
+      if opts.command ~= nil then argerror(1, "run", "fields 'path' and 'command' are exclusive", 2) end
+      spec.path, spec.arguments = nil, nil
+      local family = spec.os
+      if family == nil or family == "auto" then family = guest_family(cs, vm, 2) end
+      if families[family] then
+        spec.os = family
+        local qok, line = pcall(core.command_line, family, { path })
+        if not qok then
+          argerror(1, "run", "field 'path' holds a line break, which cmd.exe cannot carry", 2)
+        end
+        spec.command = line
+      else
+        spec.command = path -- any os the C module refuses: it says so
+      end
+      if args and args ~= "" then spec.command = spec.command .. " " .. args end
+    end
   end
-  local pid = task.await(call(cs, "create", vm, cred, copts, "run"), 2)
-  return poller.wait(cs, vm, cred, pid, wopts, 2)
+  local r = task.await(call(cs, "run", vm, cred, spec, "run"), 2)
+  if check and r.exit_code ~= 0 then
+    local e = { kind = "command_failed", op = "run", vm = vm, message = failure_message(r, opts) }
+    for k, v in pairs(r) do e[k] = v end
+    errors.raise(e)
+  end
+  return r
 end
 
 function Process.__tostring(p)
@@ -476,14 +685,24 @@ end
 -- Processes waited on in one VM with the same credentials share one poll
 -- (see vguest.poller). `timeout` (seconds) defaults to none: wait until the
 -- process ends or the wait is canceled (Ctrl-C, t:cancel()); at the
--- deadline it raises kind "timed_out" (the process keeps running).
+-- deadline it raises kind "timed_out" and the process keeps running,
+-- unless `kill = true`: then it is terminated before the wait raises.
 -- Polls that fail with a retryable error (busy, unavailable, a dead
 -- connection) are repeated; once they have failed for `retry_for` seconds
 -- in a row the wait raises the last of those errors.
 function Process:wait(opts)
   local cs, vm, cred = pcore(self, "wait")
   opts = checkopts(opts, wait_spec, 1, "wait", true, 2)
-  return poller.wait(cs, vm, cred, self.pid, opts, 2)
+  local ok, r = pcall(poller.wait, cs, vm, cred, self.pid, opts, 2)
+  if ok then return r end
+  if opts.kill and errors.is_error(r) and r.kind == "timed_out" then
+    local dok, derr = pcall(task.await, call(cs, "delete", vm, cred, self.pid, "wait"), 2)
+    -- not found: it ended meanwhile, which is what was asked for
+    if not dok and not (errors.is_error(derr) and derr.kind == "not_found") then error(derr, 0) end
+    r.message = string.format("process %d did not finish within %g s; it was terminated",
+      self.pid, opts.timeout)
+  end
+  error(r, 0)
 end
 
 -------------------------------------------------------------------------------

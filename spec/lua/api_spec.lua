@@ -155,7 +155,7 @@ describe("vguest lifetimes", function()
       weak[1] = s
       local g = s:vm("web-01"):guest(helper.credentials())
       t = vg.spawn(function()
-        local info = g:run { path = "/bin/sleep", arguments = "0.3" }
+        local info = g:create { path = "/bin/sleep", arguments = "0.3" }:wait()
         s:close()
         return info.exit_code
       end)

@@ -228,13 +228,103 @@ describe("misuse of the friendly API", function()
   it("g:run", function()
     misuse("run", 1, "table expected, got no value", function() g:run() end)
     misuse("run", 1, "table expected, got string", function() g:run "/bin/true" end)
-    misuse("run", 1, "field 'path' is required", function() g:run {} end)
+    misuse("run", 1, "a program is required: {program, arguments...} or field 'command'",
+      function() g:run {} end)
+    misuse("run", 1, "unknown option 'tmeout'", function() g:run { "/bin/true", tmeout = 1 } end)
     misuse("run", 1, "unknown option 'tmeout'", function() g:run { path = "/bin/true", tmeout = 1 } end)
-    misuse("run", 1, "field 'timeout' must be a positive number, got -1",
+    misuse("run", 1, "field 'timeout' must be a positive number of seconds, got -1",
       function() g:run { path = "/bin/true", timeout = -1 } end)
     misuse("run", 1, "environment name \"A=B\" contains '='",
       function() g:run { path = "/bin/true", environment = { ["A=B"] = "c" } } end)
+    misuse("run", 1, "environment name \"A=B\" contains '='",
+      function() g:run { "/bin/true", env = { ["A=B"] = "c" } } end)
     misuse("run", 1, "field 'path' must be a string, got boolean", function() g:run { path = true } end)
+    misuse("run", 1, "field 'path' must not be empty", function() g:run { path = "" } end)
+    misuse("run", 1, "field 'path' contains a NUL byte", function() g:run { path = "/bin/\0true" } end)
+    misuse("run", 1, "field 'path' is required with 'arguments'", function() g:run { arguments = "-c true" } end)
+    misuse("run", 1, "field 'arguments' must be a string, got table",
+      function() g:run { path = "/bin/sh", arguments = { "-c", "true" } } end)
+    misuse("run", 1, "field 'path' and an argument vector are exclusive",
+      function() g:run { "/bin/true", path = "/bin/true" } end)
+    misuse("run", 1, "fields 'path' and 'command' are exclusive",
+      function() g:run { path = "/bin/true", command = "true" } end)
+    misuse("run", 1, "an argument vector and field 'command' are exclusive",
+      function() g:run { "/bin/true", command = "true" } end)
+    misuse("run", 1, "argument vector element 2 must be a string, got number",
+      function() g:run { "/bin/echo", 42 } end)
+    misuse("run", 1, "argument vector element 1 (the program) must not be empty", function() g:run { "" } end)
+    misuse("run", 1, "field 'check' must be a boolean, got string", function() g:run { "/bin/true", check = "yes" } end)
+    misuse("run", 1, "field 'os' must be one of 'auto', 'posix', 'windows', got 'dos'",
+      function() g:run { "/bin/true", os = "dos" } end)
+    misuse("run", 1, "field 'os' must be one of 'auto', 'posix', 'windows', got 'dos'",
+      function() g:run { path = "/bin/true", os = "dos" } end)
+    misuse("run", 1, "field 'path' holds a line break, which cmd.exe cannot carry",
+      function() g:run { path = "C:\\a\nb.exe", os = "windows" } end)
+    misuse("run", 1, "field 'env_mode' must be one of 'merge', 'replace', got 'append'",
+      function() g:run { "/bin/true", env_mode = "append" } end)
+    misuse("run", 1, "field 'stdin' must be a string or a table {file=...}, got number",
+      function() g:run { "/bin/cat", stdin = 1 } end)
+    misuse("run", 1, "field 'max_output' must be a positive integer, got 0",
+      function() g:run { "/bin/true", max_output = 0 } end)
+    misuse("run", 1, "field 'stdout_file' must not be empty", function() g:run { "/bin/true", stdout_file = "" } end)
+    misuse("run", 1, "fields 'cwd' and 'working_directory' are exclusive",
+      function() g:run { "/bin/true", cwd = "/tmp", working_directory = "/tmp" } end)
+    misuse("run", nil, "calling 'run' on bad self", function() g.run { "/bin/true" } end)
+  end)
+
+  it("guest files", function()
+    misuse("write_file", 1, "path must be a non-empty string, got no value", function() g:write_file() end)
+    misuse("write_file", 1, "path must be a non-empty string, got an empty string",
+      function() g:write_file("", "x") end)
+    misuse("write_file", 2, "string expected, got number", function() g:write_file("/tmp/x", 42) end)
+    misuse("write_file", 2, "string expected, got no value", function() g:write_file("/tmp/x") end)
+    misuse("write_file", 3, "table expected, got string", function() g:write_file("/tmp/x", "d", "0644") end)
+    misuse("write_file", 3, "unknown option 'perm'", function() g:write_file("/tmp/x", "d", { perm = 1 }) end)
+    misuse("write_file", 3, "field 'mode' must be an integer or a string of octal digits",
+      function() g:write_file("/tmp/x", "d", { mode = "rw-" }) end)
+    misuse("write_file", 3, "field 'overwrite' must be a boolean, got number",
+      function() g:write_file("/tmp/x", "d", { overwrite = 1 }) end)
+    misuse("read_file", 1, "path must be a non-empty string, got number", function() g:read_file(1) end)
+    misuse("read_file", 2, "unknown option 'max'", function() g:read_file("/tmp/x", { max = 1 }) end)
+    misuse("upload", 1, "local path must be a non-empty string, got no value", function() g:upload() end)
+    misuse("upload", 2, "guest path must be a non-empty string, got number",
+      function() g:upload("/etc/hostname", 1) end)
+    misuse("upload", 3, "field 'group' must be a non-negative integer (a numeric id), got string",
+      function() g:upload("/etc/hostname", "/tmp/x", { group = "wheel" }) end)
+    misuse("download", 1, "guest path must be a non-empty string, got table", function() g:download({}, "x") end)
+    misuse("download", 2, "local path must be a non-empty string, got no value", function() g:download("/tmp/x") end)
+    misuse("mktemp", 1, "table expected, got string", function() g:mktemp "vguest-" end)
+    misuse("mktemp", 1, "unknown option 'prefx'", function() g:mktemp { prefx = "a" } end)
+    misuse("mktemp", 1, "field 'directory' must be a boolean, got string", function() g:mktemp { directory = "yes" } end)
+    misuse("mkdir", 1, "path must be a non-empty string, got an empty string", function() g:mkdir("") end)
+    misuse("mkdir", 2, "unknown option 'parent'", function() g:mkdir("/tmp/x", { parent = true }) end)
+    misuse("stat", 1, "path must be a non-empty string, got no value", function() g:stat() end)
+    misuse("list_files", 1, "path must be a non-empty string, got boolean", function() g:list_files(false) end)
+    misuse("remove", 1, "path must be a non-empty string, got number", function() g:remove(5) end)
+    misuse("remove", 2, "unknown option 'recursve'", function() g:remove("/tmp/x", { recursve = true }) end)
+    misuse("remove", 2, "field 'recursive' must be a boolean, got number", function() g:remove("/tmp/x", { recursive = 1 }) end)
+    misuse("remove", 2, "unknown option 'directory'", function() g:remove("/tmp/x", { directory = true }) end)
+    for _, m in ipairs { "write_file", "read_file", "upload", "download", "mktemp", "mkdir", "stat",
+      "list_files", "remove", "getenv", "environment" } do
+      misuse(m, nil, "calling '" .. m .. "' on bad self", function() g[m]("/tmp/x") end)
+    end
+  end)
+
+  it("g:getenv, g:environment", function()
+    misuse("getenv", 1, "variable name must be a non-empty string, got 42", function() g:getenv(42) end)
+    misuse("getenv", 1, "variable name must be a non-empty string, got an empty string", function() g:getenv("") end)
+    misuse("getenv", 1, "variable name must be a non-empty string, got no value", function() g:getenv() end)
+  end)
+
+  it("transfer options of vg.connect", function()
+    misuse("connect", 1, "field 'insecure_transfers' must be a boolean, got string",
+      function() vg.connect(conn { insecure_transfers = "yes" }) end)
+    misuse("connect", 1, "field 'transfer_thumbprint' must be a string or a table mapping host names to thumbprints, got boolean",
+      function() vg.connect(conn { transfer_thumbprint = true }) end)
+    misuse("connect", 1, "transfer_thumbprint must be a SHA-1 (40) or SHA-256 (64) hex digest",
+      function() vg.connect(conn { transfer_thumbprint = "zz" }) end)
+    misuse("connect", 1, "a transfer pin must be a SHA-1 (40) or SHA-256 (64) hex digest",
+      function() vg.connect(conn { transfer_thumbprint = { ["esx-01"] = "zz" } }) end)
   end)
 
   it("process methods", function()
@@ -243,6 +333,7 @@ describe("misuse of the friendly API", function()
     misuse("wait", 1, "field 'timeout' must be a positive number, got string", function() p:wait { timeout = "x" } end)
     misuse("wait", 1, "field 'interval' must be a positive number, got 0", function() p:wait { interval = 0 } end)
     misuse("wait", 1, "field 'retry_for' must be a positive number, got -1", function() p:wait { retry_for = -1 } end)
+    misuse("wait", 1, "field 'kill' must be a boolean, got number", function() p:wait { kill = 1 } end)
     misuse("wait", nil, "calling 'wait' on bad self", function() p.wait() end)
     misuse("get", nil, "calling 'get' on bad self", function() p.get(1) end)
     misuse("delete", nil, "calling 'delete' on bad self", function() p.delete(g) end)
@@ -293,6 +384,18 @@ describe("misuse of the friendly API", function()
       misuse("get", nil, closed, function() cg:get(cp.pid) end)
       misuse("delete", nil, closed, function() cg:delete(cp.pid) end)
       misuse("env", nil, closed, function() cg:env() end)
+      misuse("getenv", nil, closed, function() cg:getenv("PATH") end)
+      misuse("environment", nil, closed, function() cg:environment() end)
+      misuse("run", nil, closed, function() cg:run { "/bin/true" } end)
+      misuse("write_file", nil, closed, function() cg:write_file("/tmp/x", "") end)
+      misuse("read_file", nil, closed, function() cg:read_file("/tmp/x") end)
+      misuse("upload", nil, closed, function() cg:upload("/etc/hostname", "/tmp/x") end)
+      misuse("download", nil, closed, function() cg:download("/tmp/x", "/tmp/y") end)
+      misuse("mktemp", nil, closed, function() cg:mktemp() end)
+      misuse("mkdir", nil, closed, function() cg:mkdir("/tmp/x") end)
+      misuse("stat", nil, closed, function() cg:stat("/tmp") end)
+      misuse("list_files", nil, closed, function() cg:list_files("/tmp") end)
+      misuse("remove", nil, closed, function() cg:remove("/tmp/x") end)
       misuse("wait", nil, closed, function() cp:wait() end)
       misuse("get", nil, closed, function() cp:get() end)
       assert.are.equal("vguest.Guest (" .. vm.id .. ", user=?)", tostring(cg))
