@@ -13,6 +13,10 @@
 --     alive (background logouts get a moment to finish first).
 -- helper.run(args, stdin)  run the `vguest` binary ($VGUEST_BIN) with piped
 --     stdin; returns stdout, stderr, exit status.
+-- helper.noting(marker, rest), helper.noted(marker)  a guest command that
+--     writes its shell's pid and its g:run temp directory to a local file
+--     (the simulator's guest is this machine), and reading that file.
+-- helper.alive(pid), helper.exists(path)  on this machine.
 local helper = {}
 local assert = require "luassert"
 
@@ -125,6 +129,39 @@ local function execute(sh, inp, out, err)
   os.remove(err)
   if how == "signal" then code = 128 + code end
   return o, e, code
+end
+
+--- A shell command for g:run{ command = ... } that writes, atomically,
+-- its shell's pid and the run's temp directory (where its stdout goes) to
+-- the local file `marker`, then runs `rest`.
+function helper.noting(marker, rest)
+  local m = quote(marker)
+  return string.format('{ echo $$; dirname "$(readlink /proc/$$/fd/1)"; } > %s.tmp && mv %s.tmp %s; %s',
+    m, m, m, rest)
+end
+
+--- The pid and temp directory a helper.noting command wrote, or nil while
+-- it has not run yet.
+function helper.noted(marker)
+  local f = io.open(marker, "r")
+  if not f then return nil end
+  local pid, dir = f:read("a"):match("^(%d+)\n(.-)\n")
+  f:close()
+  return pid and math.tointeger(tonumber(pid)), dir
+end
+
+--- A live process on this machine (not a zombie).
+function helper.alive(pid)
+  local f = io.open("/proc/" .. math.tointeger(pid) .. "/stat", "r")
+  if not f then return false end
+  local st = f:read("a")
+  f:close()
+  local state = st:match("^%d+ %b() (%u)")
+  return state ~= nil and state ~= "Z"
+end
+
+function helper.exists(path)
+  return os.execute("test -e " .. quote(path)) == true
 end
 
 --- Run `vguest` with args (array) and stdin text; env (table) is prepended.

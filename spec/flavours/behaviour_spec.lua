@@ -12,6 +12,12 @@ local FLAVOURS = { "api", "rest", "vim25" }
 
 local err_of, assert_kind, no_secret = helper.err_of, helper.assert_kind, helper.no_secret
 
+-- Start a program and wait for it: the process primitives every flavour
+-- has (g:run captures output through guest files: spec/flavours/run_spec.lua).
+local function exec(g, opts, timeout)
+  return g:create(opts):wait { timeout = timeout or 30 }
+end
+
 for _, flavour in ipairs(FLAVOURS) do
   describe("vguest API (" .. flavour .. ")", function()
     local sim, s, g, cred
@@ -148,9 +154,9 @@ for _, flavour in ipairs(FLAVOURS) do
       end)
 
       it("passes arguments, working directory and environment", function()
-        local info = g:run { path = "/bin/sh",
+        local info = exec(g, { path = "/bin/sh",
           arguments = "-c 'test \"$K\" = \"v w\" && test \"$(pwd)\" = /tmp'",
-          working_directory = "/tmp", environment = { K = "v w" }, timeout = 30 }
+          working_directory = "/tmp", environment = { K = "v w" } })
         assert.are.equal(0, info.exit_code)
       end)
 
@@ -179,6 +185,25 @@ for _, flavour in ipairs(FLAVOURS) do
         assert.are.equal(p.pid, err.pid)
         assert.is_nil(p:get().exit_code)
         g:delete(p.pid)
+      end)
+
+      it("terminates the process at the wait deadline with kill = true", function()
+        local p = g:create { path = "/bin/sleep", arguments = "30" }
+        local err = err_of(p.wait, p, { timeout = 0.3, kill = true })
+        assert_kind("timed_out", err)
+        assert.are.equal(p.pid, err.pid)
+        assert.matches("it was terminated", err.message)
+        -- terminated before the wait raised: the guest reports it ended (TERM: 128 + 15)
+        local info = p:wait { timeout = 30 }
+        assert.are.equal(143, info.exit_code)
+      end)
+
+      it("reads one guest variable with getenv, all of them with environment", function()
+        local env = g:environment()
+        assert.are.equal("table", type(env))
+        assert.is_string(env.PATH)
+        assert.are.equal(env.PATH, g:getenv("PATH"))
+        assert.is_nil(g:getenv("VGUEST_SURELY_NOT_SET_IN_THE_GUEST"))
       end)
 
       it("reads guest environment variables", function()
@@ -294,7 +319,7 @@ for _, flavour in ipairs(FLAVOURS) do
         end)
         local fast = vg.spawn(function()
           for i = 1, 3 do
-            g:run { path = "/bin/true" }
+            exec(g, { path = "/bin/true" })
             log[#log + 1] = "fast " .. i
           end
           long:delete() -- the only way the slow task's process ends
@@ -335,7 +360,7 @@ for _, flavour in ipairs(FLAVOURS) do
         local vms = s:vms { names = { "web-01", "web-02", "db-01" } }
         table.sort(vms, function(a, b) return a.name < b.name end)
         local results, errors = vg.parallel(vms, function(v)
-          return v:guest(cred):run { path = "/bin/sh", arguments = "-c 'exit 7'", timeout = 30 }.exit_code
+          return exec(v:guest(cred), { path = "/bin/sh", arguments = "-c 'exit 7'" }).exit_code
         end, { limit = 2 })
         assert.are.equal("db-01", vms[1].name)
         assert.is_nil(results[1])
@@ -348,8 +373,8 @@ for _, flavour in ipairs(FLAVOURS) do
 
       it("waits for tasks with vg.wait_all", function()
         local ts = {
-          vg.spawn(function() return g:run { path = "/bin/true" }.exit_code end),
-          vg.spawn(function() return g:run { path = "/bin/false" }.exit_code end),
+          vg.spawn(function() return exec(g, { path = "/bin/true" }).exit_code end),
+          vg.spawn(function() return exec(g, { path = "/bin/false" }).exit_code end),
           vg.spawn(function() error("boom", 0) end),
         }
         local r, e = vg.wait_all(ts)
@@ -377,7 +402,7 @@ for _, flavour in ipairs(FLAVOURS) do
         local ts = {
           vg.spawn(function() return p1:wait { timeout = 30 }.exit_code end),
           vg.spawn(function() return p2:wait { timeout = 30 }.exit_code end),
-          vg.spawn(function() return g:run { path = "/bin/sh", arguments = "-c 'exit 4'", timeout = 30 }.exit_code end),
+          vg.spawn(function() return exec(g, { path = "/bin/sh", arguments = "-c 'exit 4'" }).exit_code end),
         }
         -- expire again while those waits and that create are in flight
         sim:control { expire_sessions = true }
@@ -412,7 +437,7 @@ for _, flavour in ipairs(FLAVOURS) do
       it("tells an expired session (re-login, success) from a wrong guest password", function()
         local before = stats()
         sim:control { expire_sessions = true }
-        assert.are.equal(0, g:run { path = "/bin/true", timeout = 30 }.exit_code)
+        assert.are.equal(0, exec(g, { path = "/bin/true" }).exit_code)
         local mid = stats()
         local d = delta(before, mid)
         assert.are.equal(1, d.logins, "re-login after expiry")
@@ -455,7 +480,7 @@ describe("flavour choice with protocol = 'auto'", function()
         assert.are.equal(f == case.picks and 1 or 0, after[f] - before[f], "logins on " .. f)
       end
       local g = s:vm("web-01"):guest(helper.credentials())
-      assert.are.equal(0, g:run { path = "/bin/true", timeout = 30 }.exit_code)
+      assert.are.equal(0, exec(g, { path = "/bin/true" }).exit_code)
     end)
   end
 
