@@ -25,10 +25,11 @@ table.sort(vms, function(a, b) return a.id < b.id end)
 print(string.format("running `uname -s; sleep 1` on %d VMs (protocol %s, at most %d at a time)",
   #vms, s.protocol, limit))
 
+-- create + wait: the process primitives of every flavour (g:run, which
+-- captures output, needs guest files: see collect.lua)
 local results, errors = vg.parallel(vms, function(vm)
-  local info = vm:guest(cred):run { path = "/bin/sh", arguments = "-c 'uname -s >/dev/null; sleep 1'",
-    timeout = 120 }
-  return info.exit_code
+  local p = vm:guest(cred):create { path = "/bin/sh", arguments = "-c 'uname -s >/dev/null; sleep 1'" }
+  return p:wait { timeout = 120 }.exit_code
 end, { limit = limit })
 
 print(string.format("%-8s %-10s %s", "ID", "NAME", "RESULT"))
