@@ -24,6 +24,7 @@ struct vgi_pool {
 struct vgi_http {
   vgi_transfer xfer; /* first: the loop's handle on us */
   vg_runtime *rt;
+  const vgi_pool *pool;
   CURL *easy;
   vgi_http_done_fn done;
   void *ud;
@@ -253,6 +254,7 @@ static void on_done(vgi_transfer *t, CURLcode code) {
   r.len = h->answer.len;
   r.curl = code;
   r.curl_error = h->errbuf[0] ? h->errbuf : curl_easy_strerror(code);
+  r.tls = &h->pool->tls;
   long sent = 0;
   curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &sent);
   r.sent = code == CURLE_OK || sent > 0;
@@ -335,6 +337,7 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
   vg_status st = VG_ENOMEM;
   h->xfer.done = on_done;
   h->rt = rt;
+  h->pool = req->pool;
   h->done = done;
   h->ud = ud;
   h->max_answer = req->max_answer ? req->max_answer : DEFAULT_MAX_ANSWER;

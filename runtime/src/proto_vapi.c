@@ -511,16 +511,20 @@ static vg_status parse_files(vgi_call *c, json_t *v, vgi_result *res,
     if (!json_is_array(files))
       return unfit(err, "file list");
     json_array_foreach(files, i, f) {
+      const char *name = vgi_json_str(f, "filename");
+      if (name && (strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
+        continue; /* as on vim25: a listing is of the entries */
       if (add_file(res, f, NULL))
         return unfit(err, "file list");
     }
     json_int_t total = json_integer_value(json_object_get(v, "total"));
+    json_int_t next = json_integer_value(json_object_get(c->scratch, "index")) +
+                      (json_int_t)json_array_size(files);
     if (status && strcmp(status, "READY") == 0 && json_array_size(files) &&
-        (json_int_t)res->nfiles < total) {
+        next < total) {
       if (!c->scratch)
         c->scratch = json_object();
-      json_object_set_new(c->scratch, "index",
-                          json_integer((json_int_t)res->nfiles));
+      json_object_set_new(c->scratch, "index", json_integer(next));
       c->step++;
       return VG_EPENDING;
     }

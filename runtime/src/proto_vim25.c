@@ -269,7 +269,7 @@ static char *file_request(state *s, vgi_call *c, json_t **rest) {
                         json_is_true(json_object_get(a, "recursive")));
     } else {
       method = "DeleteFileInGuest";
-      *rest = json_pack("{s:s}", "filePath", path);
+      *rest = json_pack("{s:s}", "filePath", file);
     }
     break;
   case VGI_OP_FROM_GUEST:
