@@ -2,8 +2,6 @@
 #include "router.h"
 #include "util.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,21 +117,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 struct MHD_Daemon *http_start(struct sim *sim, const char *cert_pem,
                               const char *key_pem, unsigned *port) {
   struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
+  bool v6;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
                    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_TLS;
-  if (strchr(sim->cfg.bind, ':')) {
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons((uint16_t)sim->cfg.port);
-    inet_pton(AF_INET6, sim->cfg.bind, &a6->sin6_addr);
+  if (!util_sockaddr(sim->cfg.bind, sim->cfg.port, &ss, &v6))
+    return NULL;
+  if (v6)
     flags |= MHD_USE_IPv6;
-  } else {
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)sim->cfg.port);
-    inet_pton(AF_INET, sim->cfg.bind, &a4->sin_addr);
-  }
   struct MHD_Daemon *d = MHD_start_daemon(
       flags, (uint16_t)sim->cfg.port, NULL, NULL, on_request, sim,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_CERT,
