@@ -50,12 +50,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   struct sim *sim = cls;
   struct request *r = *con_cls;
   (void)version;
-  if (!r) {
-    r = xcalloc(1, sizeof *r);
+  if (!r) /* on_uri always runs first; this is only a safety net */
+    *con_cls = r = xcalloc(1, sizeof *r);
+  if (!r->conn) { /* the first call: headers only */
     r->conn = conn;
     r->method = method;
     r->path = url;
-    *con_cls = r;
     return MHD_YES;
   }
   if (*upload_size) {
@@ -101,6 +101,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   return ret;
 }
 
+/* Called with the request target before MHD decodes it: the start of
+ * every request's struct request (*con_cls). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  struct request *r = xcalloc(1, sizeof *r);
+  (void)cls;
+  (void)conn;
+  r->raw_uri = xstrdup(uri);
+  return r;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   struct request *r = *con_cls;
@@ -109,6 +119,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   (void)toe;
   if (r) {
     free(r->body);
+    free(r->raw_uri);
     free(r);
     *con_cls = NULL;
   }
@@ -128,8 +139,8 @@ struct MHD_Daemon *http_start(struct sim *sim, const char *cert_pem,
       flags, (uint16_t)sim->cfg.port, NULL, NULL, on_request, sim,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_CERT,
       cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_NOTIFY_COMPLETED,
-      on_completed, sim, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-      MHD_OPTION_END);
+      on_completed, sim, MHD_OPTION_URI_LOG_CALLBACK, on_uri, sim,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
   if (!d)
     return NULL;
   const union MHD_DaemonInfo *info =
