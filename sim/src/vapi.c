@@ -35,6 +35,8 @@ static unsigned error_status(const struct dialect *d, const char *type) {
       {"NOT_FOUND", 404, 404},
       {"OPERATION_NOT_FOUND", 404, 404},
       {"INVALID_ARGUMENT", 400, 400},
+      {"ALREADY_EXISTS", 400, 400},
+      {"ERROR", 500, 400},
       {"NOT_ALLOWED_IN_CURRENT_STATE", 400, 400},
       {"UNSUPPORTED", 400, 400},
       {"RESOURCE_BUSY", 500, 400},
@@ -99,10 +101,20 @@ static json_t *file_details(const char *reason, const char *path) {
   return json_pack("{s:s,s:s}", "reason", reason, "file_path", path);
 }
 
+/* A filesystem fault with FileErrorDetails. */
+static void ferror_(struct reply *rp, const struct dialect *d, const char *type,
+                    const char *id, const char *fmt, const char *reason,
+                    const struct gfault *f) {
+  char m[4400];
+  snprintf(m, sizeof m, fmt, f->text);
+  verror(rp, d, type, id, m, json_pack("[s]", f->text),
+         reason ? file_details(reason, f->text) : NULL);
+}
+
 /* Renders a guest-operation fault. */
 static void gerror(struct reply *rp, const struct dialect *d,
                    const struct gfault *f) {
-  char m[768];
+  char m[4400];
   switch (f->kind) {
   case GF_INVALID_ARGUMENT:
     snprintf(m, sizeof m, "Invalid value for field '%s'.", f->text);
@@ -142,8 +154,52 @@ static void gerror(struct reply *rp, const struct dialect *d,
            "com.vmware.vcenter.vm.guest.credentials.invalid",
            "The guest operating system credentials are not valid.", NULL, NULL);
     break;
+  case GF_NOT_A_DIRECTORY:
+    if (!f->fs)
+      goto not_found;
+    ferror_(rp, d, "INVALID_ARGUMENT",
+            "com.vmware.api.vcenter.vm.guest.filesystem.not_a_directory",
+            "'%s' is not a directory in the guest.", "NOT_A_DIRECTORY", f);
+    break;
+  case GF_NOT_A_FILE:
+    ferror_(rp, d, "INVALID_ARGUMENT",
+            "com.vmware.api.vcenter.vm.guest.filesystem.not_a_file",
+            "'%s' is not a file in the guest.", "NOT_A_FILE", f);
+    break;
+  case GF_FILE_EXISTS:
+    ferror_(rp, d, "ALREADY_EXISTS",
+            "com.vmware.api.vcenter.vm.guest.filesystem.already_exists",
+            "'%s' already exists in the guest.", NULL, f);
+    break;
+  case GF_DIR_NOT_EMPTY:
+    ferror_(rp, d, "INVALID_ARGUMENT",
+            "com.vmware.api.vcenter.vm.guest.filesystem.directory_not_empty",
+            "The directory '%s' is not empty.", "DIRECTORY_NOT_EMPTY", f);
+    break;
+  case GF_CANNOT_ACCESS:
+    ferror_(rp, d, "UNAUTHORIZED",
+            "com.vmware.api.vcenter.vm.guest.filesystem.access_denied",
+            "'%s' cannot be accessed in the guest.", NULL, f);
+    break;
+  case GF_PATH_TOO_LONG:
+    ferror_(rp, d, "INVALID_ARGUMENT",
+            "com.vmware.api.vcenter.vm.guest.filesystem.path_too_long",
+            "The path '%s' is too long.", "PATH_TOO_LONG", f);
+    break;
+  case GF_NO_SPACE:
+    ferror_(rp, d, "UNABLE_TO_ALLOCATE_RESOURCE",
+            "com.vmware.api.vcenter.vm.guest.filesystem.no_disk_space",
+            "There is not enough space in the guest for '%s'.", "NO_DISK_SPACE",
+            f);
+    break;
+  case GF_FS_ERROR:
+    snprintf(m, sizeof m, "A guest file operation on '%s' failed: %s.", f->text,
+             f->detail);
+    verror(rp, d, "ERROR", "com.vmware.api.vcenter.vm.guest.filesystem.error",
+           m, json_pack("[s,s]", f->text, f->detail), NULL);
+    break;
   case GF_FILE_NOT_FOUND:
-  case GF_NOT_A_DIRECTORY: {
+  not_found : {
     bool nf = f->kind == GF_FILE_NOT_FOUND;
     snprintf(m, sizeof m,
              nf ? "File '%s' was not found in the guest."

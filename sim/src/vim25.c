@@ -77,8 +77,16 @@ static const char *vim_power(enum power_state ps) {
                                 : "suspended";
 }
 
+/* A FileFault subtype with its file. */
+static void file_fault(struct ctx *c, const char *type, const char *fmt,
+                       const struct gfault *f) {
+  char m[4400];
+  snprintf(m, sizeof m, fmt, f->text);
+  fault(c, type, m, json_pack("{s:s}", "file", f->text));
+}
+
 static void gfault_reply(struct ctx *c, const struct gfault *f) {
-  char m[768];
+  char m[4400];
   switch (f->kind) {
   case GF_INVALID_ARGUMENT:
     invalid(c, f->text);
@@ -120,6 +128,28 @@ static void gfault_reply(struct ctx *c, const struct gfault *f) {
           json_pack("{s:s}", "file", f->text));
     break;
   }
+  case GF_NOT_A_FILE:
+    file_fault(c, "NotAFile", "%s is not a file", f);
+    break;
+  case GF_FILE_EXISTS:
+    file_fault(c, "FileAlreadyExists", "File %s already exists", f);
+    break;
+  case GF_DIR_NOT_EMPTY:
+    file_fault(c, "DirectoryNotEmpty", "Directory %s is not empty", f);
+    break;
+  case GF_CANNOT_ACCESS:
+    file_fault(c, "CannotAccessFile", "Cannot access file %s", f);
+    break;
+  case GF_PATH_TOO_LONG:
+    file_fault(c, "FileNameTooLong", "File name %s is too long", f);
+    break;
+  case GF_NO_SPACE:
+    file_fault(c, "FileFault", "No space left in the guest for %s", f);
+    break;
+  case GF_FS_ERROR:
+    snprintf(m, sizeof m, "Error caused by file %s: %s", f->text, f->detail);
+    fault(c, "FileFault", m, json_pack("{s:s}", "file", f->text));
+    break;
   case GF_PERMISSION:
     fault(c, "GuestPermissionDenied",
           "Insufficient permissions in guest operating system.", NULL);
