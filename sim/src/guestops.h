@@ -80,6 +80,16 @@ bool gfault_injected(enum inject inj, struct gfault *f);
 bool gop_check(struct sim *sim, const char *vm, const struct gauth *a,
                char *owner, size_t ownerlen, bool *windows, struct gfault *f);
 
+/* The guest's identity as Tools report it (guest/identity). */
+struct gidentity {
+  bool windows;
+  char host_name[256];
+};
+/* Fails for an unknown VM, and with GF_TOOLS_NOT_RUNNING when Tools are
+ * not running (or the VM is not powered on). Takes the lock. */
+bool gop_identity(struct sim *sim, const char *vm, struct gidentity *out,
+                  struct gfault *f);
+
 /* VM readiness (guest/operations); fails only for an unknown VM. */
 bool gop_ready(struct sim *sim, const char *vm, bool *ready, struct gfault *f);
 bool gop_create(struct sim *sim, const char *vm, const struct gauth *a,

@@ -1210,6 +1210,27 @@ static bool filesystem(struct sim *sim, struct request *r, const char *raw,
   return true;
 }
 
+/* GET …/guest/identity: Identity.Info as Tools report it; Tools must be
+ * running (503 otherwise). */
+static void identity(struct sim *sim, const char *vm, struct reply *rp,
+                     const struct dialect *d) {
+  struct gfault f = {0};
+  struct gidentity g;
+  if (!gop_identity(sim, vm, &g, &f)) {
+    gerror(rp, d, &f);
+    return;
+  }
+  const char *full = g.windows ? "Microsoft Windows 10 (64-bit)"
+                               : "Other 5.x or later Linux (64-bit)";
+  ok(rp, d, 200,
+     json_pack("{s:s,s:s,s:{s:s,s:s,s:[]},s:s}", "name",
+               g.windows ? "WINDOWS_9_64" : "OTHER_5X_LINUX_64", "family",
+               g.windows ? "WINDOWS" : "LINUX", "full_name", "id",
+               g.windows ? "vmsg.guestos.windows9_64.label"
+                         : "vmsg.guestos.other5xlinux_64.label",
+               "default_message", full, "args", "host_name", g.host_name));
+}
+
 /* Splits path ("/a/b/c") into at most max segments; returns the count or
  * max + 1 when there are more. */
 static size_t split(char *path, char **seg, size_t max) {
@@ -1232,6 +1253,11 @@ static bool guest(struct sim *sim, struct request *r, char **seg, size_t n,
   if (n == 3 && strcmp(what, "operations") == 0 && req_is(r, "GET")) {
     if (authed(sim, r, rp, d) && begin(sim, rp, d, OP_OPERATIONS))
       operations(sim, vm, rp, d);
+    return true;
+  }
+  if (n == 3 && strcmp(what, "identity") == 0 && req_is(r, "GET")) {
+    if (authed(sim, r, rp, d) && begin(sim, rp, d, OP_OPERATIONS))
+      identity(sim, vm, rp, d);
     return true;
   }
   if (!req_is(r, "POST") || !action || n > 4)

@@ -899,9 +899,15 @@ static void destroy_view(struct ctx *c) {
     object_not_found(c, "ContainerView", c->moid);
 }
 
-/* Supported VirtualMachine properties, as Any values. */
+/* Supported VirtualMachine properties, as Any values; NULL for one that is
+ * unset (it is left out of the propSet, as a real PropertyCollector does). */
 static json_t *vm_property(const struct vm *vm, const char *name) {
   bool ready = vm->power == PS_POWERED_ON && vm->tools_running;
+  if (strcmp(name, "guest.guestFamily") == 0) /* reported by Tools */
+    return ready ? json_pack("{s:s,s:s}", "_typeName", "string", "_value",
+                             strcmp(vm->os, "windows") == 0 ? "windowsGuest"
+                                                            : "linuxGuest")
+                 : NULL;
   if (strcmp(name, "name") == 0)
     return json_pack("{s:s,s:s}", "_typeName", "string", "_value", vm->name);
   if (strcmp(name, "runtime.powerState") == 0)
@@ -925,6 +931,7 @@ static const char *const all_properties[] = {
     "guest.toolsRunningStatus",
     "guest.guestOperationsReady",
     "guest.interactiveGuestOperationsReady",
+    "guest.guestFamily",
     NULL};
 
 /* Collects which VMs an ObjectSpec selects into want[]; false after a
@@ -1035,10 +1042,13 @@ static void retrieve_properties(struct ctx *c) {
       if (!want[v])
         continue;
       json_t *props = json_array();
-      for (const char **p = paths; *p; p++)
-        json_array_append_new(props, json_pack("{s:s,s:s,s:o}", "_typeName",
-                                               "DynamicProperty", "name", *p,
-                                               "val", vm_property(vm, *p)));
+      for (const char **p = paths; *p; p++) {
+        json_t *val = vm_property(vm, *p);
+        if (val)
+          json_array_append_new(props, json_pack("{s:s,s:s,s:o}", "_typeName",
+                                                 "DynamicProperty", "name", *p,
+                                                 "val", val));
+      }
       json_array_append_new(objects, json_pack("{s:s,s:o,s:o}", "_typeName",
                                                "ObjectContent", "obj",
                                                moref("VirtualMachine", vm->id),

@@ -394,6 +394,39 @@ describe("vguest-sim guest files", function()
     end)
   end)
 
+  describe("guest identity", function()
+    it("tells the guest family on /api, /rest and vim25", function()
+      local r = request(sim, "GET", "/api/vcenter/vm/vm-42/guest/identity", { headers = c.hdr })
+      assert.equal(200, r.status, r.body)
+      assert.equal("LINUX", r.json.family)
+      assert.equal("web-01", r.json.host_name)
+      assert.is_string(r.json.name)
+      assert.is_string(r.json.full_name.default_message)
+      assert.is_nil(r.json.ip_address)
+      r = request(sim, "GET", "/rest/vcenter/vm/vm-43/guest/identity", { headers = c.hdr })
+      assert.equal("LINUX", r.json.value.family)
+      r = request(sim, "GET", "/api/vcenter/vm/vm-47/guest/identity", { headers = c.hdr })
+      assert.equal(503, r.status)
+      assert.equal("SERVICE_UNAVAILABLE", r.json.error_type)
+      assert.equal(404, request(sim, "GET", "/api/vcenter/vm/vm-999/guest/identity",
+                                { headers = c.hdr }).status)
+      local function family(vm)
+        local spec = { specSet = { { _typeName = "PropertyFilterSpec",
+          propSet = { { _typeName = "PropertySpec", type = "VirtualMachine",
+                        pathSet = { "guest.guestFamily" } } },
+          objectSet = { { _typeName = "ObjectSpec", obj = vmref(vm), skip = false } } } },
+          options = { _typeName = "RetrieveOptions" } }
+        local res = request(sim, "POST", V .. "/PropertyCollector/propertyCollector/RetrievePropertiesEx",
+                            { body = spec, headers = { ["vmware-api-session-id"] = c.vtoken } })
+        assert.equal(200, res.status, res.body)
+        return res.json.objects[1].propSet
+      end
+      assert.same({ { _typeName = "DynamicProperty", name = "guest.guestFamily",
+                      val = { _typeName = "string", _value = "linuxGuest" } } }, family("vm-42"))
+      assert.same({}, family("vm-47")) -- unset while Tools are not running
+    end)
+  end)
+
   describe("/rest", function()
     it("has no guest filesystem", function()
       local function rest(path)
