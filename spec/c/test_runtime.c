@@ -138,7 +138,11 @@ static void test_contract(vg_runtime *rt) {
   vg_program_spec bad2 = {"/bin/true", NULL, NULL, bad_env, 0};
   vg_vm_filter bad_filter = {NULL, NULL, "ON"};
   int64_t pids[1] = {1};
-#define NULL_ON_FAIL(call)                                                       do {                                                                             op = POISON;                                                                   CHECK((call) == VG_EMISUSE && op == NULL);                                   } while (0)
+#define NULL_ON_FAIL(call)                                                     \
+  do {                                                                         \
+    op = POISON;                                                               \
+    CHECK((call) == VG_EMISUSE && op == NULL);                                 \
+  } while (0)
   NULL_ON_FAIL(vg_process_create(s, "vm-1", cr, &bad, NULL, NULL, &op));
   NULL_ON_FAIL(vg_process_create(s, "vm-1", cr, &bad2, NULL, NULL, &op));
   NULL_ON_FAIL(vg_process_create(s, NULL, cr, &bad, NULL, NULL, &op));
