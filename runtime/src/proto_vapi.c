@@ -424,9 +424,13 @@ static vg_status parse_login(const vgi_vapi_flavour *f, const vgi_answer *a,
     vgi_buf_zfree(&tok);
     return unfit(err, "session login");
   }
-  vg_secret_free(res->token);
-  vg_status st = vg_secret_new(tok.data, tok.len, &res->token);
+  vg_status st = vgi_result_set_token(res, tok.data, tok.len);
   vgi_buf_zfree(&tok);
+  if (st == VG_EPROTOCOL)
+    vgi_error_set(err, st,
+                  "session login answered with a token that is not "
+                  "one (control characters, spaces or over 4096 "
+                  "bytes)");
   return st;
 }
 
@@ -561,10 +565,8 @@ vg_status vgi_vapi_parse(void *state, vgi_call *c, const vgi_answer *a,
     st = parse_vms(res, v, err);
     break;
   case VGI_OP_CREATE:
-    if (!json_is_integer(v))
-      st = unfit(err, "create");
-    else
-      res->pid = (int64_t)json_integer_value(v);
+    if (vgi_result_set_pid(res, v) != VG_OK)
+      st = unfit(err, "create (a pid > 0)");
     break;
   case VGI_OP_GET:
     if (!json_is_object(v) || vgi_result_add_processes(res, v, &names, c->pid))

@@ -38,7 +38,8 @@ typedef struct sop {
   int queued;
   vgi_http *http; /* exchange in flight, or NULL */
   int token_gen;  /* token generation the request was sent with */
-  int relogged;   /* already re-logged in once for this op */
+  int relogins;   /* re-logins for this op (a rejected request never ran,
+                     so even a create may be sent again) */
   int transport_retried;
   vg_op *check;          /* internal CHECK deciding this op's 401 */
   vgi_error saved;       /* the ambiguous 401 while checking */
@@ -81,6 +82,11 @@ struct vg_session {
   int ever_in; /* logged in once: the flavour is settled */
   int zombie;  /* freed by the user; lives until its background logout */
 };
+
+/* Sessions may expire again right after a re-login (a vCenter under
+   load, a short session lifetime): an op logs in again up to this often,
+   each time with the token a new login gave. */
+#define MAX_RELOGINS 3
 
 static const vgi_op_hooks hooks;
 static void send_op(sop *o);
@@ -712,7 +718,7 @@ static vg_status transport_error(sop *o, const vgi_http_result *r) {
                   s->server);
   else
     vgi_error_set(&op->err, st, "%s: %s", s->server, r->curl_error);
-  op->err.pub.retryable = !op->err.pub.maybe_done && st != VG_ETLS;
+  op->err.pub.retryable = !op->err.pub.maybe_done && vgi_status_retryable(st);
   return st;
 }
 
@@ -811,7 +817,7 @@ static void login_answer(sop *o, const vgi_answer *a,
 
 static void session_rejected(sop *o) {
   vg_session *s = o->s;
-  o->relogged = 1;
+  o->relogins++;
   if (o->token_gen == s->token_gen && s->state == S_IN)
     forget_token(s);
   vgi_session_run(o->op);
@@ -859,6 +865,16 @@ static void answer(sop *o, const vgi_answer *a, const vgi_http_result *r) {
   }
   if (a->status >= 200 && a->status < 300) {
     vg_status st = s->proto->parse(s->pstate, &o->call, a, &op->res, &op->err);
+    if (st != VG_OK && st != VG_EPENDING && !idempotent(op)) {
+      /* the server said it did it, in words that do not parse: it may
+         well have (a started process), so it is not done again */
+      op->err.pub.maybe_done = 1;
+      op->err.pub.retryable = 0;
+      vgi_error_prefix(&op->err,
+                       "%s was done by %s, but its answer cannot "
+                       "be read",
+                       vgi_op_kind_name(op->kind), s->server);
+    }
     if (op->kind == VGI_OP_LOGOUT)
       forget_token(s);
     if (st == VG_EPENDING)
@@ -877,7 +893,7 @@ static void answer(sop *o, const vgi_answer *a, const vgi_http_result *r) {
   int rej = op->kind == VGI_OP_CHECK
                 ? 0
                 : s->proto->session_rejected(s->pstate, &o->call, a);
-  if (rej && !o->relogged) {
+  if (rej && o->relogins < MAX_RELOGINS) {
     if (rej == 1) {
       session_rejected(o);
       return;
@@ -888,8 +904,11 @@ static void answer(sop *o, const vgi_answer *a, const vgi_http_result *r) {
     return;
   }
   vg_status st = s->proto->error(s->pstate, &o->call, a, &op->err);
+  /* still refused after logging in again: about the session when the
+     refusal says so (or the op carries no guest credentials), else about
+     the guest credentials */
   if (st == VG_EUNAUTHENTICATED && !op->err.pub.auth)
-    op->err.pub.auth = rej ? "guest" : "session";
+    op->err.pub.auth = rej == 2 ? "guest" : "session";
   vgi_op_complete(op, st);
 }
 
