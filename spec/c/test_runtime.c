@@ -338,6 +338,16 @@ static void test_flavour(const test_sim *sim, vg_protocol p, const char *name) {
   vg_process_create(s, "vm-42", c, &sp, NULL, NULL, &op);
   CHECK(run(op) == VG_ETRANSPORT && vg_op_error(op)->maybe_done == 1);
   vg_op_free(op);
+  /* ... and so is one answered 2xx in words that do not parse: the process
+     was started (a caller that retries on "not maybe_done" must not
+     start it twice) */
+  CHECK(test_sim_control(sim, "/sim/control",
+                         "{\"malform_next\":{\"count\":1,\"how\":"
+                         "\"not_json\",\"ops\":[\"create\"]}}") == 0);
+  vg_process_create(s, "vm-42", c, &sp, NULL, NULL, &op);
+  CHECK(run(op) == VG_EPROTOCOL && vg_op_error(op)->maybe_done == 1 &&
+        !vg_op_error(op)->retryable);
+  vg_op_free(op);
 
   vg_session_logout(s, NULL, NULL, &op);
   CHECK(run(op) == VG_OK && !vg_session_logged_in(s));
