@@ -89,6 +89,8 @@ struct vg_session {
 #define MAX_RELOGINS 3
 
 static const vgi_op_hooks hooks;
+static vg_status session_new(vg_runtime *rt, const vg_session_options *o,
+                             vg_session **out, const char **why);
 static void send_op(sop *o);
 static void start_login(vg_session *s, vg_op *login);
 static sop *dequeue_all(vg_session *s);
@@ -140,13 +142,19 @@ static const char *check_options(const vg_session_options *o) {
   if (!o->server || !*o->server)
     return "server is required";
   if (!o->user || !*o->user)
-    return "user is required";
+    return "user is required (or in the server URL: https://user:pw@host)";
   if (!o->password)
-    return "password is required";
+    return "password is required (or in the server URL)";
   if (!vg_protocol_name(o->protocol))
     return "protocol must be auto, api, rest or vim25";
   if (o->timeout_ms < 0 || o->max_connections < 0)
     return "timeout and max_connections must not be negative";
+  if (o->insecure && o->thumbprint && *o->thumbprint)
+    return "insecure and thumbprint exclude each other: a pin is a check, "
+           "insecure turns every check off";
+  if (o->insecure && o->ca_file && *o->ca_file)
+    return "insecure and ca_file exclude each other: ca_file is for "
+           "verifying, insecure turns verification off";
   if (o->insecure_transfers &&
       (o->transfer_thumbprint || (o->transfer_pins && *o->transfer_pins)))
     return "insecure_transfers and transfer pins exclude each other";
@@ -214,6 +222,79 @@ static const char *transfer_pools(vg_session *s, const vg_session_options *o) {
   return NULL;
 }
 
+/* A server URL's user info, as govc takes it ("https://user:pass@vc"):
+   the user and the password (percent-decoded, the password into a
+   secret), and the URL without them. Nothing here is kept in memory that
+   is not zeroed. */
+typedef struct userinfo {
+  char *url;           /* the URL without user info */
+  char *user;          /* or NULL */
+  vg_secret *password; /* or NULL */
+} userinfo;
+
+static int hexval(char c) {
+  return c >= '0' && c <= '9'   ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                : -1;
+}
+
+/* Percent-decodes s[0..n) into b (zeroing). -1 on a bad escape. */
+static int decode(vgi_buf *b, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+        return -1;
+      c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+    }
+    if (vgi_buf_add(b, &c, 1))
+      return -1;
+  }
+  return 0;
+}
+
+static void userinfo_clear(userinfo *u) {
+  free(u->url);
+  free(u->user);
+  vg_secret_free(u->password);
+  memset(u, 0, sizeof *u);
+}
+
+/* 0 ok (u filled), -1 no memory or a bad escape. */
+static int split_userinfo(const char *srv, userinfo *u) {
+  memset(u, 0, sizeof *u);
+  const char *auth = strstr(srv, "://");
+  auth = auth ? auth + 3 : srv;
+  size_t alen = strcspn(auth, "/?#");
+  const char *at = NULL;
+  for (const char *p = auth; p < auth + alen; p++)
+    if (*p == '@')
+      at = p;
+  if (!at)
+    return (u->url = strdup(srv)) ? 0 : -1;
+  const char *colon = memchr(auth, ':', (size_t)(at - auth));
+  vgi_buf user = {0}, pass = {0};
+  int rc = -1;
+  if (decode(&user, auth, (size_t)((colon ? colon : at) - auth)) ||
+      (colon && decode(&pass, colon + 1, (size_t)(at - colon - 1))))
+    goto out;
+  if (user.len && !(u->user = strdup(user.data)))
+    goto out;
+  if (colon && vg_secret_new(pass.data ? pass.data : "", pass.len,
+                             &u->password) != VG_OK)
+    goto out;
+  u->url = vgi_printf("%.*s%s", (int)(auth - srv), srv, at + 1);
+  rc = u->url ? 0 : -1;
+out:
+  vgi_buf_zfree(&user);
+  vgi_buf_zfree(&pass);
+  if (rc)
+    userinfo_clear(u);
+  return rc;
+}
+
 static char *server_url(const char *srv) {
   char *url = strstr(srv, "://") ? strdup(srv) : vgi_printf("https://%s", srv);
   if (url) {
@@ -237,6 +318,30 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
     *why = "runtime and options are required";
     return VG_EMISUSE;
   }
+  /* The server URL's user info: user and password when the options give
+     none, never shown (every printed form of the server drops it), sent
+     only with the login. */
+  userinfo ui;
+  if (o->server && split_userinfo(o->server, &ui)) {
+    *why = "server has a user info part that does not decode";
+    return VG_EMISUSE;
+  }
+  vg_session_options opts = *o;
+  if (o->server) {
+    opts.server = ui.url;
+    if ((!opts.user || !*opts.user) && ui.user)
+      opts.user = ui.user;
+    if (!opts.password && ui.password)
+      opts.password = ui.password;
+  }
+  vg_status st = session_new(rt, &opts, out, why);
+  if (o->server)
+    userinfo_clear(&ui);
+  return st;
+}
+
+static vg_status session_new(vg_runtime *rt, const vg_session_options *o,
+                             vg_session **out, const char **why) {
   if ((*why = check_options(o)) != NULL)
     return VG_EMISUSE;
   char *pin = NULL;
@@ -245,6 +350,7 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
     *why = "thumbprint must be a SHA-1 (40) or SHA-256 (64) hex digest";
     return VG_EMISUSE;
   }
+  vg_status st;
   vg_session *s = calloc(1, sizeof *s);
   size_t n = vgi_protocol_count();
   if (!s || !(s->states = calloc(n, sizeof *s->states))) {
@@ -257,7 +363,7 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
   s->user = strdup(o->user);
   s->want = o->protocol;
   s->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
-  vg_status st = vg_secret_dup(o->password, &s->password);
+  st = vg_secret_dup(o->password, &s->password);
   vgi_tls tls = {o->ca_file, pin, o->insecure ? 1 : 0};
   if (st == VG_OK)
     st = vgi_pool_new(&tls, &s->pool);

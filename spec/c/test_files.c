@@ -390,7 +390,8 @@ static void test_runs(vg_session *s, vg_credentials *c) {
      left behind */
   memset(&r, 0, sizeof r);
   r.command = "echo started; sleep 30; echo never";
-  r.timeout_ms = 2000; /* ample for the echo to run first, even on a busy machine */
+  r.timeout_ms =
+      2000; /* ample for the echo to run first, even on a busy machine */
   o = run_spec(s, c, &r);
   CHECK(o.st == VG_ETIMEDOUT && strcmp(o.out, "started\n") == 0);
   CHECK(ended(s, c, o.pid));
