@@ -1,10 +1,13 @@
 /*
- * Embedding the vguest C runtime (no Lua): start a program in one VM, wait
- * for it with back-off on the runtime's own timers, print its exit code.
+ * Embedding the vguest C runtime (no Lua): run a command in one VM and
+ * print its exit code and output, as `vguest` playbooks get them from
+ * g:run. vg_run quotes the arguments for the guest, captures stdout and
+ * stderr apart, and removes its temp files in the guest before it
+ * completes (also on a timeout).
  *
  *   VGUEST_SERVER=https://vc:443 VGUEST_USER=… VGUEST_PASSWORD=… \
  *   VGUEST_GUEST_USER=root VGUEST_GUEST_PASSWORD=… [VGUEST_CA_FILE=…] \
- *   build/examples/embed VM_NAME PATH [ARGUMENTS]
+ *   build/examples/embed VM_NAME PROGRAM [ARGUMENTS...]
  */
 #include <vguest/vguest.h>
 
@@ -21,7 +24,7 @@ static int fail(const char *what, const vg_op *op) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: embed VM_NAME PATH [ARGUMENTS]\n");
+    fprintf(stderr, "usage: embed VM_NAME PROGRAM [ARGUMENTS...]\n");
     return 2;
   }
   vg_runtime *rt = NULL;
@@ -30,6 +33,7 @@ int main(int argc, char **argv) {
   vg_secret *pw = NULL, *gpw = NULL;
   vg_op *op = NULL;
   const char *why = NULL;
+  char *vm = NULL;
   int rc = 1;
 
   if (vg_runtime_new(NULL, &rt) != VG_OK ||
@@ -67,44 +71,33 @@ int main(int argc, char **argv) {
             argv[1]);
     goto out;
   }
-  char *vm = strdup(vms[0].id);
-  vg_op_free(op);
-
-  /* Start the program. */
-  vg_program_spec p = {argv[2], argc > 3 ? argv[3] : NULL, NULL, NULL, 0};
-  vg_process_create(s, vm, cred, &p, NULL, NULL, &op);
-  if (vg_op_wait(op) != VG_OK) {
-    rc = fail("create", op);
-    free(vm);
-    goto out;
-  }
-  int64_t pid = vg_op_pid(op);
+  vm = strdup(vms[0].id);
   vg_op_free(op);
   op = NULL;
-  printf("started pid %lld in %s (%s)\n", (long long)pid, argv[1], vm);
 
-  /* Poll with back-off: 50 ms growing to 1 s. */
-  for (long delay = 50;; delay = delay * 2 > 1000 ? 1000 : delay * 2) {
-    const vg_process_info *pi;
-    vg_process_get(s, vm, cred, pid, NULL, NULL, &op);
-    if (vg_op_wait(op) != VG_OK) {
-      rc = fail("get", op);
-      break;
-    }
-    if (vg_op_processes(op, &pi) == 1 && pi->has_exit_code) {
-      printf("pid %lld exited with %d at %s\n", (long long)pid, pi->exit_code,
-             pi->finished);
-      rc = 0;
-      break;
-    }
-    vg_op_free(op);
-    vg_timer_start(rt, delay, NULL, NULL, &op);
-    vg_op_wait(op);
-    vg_op_free(op);
-    op = NULL;
+  /* Run the command: program and arguments as given, one minute at most. */
+  vg_run_spec r = {0};
+  r.argv = (const char *const *)argv + 2;
+  r.timeout_ms = 60000;
+  if (vg_run(s, vm, cred, &r, NULL, NULL, &op) != VG_OK) {
+    fprintf(stderr, "embed: bad run arguments\n");
+    goto out;
   }
-  free(vm);
+  vg_status st = vg_op_wait(op);
+  const vg_run_result *res = vg_op_run(op);
+  if (res && res->out_len)
+    fwrite(res->out, 1, res->out_len, stdout);
+  if (res && res->err_len)
+    fwrite(res->err, 1, res->err_len, stderr);
+  if (st != VG_OK) {
+    rc = fail("run", op);
+    goto out;
+  }
+  printf("pid %lld in %s (%s) exited with %d at %s\n", (long long)res->pid,
+         argv[1], vm, res->exit_code, res->finished);
+  rc = 0;
 out:
+  free(vm);
   vg_op_free(op);
   if (s) {
     vg_op *lo = NULL;

@@ -68,6 +68,9 @@ static const entry vim[] = {
     {"InvalidType", VG_EINVALID, NULL},
     {"InvalidLocale", VG_EINVALID, NULL},
     {"FileFault", VG_EINVALID, NULL},
+    /* as /api's ALREADY_EXISTS and its "not empty" INVALID_ARGUMENT */
+    {"FileAlreadyExists", VG_EINVALID, NULL},
+    {"DirectoryNotEmpty", VG_EINVALID, NULL},
     {"RequestCanceled", VG_ECANCELED, NULL},
     {"Timedout", VG_ETIMEDOUT, NULL},
     {"GuestOperationsFault", VG_ESERVER, NULL},

@@ -24,6 +24,7 @@ struct vgi_pool {
 struct vgi_http {
   vgi_transfer xfer; /* first: the loop's handle on us */
   vg_runtime *rt;
+  const vgi_pool *pool;
   CURL *easy;
   vgi_http_done_fn done;
   void *ud;
@@ -253,6 +254,7 @@ static void on_done(vgi_transfer *t, CURLcode code) {
   r.len = h->answer.len;
   r.curl = code;
   r.curl_error = h->errbuf[0] ? h->errbuf : curl_easy_strerror(code);
+  r.tls = &h->pool->tls;
   long sent = 0;
   curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &sent);
   r.sent = code == CURLE_OK || sent > 0;
@@ -302,9 +304,11 @@ static vg_status set_body(vgi_http *h, const vgi_http_request *req) {
     h->body_read = req->body_read;
     h->body_ud = req->body_ud;
   } else {
-    if (post) { /* a POST with no body */
+    if (post) { /* a POST with no body, and so no content type */
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
       curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+      if (add_header(h, "Content-Type:"))
+        return VG_ENOMEM;
     }
     return VG_OK;
   }
@@ -335,6 +339,7 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
   vg_status st = VG_ENOMEM;
   h->xfer.done = on_done;
   h->rt = rt;
+  h->pool = req->pool;
   h->done = done;
   h->ud = ud;
   h->max_answer = req->max_answer ? req->max_answer : DEFAULT_MAX_ANSWER;
@@ -400,6 +405,19 @@ void vgi_http_cancel(vgi_http *h) {
   http_free(h);
 }
 
+/* A handshake that broke off (the peer reset or closed the connection
+   mid-handshake: a proxy restarting) is a transport failure worth a retry,
+   not a certificate problem. */
+static int handshake_cut(const char *msg) {
+  static const char *const cut[] = {"reset by peer",        "SSL_ERROR_SYSCALL",
+                                    "unexpected eof",       "Connection reset",
+                                    "connection was reset", NULL};
+  for (const char *const *c = cut; msg && *c; c++)
+    if (strstr(msg, *c))
+      return 1;
+  return 0;
+}
+
 vg_status vgi_http_failure(const vgi_http_result *r) {
   if (r->too_large)
     return VG_EPROTOCOL;
@@ -409,6 +427,7 @@ vg_status vgi_http_failure(const vgi_http_result *r) {
   case CURLE_OPERATION_TIMEDOUT:
     return VG_ETIMEDOUT;
   case CURLE_SSL_CONNECT_ERROR:
+    return handshake_cut(r->curl_error) ? VG_ETRANSPORT : VG_ETLS;
   case CURLE_PEER_FAILED_VERIFICATION:
   case CURLE_SSL_CERTPROBLEM:
   case CURLE_SSL_CIPHER:
@@ -418,7 +437,10 @@ vg_status vgi_http_failure(const vgi_http_result *r) {
   case CURLE_SSL_ISSUER_ERROR:
     return VG_ETLS;
   case CURLE_OUT_OF_MEMORY:
-    return VG_ENOMEM;
+    /* libcurl's word for a header line over its limit: the answer's
+       fault, not this process's memory */
+    return r->curl_error && strstr(r->curl_error, "header") ? VG_EPROTOCOL
+                                                            : VG_ENOMEM;
   default:
     return VG_ETRANSPORT;
   }

@@ -77,11 +77,12 @@ typedef struct vgi_http_result {
   size_t len;
   CURLcode curl; /* CURLE_OK, or why the exchange failed */
   const char *curl_error;
-  int sent;        /* request bytes left: the server may have acted */
-  int too_large;   /* the answer passed max_answer (curl is then
-                      CURLE_FILESIZE_EXCEEDED) */
-  int local_error; /* the body file could not be read or the sink file
-                      written (curl_error says which) */
+  int sent;           /* request bytes left: the server may have acted */
+  int too_large;      /* the answer passed max_answer (curl is then
+                         CURLE_FILESIZE_EXCEEDED) */
+  int local_error;    /* the body file could not be read or the sink file
+                         written (curl_error says which) */
+  const vgi_tls *tls; /* the policy the exchange ran under */
 } vgi_http_result;
 
 /* Called once, from vg_runtime_step, when the exchange ends (it is freed

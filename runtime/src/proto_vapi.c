@@ -424,9 +424,13 @@ static vg_status parse_login(const vgi_vapi_flavour *f, const vgi_answer *a,
     vgi_buf_zfree(&tok);
     return unfit(err, "session login");
   }
-  vg_secret_free(res->token);
-  vg_status st = vg_secret_new(tok.data, tok.len, &res->token);
+  vg_status st = vgi_result_set_token(res, tok.data, tok.len);
   vgi_buf_zfree(&tok);
+  if (st == VG_EPROTOCOL)
+    vgi_error_set(err, st,
+                  "session login answered with a token that is not "
+                  "one (control characters, spaces or over 4096 "
+                  "bytes)");
   return st;
 }
 
@@ -511,16 +515,20 @@ static vg_status parse_files(vgi_call *c, json_t *v, vgi_result *res,
     if (!json_is_array(files))
       return unfit(err, "file list");
     json_array_foreach(files, i, f) {
+      const char *name = vgi_json_str(f, "filename");
+      if (name && (strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
+        continue; /* as on vim25: a listing is of the entries */
       if (add_file(res, f, NULL))
         return unfit(err, "file list");
     }
     json_int_t total = json_integer_value(json_object_get(v, "total"));
+    json_int_t next = json_integer_value(json_object_get(c->scratch, "index")) +
+                      (json_int_t)json_array_size(files);
     if (status && strcmp(status, "READY") == 0 && json_array_size(files) &&
-        (json_int_t)res->nfiles < total) {
+        next < total) {
       if (!c->scratch)
         c->scratch = json_object();
-      json_object_set_new(c->scratch, "index",
-                          json_integer((json_int_t)res->nfiles));
+      json_object_set_new(c->scratch, "index", json_integer(next));
       c->step++;
       return VG_EPENDING;
     }
@@ -557,10 +565,8 @@ vg_status vgi_vapi_parse(void *state, vgi_call *c, const vgi_answer *a,
     st = parse_vms(res, v, err);
     break;
   case VGI_OP_CREATE:
-    if (!json_is_integer(v))
-      st = unfit(err, "create");
-    else
-      res->pid = (int64_t)json_integer_value(v);
+    if (vgi_result_set_pid(res, v) != VG_OK)
+      st = unfit(err, "create (a pid > 0)");
     break;
   case VGI_OP_GET:
     if (!json_is_object(v) || vgi_result_add_processes(res, v, &names, c->pid))

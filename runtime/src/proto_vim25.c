@@ -86,21 +86,18 @@ static json_t *moref(const char *type, const char *value) {
                    "type", type, "value", value ? value : "");
 }
 
-static char *path(const state *s, const char *fmt, ...) VGI_PRINTF(2, 3);
-static char *path(const state *s, const char *fmt, ...) {
+/* {base}/<type>/<moId>/<member>: the moId percent-encoded, as a path
+   segment must be (a ContainerView id holds "[" and "]"). */
+static char *path(const state *s, const char *type, const char *moid,
+                  const char *member) {
   vgi_buf b = {0};
-  va_list ap;
-  va_start(ap, fmt);
-  char *rest = NULL;
-  if (vasprintf(&rest, fmt, ap) < 0)
-    rest = NULL;
-  va_end(ap);
   char *out = NULL;
-  if (rest && vgi_buf_printf(&b, "/sdk/vim25/") == 0 &&
+  if (vgi_buf_printf(&b, "/sdk/vim25/") == 0 &&
       vgi_buf_add_escaped(&b, s->release) == 0 &&
-      vgi_buf_printf(&b, "/%s", rest) == 0)
+      vgi_buf_printf(&b, "/%s/", type) == 0 &&
+      vgi_buf_add_escaped(&b, moid ? moid : "") == 0 &&
+      vgi_buf_printf(&b, "/%s", member) == 0)
     out = vgi_buf_steal(&b);
-  free(rest);
   vgi_buf_zfree(&b);
   return out;
 }
@@ -269,7 +266,7 @@ static char *file_request(state *s, vgi_call *c, json_t **rest) {
                         json_is_true(json_object_get(a, "recursive")));
     } else {
       method = "DeleteFileInGuest";
-      *rest = json_pack("{s:s}", "filePath", path);
+      *rest = json_pack("{s:s}", "filePath", file);
     }
     break;
   case VGI_OP_FROM_GUEST:
@@ -289,7 +286,7 @@ static char *file_request(state *s, vgi_call *c, json_t **rest) {
   }
   if (!*rest)
     return NULL;
-  return path(s, "GuestFileManager/%s/%s", s->file_manager, method);
+  return path(s, "GuestFileManager", s->file_manager, method);
 }
 
 static vg_status build(void *p, vgi_call *c, vgi_request *req, vgi_error *err) {
@@ -302,51 +299,51 @@ static vg_status build(void *p, vgi_call *c, vgi_request *req, vgi_error *err) {
     req->no_token = 1;
     if (c->step == 0) {
       req->method = "GET";
-      req->path = path(s, "ServiceInstance/ServiceInstance/content");
+      req->path = path(s, "ServiceInstance", "ServiceInstance", "content");
     } else if (c->step == 1) {
-      req->path = path(s, "SessionManager/%s/Login", s->session_manager);
+      req->path = path(s, "SessionManager", s->session_manager, "Login");
       if (login_body(&req->body, c) != VG_OK)
         return VG_ENOMEM;
     } else {
       req->no_token = 0;
       req->method = "GET";
-      req->path = path(s, "GuestOperationsManager/%s/processManager",
-                       s->guest_ops_manager);
+      req->path = path(s, "GuestOperationsManager", s->guest_ops_manager,
+                       "processManager");
     }
     break;
   case VGI_OP_LOGOUT:
-    req->path = path(s, "SessionManager/%s/Logout", s->session_manager);
+    req->path = path(s, "SessionManager", s->session_manager, "Logout");
     break;
   case VGI_OP_VMS:
     if (c->step == 0) {
       req->path =
-          path(s, "ViewManager/%s/CreateContainerView", s->view_manager);
+          path(s, "ViewManager", s->view_manager, "CreateContainerView");
       body = json_pack("{s:o,s:[s],s:b}", "container",
                        moref("Folder", s->root_folder), "type",
                        "VirtualMachine", "recursive", 1);
     } else if (c->step == 1) {
-      req->path = path(s, "PropertyCollector/%s/RetrievePropertiesEx",
-                       s->property_collector);
+      req->path = path(s, "PropertyCollector", s->property_collector,
+                       "RetrievePropertiesEx");
       body = retrieve_spec(scratch_str(c, "view"));
     } else if (c->step == 2) {
-      req->path = path(s, "PropertyCollector/%s/ContinueRetrievePropertiesEx",
-                       s->property_collector);
+      req->path = path(s, "PropertyCollector", s->property_collector,
+                       "ContinueRetrievePropertiesEx");
       body = json_pack("{s:s}", "token", scratch_str(c, "token"));
     } else {
       req->path =
-          path(s, "ContainerView/%s/DestroyView", scratch_str(c, "view"));
+          path(s, "ContainerView", scratch_str(c, "view"), "DestroyView");
     }
     break;
   case VGI_OP_CREATE:
-    req->path = path(s, "GuestProcessManager/%s/StartProgramInGuest",
-                     s->process_manager);
+    req->path = path(s, "GuestProcessManager", s->process_manager,
+                     "StartProgramInGuest");
     guest = 1;
     rest = json_pack("{s:o}", "spec", program_spec(c));
     break;
   case VGI_OP_GET:
   case VGI_OP_LIST:
-    req->path = path(s, "GuestProcessManager/%s/ListProcessesInGuest",
-                     s->process_manager);
+    req->path = path(s, "GuestProcessManager", s->process_manager,
+                     "ListProcessesInGuest");
     guest = 1;
     if (c->kind == VGI_OP_GET)
       rest = json_pack("{s:[I]}", "pids", (json_int_t)c->pid);
@@ -354,21 +351,21 @@ static vg_status build(void *p, vgi_call *c, vgi_request *req, vgi_error *err) {
       rest = json_pack("{s:O}", "pids", json_object_get(c->args, "pids"));
     break;
   case VGI_OP_DELETE:
-    req->path = path(s, "GuestProcessManager/%s/TerminateProcessInGuest",
-                     s->process_manager);
+    req->path = path(s, "GuestProcessManager", s->process_manager,
+                     "TerminateProcessInGuest");
     guest = 1;
     rest = json_pack("{s:I}", "pid", (json_int_t)c->pid);
     break;
   case VGI_OP_ENV:
-    req->path = path(s, "GuestProcessManager/%s/ReadEnvironmentVariableInGuest",
-                     s->process_manager);
+    req->path = path(s, "GuestProcessManager", s->process_manager,
+                     "ReadEnvironmentVariableInGuest");
     guest = 1;
     if (json_array_size(json_object_get(c->args, "names")))
       rest = json_pack("{s:O}", "names", json_object_get(c->args, "names"));
     break;
   case VGI_OP_FAMILY:
-    req->path = path(s, "PropertyCollector/%s/RetrievePropertiesEx",
-                     s->property_collector);
+    req->path = path(s, "PropertyCollector", s->property_collector,
+                     "RetrievePropertiesEx");
     body =
         json_pack("{s:[{s:s,s:[{s:s,s:s,s:[s]}],s:[{s:s,s:o,s:b}]}],s:{s:s}}",
                   "specSet", "_typeName", "PropertyFilterSpec", "propSet",
@@ -383,8 +380,8 @@ static vg_status build(void *p, vgi_call *c, vgi_request *req, vgi_error *err) {
         c->step = 1; /* known from an earlier call */
       if (c->step == 0) {
         req->method = "GET";
-        req->path = path(s, "GuestOperationsManager/%s/fileManager",
-                         s->guest_ops_manager);
+        req->path = path(s, "GuestOperationsManager", s->guest_ops_manager,
+                         "fileManager");
       } else {
         req->path = file_request(s, c, &rest);
         guest = 1;
@@ -677,10 +674,14 @@ static vg_status parse(void *p, vgi_call *c, const vgi_answer *a,
                     "Login answered without a vmware-api-session-id header");
       return VG_EPROTOCOL;
     }
-    vg_secret_free(res->token);
-    res->token = NULL;
-    if (vg_secret_new(a->token, strlen(a->token), &res->token) != VG_OK)
-      return VG_ENOMEM;
+    vg_status st = vgi_result_set_token(res, a->token, strlen(a->token));
+    if (st == VG_EPROTOCOL)
+      vgi_error_set(err, st,
+                    "Login answered with a session token that is "
+                    "not one (control characters, spaces or over "
+                    "4096 bytes)");
+    if (st != VG_OK)
+      return st;
     c->step = 2;
     return VG_EPENDING;
   }
@@ -706,10 +707,8 @@ static vg_status parse(void *p, vgi_call *c, const vgi_answer *a,
     st = parse_vms(c, j, res, err);
     break;
   case VGI_OP_CREATE:
-    if (!json_is_integer(j))
-      st = unfit(err, "StartProgramInGuest");
-    else
-      res->pid = (int64_t)json_integer_value(j);
+    if (vgi_result_set_pid(res, j) != VG_OK)
+      st = unfit(err, "StartProgramInGuest (a pid > 0)");
     break;
   case VGI_OP_GET:
   case VGI_OP_LIST: {

@@ -101,8 +101,13 @@ int vgi_result_add_processes(vgi_result *r, json_t *arr,
     if (fail || !pi->name || !pi->owner || !pi->command || !pi->started ||
         pi->pid <= 0)
       return -1;
-    /* An exit code counts only once the process has finished. */
-    if (pi->finished && json_is_integer(jcode)) {
+    /* A finished process has an exit code and a running one none: an
+       answer with one and not the other is refused, never read as
+       "finished, code lost" or "running forever". */
+    int has_code = json_is_integer(jcode);
+    if ((pi->finished != NULL) != has_code)
+      return -1;
+    if (has_code) {
       json_int_t code = json_integer_value(jcode);
       if (code < INT32_MIN || code > INT32_MAX)
         return -1;
@@ -194,4 +199,22 @@ int vgi_result_set_path(vgi_result *r, const char *path) {
   free(r->path);
   r->path = p;
   return 0;
+}
+
+vg_status vgi_result_set_token(vgi_result *r, const char *tok, size_t len) {
+  if (!tok || len == 0 || len > 4096)
+    return VG_EPROTOCOL;
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)tok[i] < 0x21 || (unsigned char)tok[i] > 0x7e)
+      return VG_EPROTOCOL;
+  vg_secret_free(r->token);
+  r->token = NULL;
+  return vg_secret_new(tok, len, &r->token);
+}
+
+vg_status vgi_result_set_pid(vgi_result *r, json_t *v) {
+  if (!json_is_integer(v) || json_integer_value(v) <= 0)
+    return VG_EPROTOCOL;
+  r->pid = (int64_t)json_integer_value(v);
+  return VG_OK;
 }

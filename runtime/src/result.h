@@ -55,6 +55,14 @@ int vgi_result_add_vm(vgi_result *r, const char *id, const char *name,
                       const char *power_state);
 /* Adds a file's info; strings are copied (type must be static). 0 ok. */
 int vgi_result_add_file(vgi_result *r, const vg_file_info *f);
+/* Takes a session token (copied into a secret) after checking it is one:
+   1 to 4096 visible ASCII characters (a CR/LF would put a header of the
+   server's choosing into every later request). VG_OK, VG_EPROTOCOL (not a
+   token) or VG_ENOMEM. */
+vg_status vgi_result_set_token(vgi_result *r, const char *tok, size_t len);
+/* Takes a created process's pid; VG_EPROTOCOL unless it is > 0. */
+vg_status vgi_result_set_pid(vgi_result *r, json_t *v);
+
 /* Sets the string result (copied). 0 ok, -1 nomem. */
 int vgi_result_set_path(vgi_result *r, const char *path);
 

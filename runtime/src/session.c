@@ -38,7 +38,8 @@ typedef struct sop {
   int queued;
   vgi_http *http; /* exchange in flight, or NULL */
   int token_gen;  /* token generation the request was sent with */
-  int relogged;   /* already re-logged in once for this op */
+  int relogins;   /* re-logins for this op (a rejected request never ran,
+                     so even a create may be sent again) */
   int transport_retried;
   vg_op *check;          /* internal CHECK deciding this op's 401 */
   vgi_error saved;       /* the ambiguous 401 while checking */
@@ -82,7 +83,14 @@ struct vg_session {
   int zombie;  /* freed by the user; lives until its background logout */
 };
 
+/* Sessions may expire again right after a re-login (a vCenter under
+   load, a short session lifetime): an op logs in again up to this often,
+   each time with the token a new login gave. */
+#define MAX_RELOGINS 3
+
 static const vgi_op_hooks hooks;
+static vg_status session_new(vg_runtime *rt, const vg_session_options *o,
+                             vg_session **out, const char **why);
 static void send_op(sop *o);
 static void start_login(vg_session *s, vg_op *login);
 static sop *dequeue_all(vg_session *s);
@@ -134,13 +142,19 @@ static const char *check_options(const vg_session_options *o) {
   if (!o->server || !*o->server)
     return "server is required";
   if (!o->user || !*o->user)
-    return "user is required";
+    return "user is required (or in the server URL: https://user:pw@host)";
   if (!o->password)
-    return "password is required";
+    return "password is required (or in the server URL)";
   if (!vg_protocol_name(o->protocol))
     return "protocol must be auto, api, rest or vim25";
   if (o->timeout_ms < 0 || o->max_connections < 0)
     return "timeout and max_connections must not be negative";
+  if (o->insecure && o->thumbprint && *o->thumbprint)
+    return "insecure and thumbprint exclude each other: a pin is a check, "
+           "insecure turns every check off";
+  if (o->insecure && o->ca_file && *o->ca_file)
+    return "insecure and ca_file exclude each other: ca_file is for "
+           "verifying, insecure turns verification off";
   if (o->insecure_transfers &&
       (o->transfer_thumbprint || (o->transfer_pins && *o->transfer_pins)))
     return "insecure_transfers and transfer pins exclude each other";
@@ -208,6 +222,79 @@ static const char *transfer_pools(vg_session *s, const vg_session_options *o) {
   return NULL;
 }
 
+/* A server URL's user info, as govc takes it ("https://user:pass@vc"):
+   the user and the password (percent-decoded, the password into a
+   secret), and the URL without them. Nothing here is kept in memory that
+   is not zeroed. */
+typedef struct userinfo {
+  char *url;           /* the URL without user info */
+  char *user;          /* or NULL */
+  vg_secret *password; /* or NULL */
+} userinfo;
+
+static int hexval(char c) {
+  return c >= '0' && c <= '9'   ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                : -1;
+}
+
+/* Percent-decodes s[0..n) into b (zeroing). -1 on a bad escape. */
+static int decode(vgi_buf *b, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+        return -1;
+      c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+    }
+    if (vgi_buf_add(b, &c, 1))
+      return -1;
+  }
+  return 0;
+}
+
+static void userinfo_clear(userinfo *u) {
+  free(u->url);
+  free(u->user);
+  vg_secret_free(u->password);
+  memset(u, 0, sizeof *u);
+}
+
+/* 0 ok (u filled), -1 no memory or a bad escape. */
+static int split_userinfo(const char *srv, userinfo *u) {
+  memset(u, 0, sizeof *u);
+  const char *auth = strstr(srv, "://");
+  auth = auth ? auth + 3 : srv;
+  size_t alen = strcspn(auth, "/?#");
+  const char *at = NULL;
+  for (const char *p = auth; p < auth + alen; p++)
+    if (*p == '@')
+      at = p;
+  if (!at)
+    return (u->url = strdup(srv)) ? 0 : -1;
+  const char *colon = memchr(auth, ':', (size_t)(at - auth));
+  vgi_buf user = {0}, pass = {0};
+  int rc = -1;
+  if (decode(&user, auth, (size_t)((colon ? colon : at) - auth)) ||
+      (colon && decode(&pass, colon + 1, (size_t)(at - colon - 1))))
+    goto out;
+  if (user.len && !(u->user = strdup(user.data)))
+    goto out;
+  if (colon && vg_secret_new(pass.data ? pass.data : "", pass.len,
+                             &u->password) != VG_OK)
+    goto out;
+  u->url = vgi_printf("%.*s%s", (int)(auth - srv), srv, at + 1);
+  rc = u->url ? 0 : -1;
+out:
+  vgi_buf_zfree(&user);
+  vgi_buf_zfree(&pass);
+  if (rc)
+    userinfo_clear(u);
+  return rc;
+}
+
 static char *server_url(const char *srv) {
   char *url = strstr(srv, "://") ? strdup(srv) : vgi_printf("https://%s", srv);
   if (url) {
@@ -231,6 +318,30 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
     *why = "runtime and options are required";
     return VG_EMISUSE;
   }
+  /* The server URL's user info: user and password when the options give
+     none, never shown (every printed form of the server drops it), sent
+     only with the login. */
+  userinfo ui;
+  if (o->server && split_userinfo(o->server, &ui)) {
+    *why = "server has a user info part that does not decode";
+    return VG_EMISUSE;
+  }
+  vg_session_options opts = *o;
+  if (o->server) {
+    opts.server = ui.url;
+    if ((!opts.user || !*opts.user) && ui.user)
+      opts.user = ui.user;
+    if (!opts.password && ui.password)
+      opts.password = ui.password;
+  }
+  vg_status st = session_new(rt, &opts, out, why);
+  if (o->server)
+    userinfo_clear(&ui);
+  return st;
+}
+
+static vg_status session_new(vg_runtime *rt, const vg_session_options *o,
+                             vg_session **out, const char **why) {
   if ((*why = check_options(o)) != NULL)
     return VG_EMISUSE;
   char *pin = NULL;
@@ -239,6 +350,7 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
     *why = "thumbprint must be a SHA-1 (40) or SHA-256 (64) hex digest";
     return VG_EMISUSE;
   }
+  vg_status st;
   vg_session *s = calloc(1, sizeof *s);
   size_t n = vgi_protocol_count();
   if (!s || !(s->states = calloc(n, sizeof *s->states))) {
@@ -251,7 +363,7 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
   s->user = strdup(o->user);
   s->want = o->protocol;
   s->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
-  vg_status st = vg_secret_dup(o->password, &s->password);
+  st = vg_secret_dup(o->password, &s->password);
   vgi_tls tls = {o->ca_file, pin, o->insecure ? 1 : 0};
   if (st == VG_OK)
     st = vgi_pool_new(&tls, &s->pool);
@@ -712,7 +824,7 @@ static vg_status transport_error(sop *o, const vgi_http_result *r) {
                   s->server);
   else
     vgi_error_set(&op->err, st, "%s: %s", s->server, r->curl_error);
-  op->err.pub.retryable = !op->err.pub.maybe_done && st != VG_ETLS;
+  op->err.pub.retryable = !op->err.pub.maybe_done && vgi_status_retryable(st);
   return st;
 }
 
@@ -811,7 +923,7 @@ static void login_answer(sop *o, const vgi_answer *a,
 
 static void session_rejected(sop *o) {
   vg_session *s = o->s;
-  o->relogged = 1;
+  o->relogins++;
   if (o->token_gen == s->token_gen && s->state == S_IN)
     forget_token(s);
   vgi_session_run(o->op);
@@ -859,6 +971,16 @@ static void answer(sop *o, const vgi_answer *a, const vgi_http_result *r) {
   }
   if (a->status >= 200 && a->status < 300) {
     vg_status st = s->proto->parse(s->pstate, &o->call, a, &op->res, &op->err);
+    if (st != VG_OK && st != VG_EPENDING && !idempotent(op)) {
+      /* the server said it did it, in words that do not parse: it may
+         well have (a started process), so it is not done again */
+      op->err.pub.maybe_done = 1;
+      op->err.pub.retryable = 0;
+      vgi_error_prefix(&op->err,
+                       "%s was done by %s, but its answer cannot "
+                       "be read",
+                       vgi_op_kind_name(op->kind), s->server);
+    }
     if (op->kind == VGI_OP_LOGOUT)
       forget_token(s);
     if (st == VG_EPENDING)
@@ -877,7 +999,7 @@ static void answer(sop *o, const vgi_answer *a, const vgi_http_result *r) {
   int rej = op->kind == VGI_OP_CHECK
                 ? 0
                 : s->proto->session_rejected(s->pstate, &o->call, a);
-  if (rej && !o->relogged) {
+  if (rej && o->relogins < MAX_RELOGINS) {
     if (rej == 1) {
       session_rejected(o);
       return;
@@ -888,8 +1010,11 @@ static void answer(sop *o, const vgi_answer *a, const vgi_http_result *r) {
     return;
   }
   vg_status st = s->proto->error(s->pstate, &o->call, a, &op->err);
+  /* still refused after logging in again: about the session when the
+     refusal says so (or the op carries no guest credentials), else about
+     the guest credentials */
   if (st == VG_EUNAUTHENTICATED && !op->err.pub.auth)
-    op->err.pub.auth = rej ? "guest" : "session";
+    op->err.pub.auth = rej == 2 ? "guest" : "session";
   vgi_op_complete(op, st);
 }
 

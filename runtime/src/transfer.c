@@ -34,7 +34,12 @@ static void transfer_done(vg_op *op, vgi_http *h, const vgi_http_result *r) {
   }
   if (r->status == 0) {
     vg_status st = vgi_http_failure(r);
-    if (st == VG_ETLS)
+    if (st == VG_ETLS && r->tls->thumbprint)
+      vgi_op_fail(op, st,
+                  "TLS with the ESXi host failed: %s (is the pinned transfer "
+                  "thumbprint that host's certificate?)",
+                  r->curl_error);
+    else if (st == VG_ETLS)
       vgi_op_fail(op, st,
                   "TLS with the ESXi host failed: %s (its certificate is "
                   "checked with ca_file; pin it with transfer_thumbprint)",

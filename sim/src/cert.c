@@ -22,10 +22,10 @@ static char *bio_string(BIO *bio) {
   return out;
 }
 
-static bool add_ext(X509 *x, int nid, const char *value) {
+static bool add_ext(X509 *issuer, X509 *x, int nid, const char *value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+  X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
   X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
   if (!ext)
     return false;
@@ -34,13 +34,33 @@ static bool add_ext(X509 *x, int nid, const char *value) {
   return ok == 1;
 }
 
-bool cert_generate(char **cert_pem, char **key_pem, char *err, size_t errlen) {
-  bool ok = false;
-  X509 *x = NULL;
+static X509 *read_cert(const char *pem) {
+  BIO *b = BIO_new_mem_buf(pem, -1);
+  X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+  BIO_free(b);
+  return x;
+}
+
+static EVP_PKEY *read_key(const char *pem) {
+  BIO *b = BIO_new_mem_buf(pem, -1);
+  EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+  BIO_free(b);
+  return k;
+}
+
+bool cert_generate(const char *cn, const char *issuer_cert_pem,
+                   const char *issuer_key_pem, char **cert_pem, char **key_pem,
+                   char *err, size_t errlen) {
+  bool ok = false, leaf = issuer_cert_pem != NULL;
+  X509 *x = NULL, *issuer = NULL;
+  EVP_PKEY *ikey = NULL;
   BIO *cb = NULL, *kb = NULL;
   unsigned char serial[16];
   EVP_PKEY *key = EVP_EC_gen("P-256");
   if (!key)
+    goto out;
+  if (leaf && (!(issuer = read_cert(issuer_cert_pem)) ||
+               !(ikey = read_key(issuer_key_pem))))
     goto out;
   x = X509_new();
   if (!x || !X509_set_version(x, 2))
@@ -58,15 +78,22 @@ bool cert_generate(char **cert_pem, char **key_pem, char *err, size_t errlen) {
   X509_gmtime_adj(X509_getm_notAfter(x), 30L * 24 * 3600);
   X509_NAME *name = X509_get_subject_name(x);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             (const unsigned char *)"vguest-sim", -1, -1, 0);
-  X509_set_issuer_name(x, name);
+                             (const unsigned char *)cn, -1, -1, 0);
+  X509_set_issuer_name(x, leaf ? X509_get_subject_name(issuer) : name);
+  X509 *signer = leaf ? issuer : x;
   if (!X509_set_pubkey(x, key) ||
-      !add_ext(x, NID_basic_constraints, "critical,CA:TRUE") ||
-      !add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign") ||
-      !add_ext(x, NID_ext_key_usage, "serverAuth") ||
-      !add_ext(x, NID_subject_key_identifier, "hash") ||
-      !add_ext(x, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1") ||
-      !X509_sign(x, key, EVP_sha256()))
+      !add_ext(signer, x, NID_basic_constraints,
+               leaf ? "critical,CA:FALSE" : "critical,CA:TRUE") ||
+      !add_ext(signer, x, NID_key_usage,
+               leaf ? "critical,digitalSignature"
+                    : "critical,digitalSignature,keyCertSign") ||
+      !add_ext(signer, x, NID_ext_key_usage, "serverAuth") ||
+      !add_ext(signer, x, NID_subject_key_identifier, "hash") ||
+      (leaf &&
+       !add_ext(signer, x, NID_authority_key_identifier, "keyid,issuer")) ||
+      !add_ext(signer, x, NID_subject_alt_name,
+               "DNS:localhost,IP:127.0.0.1,IP:::1") ||
+      !X509_sign(x, leaf ? ikey : key, EVP_sha256()))
     goto out;
   cb = BIO_new(BIO_s_mem());
   kb = BIO_new(BIO_s_mem());
@@ -91,6 +118,8 @@ out:
   }
   BIO_free(kb);
   X509_free(x);
+  X509_free(issuer);
+  EVP_PKEY_free(ikey);
   EVP_PKEY_free(key);
   return ok;
 }

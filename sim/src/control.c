@@ -1,6 +1,7 @@
 /* /sim/ control endpoints (no authentication: a loopback test tool).
  *   POST /sim/control   injection and state changes (README.md)
  *   GET  /sim/stats     counters
+ *   GET  /sim/transfers the transfer URLs still remembered (no tokens)
  *   POST /sim/shutdown  stop the simulator */
 #include "control.h"
 #include "util.h"
@@ -109,6 +110,50 @@ static bool parse_malform_next(struct sim *sim, json_t *mn, const char **err) {
   return true;
 }
 
+static bool parse_transfer_fail_next(struct sim *sim, json_t *tf,
+                                     const char **err) {
+  static const char *const known[] = {"count", "how", "direction", NULL};
+  json_t *count = json_object_get(tf, "count");
+  json_t *how_j = json_object_get(tf, "how");
+  json_t *dir = json_object_get(tf, "direction");
+  enum xfail how;
+  bool dirs[2] = {true, true};
+  if (!json_is_object(tf) || !only_members(tf, known) ||
+      !json_is_integer(count) || json_integer_value(count) < 0 ||
+      !json_is_string(how_j)) {
+    *err = "transfer_fail_next needs {count:int>=0, how:\"error\"|\"cut\"|"
+           "\"drop\", direction?}";
+    return false;
+  }
+  const char *h = json_string_value(how_j);
+  if (strcmp(h, "error") == 0)
+    how = XF_ERROR;
+  else if (strcmp(h, "cut") == 0)
+    how = XF_CUT;
+  else if (strcmp(h, "drop") == 0)
+    how = XF_DROP;
+  else {
+    *err = "transfer_fail_next.how must be \"error\", \"cut\" or \"drop\"";
+    return false;
+  }
+  if (dir) {
+    const char *dv = json_is_string(dir) ? json_string_value(dir) : "";
+    if (strcmp(dv, "download") != 0 && strcmp(dv, "upload") != 0) {
+      *err = "transfer_fail_next.direction must be \"download\" or "
+             "\"upload\"";
+      return false;
+    }
+    dirs[0] = strcmp(dv, "download") == 0;
+    dirs[1] = !dirs[0];
+  }
+  sim_lock(sim);
+  sim->xfail_count = json_integer_value(count);
+  sim->xfail_how = how;
+  memcpy(sim->xfail_dir, dirs, sizeof dirs);
+  sim_unlock(sim);
+  return true;
+}
+
 static bool parse_set_vm(struct sim *sim, json_t *sv, const char **err) {
   json_t *id = json_object_get(sv, "id");
   json_t *ps = json_object_get(sv, "power_state");
@@ -138,17 +183,16 @@ static bool parse_set_vm(struct sim *sim, json_t *sv, const char **err) {
   sim_unlock(sim);
   if (!vm)
     *err = "set_vm: unknown VM id";
+  else if (ps && power != PS_POWERED_ON) /* its transfer URLs die with it */
+    state_xfer_invalidate_vm(sim, json_string_value(id));
   return vm != NULL;
 }
 
 static void control(struct sim *sim, struct request *r, struct reply *rp) {
-  static const char *const known[] = {"expire_sessions",
-                                      "latency_ms",
-                                      "fail_next",
-                                      "drop_next_create_response",
-                                      "set_vm",
-                                      "malform_next",
-                                      NULL};
+  static const char *const known[] = {
+      "expire_sessions",           "latency_ms", "fail_next",
+      "drop_next_create_response", "set_vm",     "malform_next",
+      "transfer_fail_next",        NULL};
   json_error_t jerr;
   json_t *body = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
   const char *err = NULL;
@@ -178,6 +222,9 @@ static void control(struct sim *sim, struct request *r, struct reply *rp) {
       !parse_malform_next(sim, v, &err))
     goto out;
   if ((v = json_object_get(body, "set_vm")) && !parse_set_vm(sim, v, &err))
+    goto out;
+  if ((v = json_object_get(body, "transfer_fail_next")) &&
+      !parse_transfer_fail_next(sim, v, &err))
     goto out;
   if ((v = json_object_get(body, "drop_next_create_response"))) {
     if (!json_is_boolean(v)) {
@@ -210,6 +257,8 @@ void control_handle(struct sim *sim, struct request *r, const char *path,
     control(sim, r, rp);
   } else if (strcmp(path, "/stats") == 0 && req_is(r, "GET")) {
     reply_json(rp, 200, state_stats(sim));
+  } else if (strcmp(path, "/transfers") == 0 && req_is(r, "GET")) {
+    reply_json(rp, 200, state_xfers_json(sim));
   } else if (strcmp(path, "/shutdown") == 0 && req_is(r, "POST")) {
     sim_lock(sim);
     sim->shutdown = true;

@@ -8,6 +8,10 @@ const char *req_header(const struct request *r, const char *name) {
   return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *req_raw_uri(const struct request *r) {
+  return r->raw_uri ? r->raw_uri : r->path;
+}
+
 const char *req_cookie(const struct request *r, const char *name) {
   return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
 }

@@ -15,7 +15,8 @@
 struct request {
   struct MHD_Connection *conn;
   const char *method;
-  const char *path;
+  const char *path; /* percent-decoded by MHD */
+  char *raw_uri;    /* owned: the request target as sent, query included */
   char *body;
   size_t body_len, body_cap;
   bool too_large;
@@ -35,6 +36,9 @@ struct reply {
 };
 
 const char *req_header(const struct request *r, const char *name);
+/* The request target as the client sent it, before any percent-decoding
+ * (path and query), e.g. "/api/…/files/%2Ftmp%2Fx?action=get". */
+const char *req_raw_uri(const struct request *r);
 const char *req_cookie(const struct request *r, const char *name);
 /* The first value of query argument key (NULL if absent). */
 const char *req_arg(const struct request *r, const char *key);

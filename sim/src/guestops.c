@@ -98,6 +98,36 @@ static struct vm *prepare(struct sim *sim, const char *id,
   return vm;
 }
 
+bool gop_check(struct sim *sim, const char *id, const struct gauth *a,
+               char *owner, size_t ownerlen, bool *windows, struct gfault *f) {
+  const char *user = NULL;
+  sim_lock(sim);
+  struct vm *vm = prepare(sim, id, a, &user, f);
+  if (vm) {
+    snprintf(owner, ownerlen, "%s", user);
+    *windows = strcmp(vm->os, "windows") == 0;
+  }
+  sim_unlock(sim);
+  return vm != NULL;
+}
+
+bool gop_identity(struct sim *sim, const char *id, struct gidentity *out,
+                  struct gfault *f) {
+  sim_lock(sim);
+  struct vm *vm = find_vm(sim, id, f);
+  bool ok = vm && vm->power == PS_POWERED_ON && vm->tools_running;
+  if (vm && !ok) {
+    f->kind = GF_TOOLS_NOT_RUNNING;
+    snprintf(f->vm, sizeof f->vm, "%s", id);
+  }
+  if (ok) {
+    out->windows = strcmp(vm->os, "windows") == 0;
+    snprintf(out->host_name, sizeof out->host_name, "%s", vm->name);
+  }
+  sim_unlock(sim);
+  return ok;
+}
+
 bool gop_ready(struct sim *sim, const char *id, bool *ready, struct gfault *f) {
   sim_lock(sim);
   struct vm *vm = find_vm(sim, id, f);

@@ -16,8 +16,15 @@ enum gfault_kind {
   GF_NO_INTERACTIVE,    /* interactive session requested, none exists */
   GF_GUEST_LOGIN,       /* guest credentials invalid */
   GF_FILE_NOT_FOUND,    /* text = path */
-  GF_NOT_A_DIRECTORY,   /* text = working directory */
+  GF_NOT_A_DIRECTORY,   /* text = path (a working directory unless fs) */
   GF_PERMISSION,        /* text = path */
+  GF_NOT_A_FILE,        /* text = path: a directory where a file is needed */
+  GF_FILE_EXISTS,       /* text = path */
+  GF_DIR_NOT_EMPTY,     /* text = path */
+  GF_CANNOT_ACCESS,     /* text = path: the guest's EACCES, EPERM, EROFS */
+  GF_PATH_TOO_LONG,     /* text = path */
+  GF_NO_SPACE,          /* text = path */
+  GF_FS_ERROR,          /* text = path, detail = strerror */
   GF_PID_NOT_FOUND,     /* pid */
   GF_VAR_NOT_FOUND,     /* text = variable name */
   GF_START_FAILED,      /* text = reason */
@@ -27,10 +34,12 @@ enum gfault_kind {
 
 struct gfault {
   enum gfault_kind kind;
+  bool fs; /* raised by a filesystem operation (guestfs.c) */
   char vm[64];
   enum power_state power;
   int64_t pid;
-  char text[512];
+  char text[4200]; /* a field, a name or a path (PATH_MAX and more) */
+  char detail[128];
 };
 
 /* Guest credentials, borrowed from the request body. */
@@ -63,6 +72,23 @@ void ginfo_free(struct ginfo *v, size_t n);
 void gfault_set(struct gfault *f, enum gfault_kind kind, const char *text);
 /* Maps an injected failure to a fault; false when none. */
 bool gfault_injected(enum inject inj, struct gfault *f);
+
+/* The checks every guest operation starts with, in a real server's
+ * order: VM, power state, Tools, guest login, interactive session. On
+ * success the guest user is copied into owner and *windows tells whether
+ * the VM's guest is Windows. Takes the lock. */
+bool gop_check(struct sim *sim, const char *vm, const struct gauth *a,
+               char *owner, size_t ownerlen, bool *windows, struct gfault *f);
+
+/* The guest's identity as Tools report it (guest/identity). */
+struct gidentity {
+  bool windows;
+  char host_name[256];
+};
+/* Fails for an unknown VM, and with GF_TOOLS_NOT_RUNNING when Tools are
+ * not running (or the VM is not powered on). Takes the lock. */
+bool gop_identity(struct sim *sim, const char *vm, struct gidentity *out,
+                  struct gfault *f);
 
 /* VM readiness (guest/operations); fails only for an unknown VM. */
 bool gop_ready(struct sim *sim, const char *vm, bool *ready, struct gfault *f);

@@ -2,8 +2,6 @@
 #include "router.h"
 #include "util.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,12 +50,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   struct sim *sim = cls;
   struct request *r = *con_cls;
   (void)version;
-  if (!r) {
-    r = xcalloc(1, sizeof *r);
+  if (!r) /* on_uri always runs first; this is only a safety net */
+    *con_cls = r = xcalloc(1, sizeof *r);
+  if (!r->conn) { /* the first call: headers only */
     r->conn = conn;
     r->method = method;
     r->path = url;
-    *con_cls = r;
     return MHD_YES;
   }
   if (*upload_size) {
@@ -103,6 +101,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   return ret;
 }
 
+/* Called with the request target before MHD decodes it: the start of
+ * every request's struct request (*con_cls). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  struct request *r = xcalloc(1, sizeof *r);
+  (void)cls;
+  (void)conn;
+  r->raw_uri = xstrdup(uri);
+  return r;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   struct request *r = *con_cls;
@@ -111,6 +119,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   (void)toe;
   if (r) {
     free(r->body);
+    free(r->raw_uri);
     free(r);
     *con_cls = NULL;
   }
@@ -119,27 +128,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 struct MHD_Daemon *http_start(struct sim *sim, const char *cert_pem,
                               const char *key_pem, unsigned *port) {
   struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
+  bool v6;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
                    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_TLS;
-  if (strchr(sim->cfg.bind, ':')) {
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons((uint16_t)sim->cfg.port);
-    inet_pton(AF_INET6, sim->cfg.bind, &a6->sin6_addr);
+  if (!util_sockaddr(sim->cfg.bind, sim->cfg.port, &ss, &v6))
+    return NULL;
+  if (v6)
     flags |= MHD_USE_IPv6;
-  } else {
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)sim->cfg.port);
-    inet_pton(AF_INET, sim->cfg.bind, &a4->sin_addr);
-  }
   struct MHD_Daemon *d = MHD_start_daemon(
       flags, (uint16_t)sim->cfg.port, NULL, NULL, on_request, sim,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_CERT,
       cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_NOTIFY_COMPLETED,
-      on_completed, sim, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-      MHD_OPTION_END);
+      on_completed, sim, MHD_OPTION_URI_LOG_CALLBACK, on_uri, sim,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
   if (!d)
     return NULL;
   const union MHD_DaemonInfo *info =

@@ -5,6 +5,7 @@
 #include "guestproc.h"
 #include "http.h"
 #include "state.h"
+#include "transfer.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -38,9 +39,16 @@ static const char usage[] =
     "  --lifetime SECONDS     exit after this long (default 3600)\n"
     "  --vim25-releases LIST  releases under /sdk/vim25/ (default\n"
     "                         " DEFAULT_RELEASES ")\n"
+    "  --transfer-port N      port of the transfer listener (default 0)\n"
+    "  --transfer-cert MODE   vcenter-signed (default: signed by the main\n"
+    "                         certificate) or self-signed\n"
+    "  --transfer-ttl SECONDS transfer URLs expire after this (default 600)\n"
+    "  --transfer-url-host H  star (default: https://*:PORT/...) or explicit\n"
+    "                         (https://ADDR:PORT/...)\n"
     "  --verbose              log one line per request to stderr\n"
     "  --help                 this text\n"
-    "Prints one JSON line {url, ca_file, flavours, pid} when ready.\n";
+    "Prints one JSON line {url, ca_file, flavours, pid, transfer_url,\n"
+    "transfer_ca_file, transfer_cert_file} when ready.\n";
 
 static int die(const char *fmt, const char *arg) {
   fputs("vguest-sim: ", stderr);
@@ -117,7 +125,11 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     O_LIFE,
     O_REL,
     O_VERB,
-    O_HELP
+    O_HELP,
+    O_XPORT,
+    O_XCERT,
+    O_XTTL,
+    O_XHOST
   };
   static const struct option opts[] = {
       {"inventory", required_argument, NULL, O_INV},
@@ -131,6 +143,10 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       {"lifetime", required_argument, NULL, O_LIFE},
       {"vim25-releases", required_argument, NULL, O_REL},
       {"verbose", no_argument, NULL, O_VERB},
+      {"transfer-port", required_argument, NULL, O_XPORT},
+      {"transfer-cert", required_argument, NULL, O_XCERT},
+      {"transfer-ttl", required_argument, NULL, O_XTTL},
+      {"transfer-url-host", required_argument, NULL, O_XHOST},
       {"help", no_argument, NULL, O_HELP},
       {NULL, 0, NULL, 0}};
   int c;
@@ -139,6 +155,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
   cfg->bind = "127.0.0.1";
   cfg->retention_ms = 300 * 1000;
   cfg->lifetime_ms = 3600 * 1000;
+  cfg->transfer_ttl_ms = 600 * 1000;
   for (int f = 0; f < FL_COUNT; f++)
     cfg->flavours[f] = true;
   cfg->inventory_path = getenv("VGUEST_SIM_INVENTORY");
@@ -189,6 +206,35 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     case O_VERB:
       cfg->verbose = true;
       break;
+    case O_XPORT:
+      if (!util_parse_int64(optarg, &v) || v < 0 || v > 65535)
+        return die("--transfer-port: not a port number: %s", optarg);
+      cfg->transfer_port = (unsigned)v;
+      break;
+    case O_XCERT:
+      if (strcmp(optarg, "vcenter-signed") == 0)
+        cfg->transfer_self_signed = false;
+      else if (strcmp(optarg, "self-signed") == 0)
+        cfg->transfer_self_signed = true;
+      else
+        return die("--transfer-cert %s: expected vcenter-signed or "
+                   "self-signed",
+                   optarg);
+      break;
+    case O_XTTL:
+      if (!parse_seconds(optarg, &cfg->transfer_ttl_ms) ||
+          cfg->transfer_ttl_ms == 0)
+        return die("--transfer-ttl: not a positive number of seconds: %s",
+                   optarg);
+      break;
+    case O_XHOST:
+      if (strcmp(optarg, "star") == 0)
+        cfg->transfer_explicit = false;
+      else if (strcmp(optarg, "explicit") == 0)
+        cfg->transfer_explicit = true;
+      else
+        return die("--transfer-url-host %s: expected star or explicit", optarg);
+      break;
     case O_HELP:
       fputs(usage, stdout);
       return 0;
@@ -201,6 +247,8 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     return die("unexpected argument: %s", argv[optind]);
   if (!cfg->cert_file != !cfg->key_file)
     return die("%s", "--cert and --key go together");
+  if (cfg->transfer_port != 0 && cfg->transfer_port == cfg->port)
+    return die("%s", "--transfer-port must differ from --port");
   if (cfg->cert_file && cfg->cert_out)
     return die("%s", "--cert-out only applies to a generated certificate");
   cfg->releases = split_list(releases, &cfg->nreleases);
@@ -209,18 +257,20 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
   return -1;
 }
 
-/* Writes pem to cfg->cert_out or a fresh temporary file; returns-owned
- * absolute path. *temp tells whether to remove it at exit. */
-static char *write_cert(const struct config *cfg, const char *pem, bool *temp) {
+/* Writes pem to out or (out NULL) a fresh temporary file named after
+ * stem; returns-owned absolute path. *temp tells whether to remove it at
+ * exit. */
+static char *write_cert(const char *out, const char *stem, const char *pem,
+                        bool *temp) {
   char *path;
   FILE *f;
-  if (cfg->cert_out) {
-    path = xstrdup(cfg->cert_out);
+  if (out) {
+    path = xstrdup(out);
     f = fopen(path, "w");
     *temp = false;
   } else {
     const char *dir = getenv("TMPDIR");
-    path = xasprintf("%s/vguest-sim-XXXXXX.pem", dir && *dir ? dir : "/tmp");
+    path = xasprintf("%s/%s-XXXXXX.pem", dir && *dir ? dir : "/tmp", stem);
     int fd = mkstemps(path, 4);
     f = fd >= 0 ? fdopen(fd, "w") : NULL;
     *temp = true;
@@ -237,22 +287,38 @@ static char *write_cert(const struct config *cfg, const char *pem, bool *temp) {
   return path;
 }
 
-static void print_ready(const struct sim *sim, unsigned port,
-                        const char *ca_file) {
+/* https://ADDR:PORT, or https://HOST:PORT (host "*"). Returns-owned. */
+static char *base_url(const struct sim *sim, const char *host, unsigned port) {
+  bool v6 = !host && strchr(sim->cfg.bind, ':') != NULL;
+  return xasprintf(v6 ? "https://[%s]:%u" : "https://%s:%u",
+                   host ? host : sim->cfg.bind, port);
+}
+
+/* The files behind the ready line. */
+struct certs {
+  char *ca_file;            /* verifies the main listener */
+  char *xfer_cert_file;     /* the transfer listener's certificate */
+  const char *xfer_ca_file; /* verifies the transfer listener */
+};
+
+static void print_ready(const struct sim *sim, unsigned port, unsigned xport,
+                        const struct certs *c) {
   json_t *fl = json_array();
   for (int f = 0; f < FL_COUNT; f++)
     if (sim->cfg.flavours[f])
       json_array_append_new(fl, json_string(flavour_name((enum flavour)f)));
-  bool v6 = strchr(sim->cfg.bind, ':') != NULL;
-  char *url =
-      xasprintf(v6 ? "https://[%s]:%u" : "https://%s:%u", sim->cfg.bind, port);
-  json_t *j = json_pack("{s:s,s:s,s:o,s:i}", "url", url, "ca_file", ca_file,
-                        "flavours", fl, "pid", (int)getpid());
+  char *url = base_url(sim, NULL, port), *xurl = base_url(sim, NULL, xport);
+  json_t *j =
+      json_pack("{s:s,s:s,s:o,s:i,s:s,s:s,s:s}", "url", url, "ca_file",
+                c->ca_file, "flavours", fl, "pid", (int)getpid(),
+                "transfer_url", xurl, "transfer_ca_file", c->xfer_ca_file,
+                "transfer_cert_file", c->xfer_cert_file);
   char *line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
   printf("%s\n", line);
   fflush(stdout);
   free(line);
   free(url);
+  free(xurl);
   json_decref(j);
 }
 
@@ -265,6 +331,7 @@ static void run(struct sim *sim, pid_t parent, const sigset_t *sigs) {
     if (sig > 0)
       return;
     gproc_housekeep(sim);
+    state_xfer_housekeep(sim);
     sim_lock(sim);
     bool stop = sim->shutdown;
     sim_unlock(sim);
@@ -273,11 +340,20 @@ static void run(struct sim *sim, pid_t parent, const sigset_t *sigs) {
   }
 }
 
+static void free_key(char *pem) {
+  if (pem) {
+    explicit_bzero(pem, strlen(pem));
+    free(pem);
+  }
+}
+
 int main(int argc, char **argv) {
   struct sim sim;
   char err[768];
-  char *cert_pem = NULL, *key_pem = NULL, *ca_file = NULL;
-  bool temp_cert = false;
+  char *cert_pem = NULL, *key_pem = NULL, *xcert_pem = NULL, *xkey_pem = NULL;
+  struct certs certs = {NULL, NULL, NULL};
+  bool temp_cert = false, temp_xcert = false;
+  struct MHD_Daemon *xd = NULL;
   int status = 1;
   pid_t parent = getppid();
 
@@ -305,19 +381,42 @@ int main(int argc, char **argv) {
       status = 2;
       goto out;
     }
-    ca_file = realpath(sim.cfg.cert_file, NULL);
+    certs.ca_file = realpath(sim.cfg.cert_file, NULL);
   } else {
-    if (!cert_generate(&cert_pem, &key_pem, err, sizeof err)) {
+    if (!cert_generate("vguest-sim", NULL, NULL, &cert_pem, &key_pem, err,
+                       sizeof err)) {
       fprintf(stderr, "vguest-sim: %s\n", err);
       goto out;
     }
-    ca_file = write_cert(&sim.cfg, cert_pem, &temp_cert);
-    if (!ca_file) {
+    certs.ca_file =
+        write_cert(sim.cfg.cert_out, "vguest-sim", cert_pem, &temp_cert);
+    if (!certs.ca_file) {
       fprintf(stderr, "vguest-sim: cannot write the certificate: %s\n",
               strerror(errno));
       goto out;
     }
   }
+  /* The transfer listener's certificate: a leaf signed by the main
+   * certificate (a vCenter's VMCA signs its hosts' certificates), or its
+   * own self-signed one. */
+  bool self = sim.cfg.transfer_self_signed;
+  if (!cert_generate("vguest-sim-esx", self ? NULL : cert_pem,
+                     self ? NULL : key_pem, &xcert_pem, &xkey_pem, err,
+                     sizeof err)) {
+    fprintf(stderr,
+            "vguest-sim: transfer %s (is --cert a CA that --key "
+            "can sign with?)\n",
+            err);
+    goto out;
+  }
+  certs.xfer_cert_file =
+      write_cert(NULL, "vguest-sim-transfer", xcert_pem, &temp_xcert);
+  if (!certs.xfer_cert_file) {
+    fprintf(stderr, "vguest-sim: cannot write the certificate: %s\n",
+            strerror(errno));
+    goto out;
+  }
+  certs.xfer_ca_file = self ? certs.xfer_cert_file : certs.ca_file;
 
   /* Signals are taken synchronously by run(); threads inherit the mask. */
   sigset_t sigs;
@@ -332,28 +431,41 @@ int main(int argc, char **argv) {
     fputs("vguest-sim: cannot start the reaper thread\n", stderr);
     goto out;
   }
-  unsigned port = 0;
+  unsigned xport = 0, port = 0;
+  xd = transfer_start(&sim, xcert_pem, xkey_pem, &xport);
+  if (!xd) {
+    fprintf(stderr, "vguest-sim: cannot listen on %s port %u\n", sim.cfg.bind,
+            sim.cfg.transfer_port);
+    gproc_stop(&sim);
+    goto out;
+  }
+  /* set before the main listener starts: read without the lock */
+  sim.xfer_base = base_url(&sim, sim.cfg.transfer_explicit ? NULL : "*", xport);
   struct MHD_Daemon *d = http_start(&sim, cert_pem, key_pem, &port);
   if (!d) {
     fprintf(stderr, "vguest-sim: cannot listen on %s port %u\n", sim.cfg.bind,
             sim.cfg.port);
+    MHD_stop_daemon(xd);
     gproc_stop(&sim);
     goto out;
   }
-  print_ready(&sim, port, ca_file);
+  print_ready(&sim, port, xport, &certs);
   run(&sim, parent, &sigs);
   MHD_stop_daemon(d);
+  MHD_stop_daemon(xd);
   gproc_stop(&sim);
   status = 0;
 out:
-  if (temp_cert && ca_file)
-    unlink(ca_file);
-  free(ca_file);
+  if (temp_cert && certs.ca_file)
+    unlink(certs.ca_file);
+  if (temp_xcert && certs.xfer_cert_file)
+    unlink(certs.xfer_cert_file);
+  free(certs.ca_file);
+  free(certs.xfer_cert_file);
   free(cert_pem);
-  if (key_pem) {
-    explicit_bzero(key_pem, strlen(key_pem));
-    free(key_pem);
-  }
+  free(xcert_pem);
+  free_key(key_pem);
+  free_key(xkey_pem);
   sim_destroy(&sim);
   return status;
 }

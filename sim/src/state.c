@@ -80,8 +80,27 @@ static void free_vobjs(struct vobj *v) {
   }
 }
 
+void state_xfer_free(struct gxfer *x) {
+  if (!x)
+    return;
+  free(x->vm_id);
+  free(x->path);
+  free(x);
+}
+
+static void free_xfers(struct gxfer *x) {
+  while (x) {
+    struct gxfer *next = x->next;
+    state_xfer_free(x);
+    x = next;
+  }
+}
+
 void sim_destroy(struct sim *sim) {
   state_expire_sessions(sim);
+  free_xfers(sim->xfers);
+  sim->xfers = NULL;
+  free(sim->xfer_base);
   free_procs(sim->procs);
   sim->procs = NULL;
   free_vobjs(sim->views);
@@ -294,6 +313,8 @@ json_t *state_page_next(struct sim *sim, const char *token, bool *more) {
   return out;
 }
 
+static json_int_t xfers_live(struct sim *sim, int64_t now);
+
 json_t *state_stats(struct sim *sim) {
   json_t *logins = json_object(), *by_op = json_object();
   json_t *procs = json_array();
@@ -309,10 +330,185 @@ json_t *state_stats(struct sim *sim) {
   json_int_t nsessions = 0;
   for (struct session *s = sim->sessions; s; s = s->next)
     nsessions++;
-  json_t *j = json_pack("{s:I,s:o,s:I,s:o,s:o,s:I}", "requests",
+  json_t *xs = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "created",
+                         (json_int_t)sim->xstats.created, "requests",
+                         (json_int_t)sim->xstats.requests, "downloads",
+                         (json_int_t)sim->xstats.downloads, "uploads",
+                         (json_int_t)sim->xstats.uploads, "failed",
+                         (json_int_t)sim->xstats.failed, "bytes_down",
+                         (json_int_t)sim->xstats.bytes_down, "bytes_up",
+                         (json_int_t)sim->xstats.bytes_up, "live",
+                         xfers_live(sim, util_mono_ms()));
+  json_t *j = json_pack("{s:I,s:o,s:I,s:o,s:o,s:I,s:o}", "requests",
                         (json_int_t)sim->requests, "logins", logins, "creates",
                         (json_int_t)sim->creates, "by_op", by_op, "processes",
-                        procs, "sessions", nsessions);
+                        procs, "sessions", nsessions, "transfers", xs);
   sim_unlock(sim);
   return j;
+}
+
+/* ---- transfer URLs ---------------------------------------------------- */
+
+static struct gxfer *xfer_copy(const struct gxfer *x) {
+  struct gxfer *c = xmalloc(sizeof *c);
+  *c = *x;
+  c->vm_id = xstrdup(x->vm_id);
+  c->path = xstrdup(x->path);
+  c->next = NULL;
+  return c;
+}
+
+void state_xfer_add(struct sim *sim, struct gxfer *x) {
+  struct gxfer *c = xfer_copy(x);
+  util_random_hex(c->token, 32);
+  c->state = XS_IDLE;
+  sim_lock(sim);
+  c->id = ++sim->next_xfer;
+  c->expires_mono = util_mono_ms() + sim->cfg.transfer_ttl_ms;
+  c->next = sim->xfers;
+  sim->xfers = c;
+  sim->xstats.created++;
+  x->id = c->id;
+  memcpy(x->token, c->token, sizeof x->token);
+  sim_unlock(sim);
+}
+
+static struct gxfer *xfer_find(struct sim *sim, int64_t id) {
+  for (struct gxfer *x = sim->xfers; x; x = x->next)
+    if (x->id == id)
+      return x;
+  return NULL;
+}
+
+enum xfer_refusal state_xfer_claim(struct sim *sim, int64_t id,
+                                   const char *token, bool upload,
+                                   struct gxfer **out) {
+  enum xfer_refusal why = XR_OK;
+  *out = NULL;
+  sim_lock(sim);
+  struct gxfer *x = xfer_find(sim, id);
+  struct vm *vm = x ? inventory_vm(&sim->inv, x->vm_id) : NULL;
+  if (!x || !token || !util_secret_eq(x->token, token))
+    why = XR_UNKNOWN;
+  else if (x->state == XS_DONE)
+    why = XR_USED;
+  else if (x->state == XS_INVALID || !vm || vm->power != PS_POWERED_ON) {
+    x->state = XS_INVALID;
+    why = XR_INVALID;
+  } else if (util_mono_ms() >= x->expires_mono)
+    why = XR_EXPIRED;
+  else if (x->upload != upload)
+    why = XR_WRONG_METHOD;
+  else if (x->state == XS_BUSY)
+    why = XR_BUSY;
+  else if (!vm->tools_running)
+    why = XR_NO_TOOLS;
+  if (why == XR_OK) {
+    x->state = XS_BUSY;
+    *out = xfer_copy(x);
+  }
+  sim_unlock(sim);
+  return why;
+}
+
+void state_xfer_release(struct sim *sim, int64_t id, bool done) {
+  sim_lock(sim);
+  struct gxfer *x = xfer_find(sim, id);
+  if (x && x->state == XS_BUSY)
+    x->state = done ? XS_DONE : XS_IDLE;
+  sim_unlock(sim);
+}
+
+void state_xfer_invalidate_vm(struct sim *sim, const char *vm_id) {
+  sim_lock(sim);
+  for (struct gxfer *x = sim->xfers; x; x = x->next)
+    if (strcmp(x->vm_id, vm_id) == 0 && x->state != XS_DONE)
+      x->state = XS_INVALID;
+  sim_unlock(sim);
+}
+
+void state_xfer_housekeep(struct sim *sim) {
+  int64_t now = util_mono_ms();
+  sim_lock(sim);
+  for (struct gxfer **pp = &sim->xfers; *pp;) {
+    struct gxfer *x = *pp;
+    if (x->state != XS_BUSY && now >= x->expires_mono + 60 * 1000) {
+      *pp = x->next;
+      state_xfer_free(x);
+    } else {
+      pp = &x->next;
+    }
+  }
+  sim_unlock(sim);
+}
+
+enum xfail state_xfer_take_fail(struct sim *sim, bool upload) {
+  enum xfail how = XF_NONE;
+  sim_lock(sim);
+  if (sim->xfail_count > 0 && sim->xfail_dir[upload]) {
+    sim->xfail_count--;
+    how = sim->xfail_how;
+  }
+  sim_unlock(sim);
+  return how;
+}
+
+void state_xfer_note(struct sim *sim, enum xnote what, int64_t n) {
+  sim_lock(sim);
+  switch (what) {
+  case XN_REQUEST:
+    sim->xstats.requests++;
+    break;
+  case XN_DOWNLOAD:
+    sim->xstats.downloads++;
+    break;
+  case XN_UPLOAD:
+    sim->xstats.uploads++;
+    break;
+  case XN_FAILED:
+    sim->xstats.failed++;
+    break;
+  case XN_BYTES_DOWN:
+    sim->xstats.bytes_down += n;
+    break;
+  case XN_BYTES_UP:
+    sim->xstats.bytes_up += n;
+    break;
+  }
+  sim_unlock(sim);
+}
+
+static const char *xfer_state_name(const struct gxfer *x, int64_t now) {
+  if (x->state == XS_DONE)
+    return "used";
+  if (x->state == XS_INVALID)
+    return "invalid";
+  if (now >= x->expires_mono)
+    return "expired";
+  return x->state == XS_BUSY ? "busy" : "ready";
+}
+
+/* Caller holds the lock. URLs that can still be used. */
+static json_int_t xfers_live(struct sim *sim, int64_t now) {
+  json_int_t n = 0;
+  for (struct gxfer *x = sim->xfers; x; x = x->next)
+    n += (x->state == XS_IDLE || x->state == XS_BUSY) && now < x->expires_mono;
+  return n;
+}
+
+json_t *state_xfers_json(struct sim *sim) {
+  json_t *list = json_array();
+  int64_t now = util_mono_ms();
+  sim_lock(sim);
+  for (struct gxfer *x = sim->xfers; x; x = x->next)
+    json_array_insert_new(
+        list, 0,
+        json_pack(
+            "{s:I,s:s,s:s,s:s,s:I,s:s,s:I}", "id", (json_int_t)x->id, "vm",
+            x->vm_id, "path", x->path, "direction",
+            x->upload ? "upload" : "download", "size", (json_int_t)x->size,
+            "state", xfer_state_name(x, now), "expires_in_ms",
+            (json_int_t)(x->expires_mono > now ? x->expires_mono - now : 0)));
+  sim_unlock(sim);
+  return list;
 }

@@ -27,6 +27,8 @@ const char *flavour_name(enum flavour fl);
   X(GET, "get")                                                                \
   X(DELETE, "delete")                                                          \
   X(ENVIRONMENT, "environment")                                                \
+  X(FILES, "files")                                                            \
+  X(TRANSFER, "transfer")                                                      \
   X(OTHER, "other")
 
 enum op {
@@ -82,6 +84,31 @@ struct gproc {
 /* Frees one record (its strings and itself); NULL is a no-op. */
 void state_proc_free(struct gproc *p);
 
+/* A transfer URL handed out by a transfer create (/api) or an
+ * InitiateFileTransfer*InGuest (vim25), served by the transfer listener
+ * (transfer.c). Upload attributes are those the client asked for. */
+enum xfer_state { XS_IDLE, XS_BUSY, XS_DONE, XS_INVALID };
+
+struct gxfer {
+  int64_t id;
+  char token[33];
+  char *vm_id;
+  char *path;
+  bool upload;
+  int64_t size;     /* upload: the announced size; download: at creation */
+  bool overwrite;   /* upload */
+  int64_t mode;     /* upload: permissions, -1 = 0644 */
+  int64_t uid, gid; /* upload: -1 = unchanged */
+  int64_t mtime_ms; /* upload: INT64_MIN = the time of the transfer */
+  int64_t atime_ms; /* upload: INT64_MIN = the time of the transfer */
+  int64_t expires_mono;
+  enum xfer_state state;
+  struct gxfer *next;
+};
+
+/* How transfer_fail_next spoils the next transfer requests. */
+enum xfail { XF_NONE, XF_ERROR, XF_CUT, XF_DROP };
+
 /* A ContainerView or a pending RetrievePropertiesEx page. */
 struct vobj {
   char *id;
@@ -101,6 +128,11 @@ struct config {
   char **releases;
   size_t nreleases;
   bool verbose;
+  /* the transfer listener (transfer.c) */
+  unsigned transfer_port;
+  int64_t transfer_ttl_ms;
+  bool transfer_self_signed; /* else signed by the main certificate */
+  bool transfer_explicit;    /* URLs name the address, not "*" */
 };
 
 struct sim {
@@ -113,6 +145,9 @@ struct sim {
   struct vobj *views;
   struct vobj *pages;
   unsigned next_view;
+  struct gxfer *xfers;
+  int64_t next_xfer;
+  char *xfer_base; /* what transfer URLs start with: https://[*]:PORT */
   /* injection */
   int64_t latency_ms;
   int64_t fail_count;
@@ -122,11 +157,18 @@ struct sim {
   int64_t malform_count;
   enum malform malform_how;
   bool malform_ops[OP_COUNT];
+  int64_t xfail_count;
+  enum xfail xfail_how;
+  bool xfail_dir[2]; /* [0] downloads, [1] uploads */
   /* statistics */
   int64_t requests;
   int64_t logins[FL_COUNT];
   int64_t creates;
   int64_t by_op[OP_COUNT];
+  struct {
+    int64_t created, requests, downloads, uploads, failed;
+    int64_t bytes_down, bytes_up;
+  } xstats;
   /* lifecycle */
   bool shutdown;
   bool stopping;
@@ -167,6 +209,50 @@ char *state_page_new(struct sim *sim, json_t *rest, size_t page);
 /* Takes the next page for token: returns-owned array, *more set when a
  * further page remains. NULL when the token is unknown. */
 json_t *state_page_next(struct sim *sim, const char *token, bool *more);
+
+/* Transfer URLs. state_xfer_add copies x (strings included), gives it an
+ * id and a token and an expiry of --transfer-ttl, and writes them back
+ * into x->id and x->token. */
+void state_xfer_add(struct sim *sim, struct gxfer *x);
+/* Why a transfer request cannot have its URL. */
+enum xfer_refusal {
+  XR_OK,
+  XR_UNKNOWN,     /* no such id, or the wrong token */
+  XR_USED,        /* one request already succeeded */
+  XR_EXPIRED,     /* older than --transfer-ttl */
+  XR_INVALID,     /* the VM was powered off or suspended since */
+  XR_BUSY,        /* another request is using it right now */
+  XR_NO_TOOLS,    /* Tools are not running in the VM right now */
+  XR_WRONG_METHOD /* GET on an upload URL or PUT on a download URL */
+};
+/* Takes the URL for one request: on XR_OK it is busy until
+ * state_xfer_release, and *out is a copy (free with state_xfer_free). */
+enum xfer_refusal state_xfer_claim(struct sim *sim, int64_t id,
+                                   const char *token, bool upload,
+                                   struct gxfer **out);
+/* Ends a claim: done = the request succeeded, and the URL is used up. */
+void state_xfer_release(struct sim *sim, int64_t id, bool done);
+/* Invalidates every transfer URL of a VM (power-off, suspend). */
+void state_xfer_invalidate_vm(struct sim *sim, const char *vm_id);
+/* Forgets URLs that expired more than a minute ago; takes the lock. */
+void state_xfer_housekeep(struct sim *sim);
+void state_xfer_free(struct gxfer *x);
+/* The spoiling pending for the next transfer request (XF_NONE when none);
+ * takes one from transfer_fail_next's count. */
+enum xfail state_xfer_take_fail(struct sim *sim, bool upload);
+/* Transfer statistics: a request, a completed download or upload, a
+ * failed request, or bytes sent or received (n). Takes the lock. */
+enum xnote {
+  XN_REQUEST,
+  XN_DOWNLOAD,
+  XN_UPLOAD,
+  XN_FAILED,
+  XN_BYTES_DOWN,
+  XN_BYTES_UP
+};
+void state_xfer_note(struct sim *sim, enum xnote what, int64_t n);
+/* The live transfer URLs (without tokens), for GET /sim/transfers. */
+json_t *state_xfers_json(struct sim *sim); /* returns-owned */
 
 /* Control endpoint helpers. */
 json_t *state_stats(struct sim *sim); /* returns-owned */

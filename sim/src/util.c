@@ -1,12 +1,16 @@
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 static void oom(void) {
@@ -120,4 +124,75 @@ void util_sleep_ms(int64_t ms) {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
     ;
+}
+
+/* Reads exactly n digits at *p into *out and advances *p. */
+static bool digits(const char **p, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (!isdigit((unsigned char)(*p)[i]))
+      return false;
+    v = v * 10 + ((*p)[i] - '0');
+  }
+  *p += n;
+  *out = v;
+  return true;
+}
+
+bool util_parse_time(const char *s, int64_t *ms) {
+  struct tm tm;
+  int y, mo, d, h, mi, sec, frac = 0, oh = 0, om = 0, sign = 0;
+  const char *p = s;
+  memset(&tm, 0, sizeof tm);
+  if (!s || !digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) ||
+      *p++ != '-' || !digits(&p, 2, &d) || (*p != 'T' && *p != 't') ||
+      !(++p, digits(&p, 2, &h)) || *p++ != ':' || !digits(&p, 2, &mi) ||
+      *p++ != ':' || !digits(&p, 2, &sec))
+    return false;
+  if (*p == '.') {
+    int scale = 100, n = 0;
+    for (p++; isdigit((unsigned char)*p); p++, n++) {
+      frac += (*p - '0') * scale;
+      scale /= 10;
+    }
+    if (n == 0)
+      return false;
+  }
+  if (*p == 'Z' || *p == 'z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    sign = *p++ == '+' ? 1 : -1;
+    if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om))
+      return false;
+  } else {
+    return false;
+  }
+  if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+      sec > 60 || oh > 23 || om > 59)
+    return false;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  int64_t secs = (int64_t)timegm(&tm) - sign * (oh * 3600 + om * 60);
+  *ms = secs * 1000 + frac;
+  return true;
+}
+
+bool util_sockaddr(const char *addr, unsigned port, struct sockaddr_storage *ss,
+                   bool *v6) {
+  memset(ss, 0, sizeof *ss);
+  *v6 = strchr(addr, ':') != NULL;
+  if (*v6) {
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    return inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1;
+  }
+  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+  a4->sin_family = AF_INET;
+  a4->sin_port = htons((uint16_t)port);
+  return inet_pton(AF_INET, addr, &a4->sin_addr) == 1;
 }

@@ -28,5 +28,13 @@ bool util_parse_int64(const char *s, int64_t *out);
 bool util_secret_eq(const char *a, const char *b);
 /* Sleeps for ms milliseconds. */
 void util_sleep_ms(int64_t ms);
+/* Parses an RFC 3339 date-time (`YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm)`)
+ * into milliseconds since the epoch. */
+bool util_parse_time(const char *s, int64_t *ms);
+/* Fills *ss with the IPv4 or IPv6 address addr and port; *v6 tells which.
+ * False when addr is not a numeric address. */
+struct sockaddr_storage;
+bool util_sockaddr(const char *addr, unsigned port, struct sockaddr_storage *ss,
+                   bool *v6);
 
 #endif

@@ -4,6 +4,7 @@
  * envelope and HTTP statuses, maps as objects vs key/value arrays, and the
  * `filter.` prefix of VM list queries. */
 #include "vapi.h"
+#include "guestfs.h"
 #include "guestops.h"
 #include "util.h"
 
@@ -35,6 +36,8 @@ static unsigned error_status(const struct dialect *d, const char *type) {
       {"NOT_FOUND", 404, 404},
       {"OPERATION_NOT_FOUND", 404, 404},
       {"INVALID_ARGUMENT", 400, 400},
+      {"ALREADY_EXISTS", 400, 400},
+      {"ERROR", 500, 400},
       {"NOT_ALLOWED_IN_CURRENT_STATE", 400, 400},
       {"UNSUPPORTED", 400, 400},
       {"RESOURCE_BUSY", 500, 400},
@@ -99,10 +102,20 @@ static json_t *file_details(const char *reason, const char *path) {
   return json_pack("{s:s,s:s}", "reason", reason, "file_path", path);
 }
 
+/* A filesystem fault with FileErrorDetails. */
+static void ferror_(struct reply *rp, const struct dialect *d, const char *type,
+                    const char *id, const char *fmt, const char *reason,
+                    const struct gfault *f) {
+  char m[4400];
+  snprintf(m, sizeof m, fmt, f->text);
+  verror(rp, d, type, id, m, json_pack("[s]", f->text),
+         reason ? file_details(reason, f->text) : NULL);
+}
+
 /* Renders a guest-operation fault. */
 static void gerror(struct reply *rp, const struct dialect *d,
                    const struct gfault *f) {
-  char m[768];
+  char m[4400];
   switch (f->kind) {
   case GF_INVALID_ARGUMENT:
     snprintf(m, sizeof m, "Invalid value for field '%s'.", f->text);
@@ -142,8 +155,52 @@ static void gerror(struct reply *rp, const struct dialect *d,
            "com.vmware.vcenter.vm.guest.credentials.invalid",
            "The guest operating system credentials are not valid.", NULL, NULL);
     break;
+  case GF_NOT_A_DIRECTORY:
+    if (!f->fs)
+      goto not_found;
+    ferror_(rp, d, "INVALID_ARGUMENT",
+            "com.vmware.api.vcenter.vm.guest.filesystem.not_a_directory",
+            "'%s' is not a directory in the guest.", "NOT_A_DIRECTORY", f);
+    break;
+  case GF_NOT_A_FILE:
+    ferror_(rp, d, "INVALID_ARGUMENT",
+            "com.vmware.api.vcenter.vm.guest.filesystem.not_a_file",
+            "'%s' is not a file in the guest.", "NOT_A_FILE", f);
+    break;
+  case GF_FILE_EXISTS:
+    ferror_(rp, d, "ALREADY_EXISTS",
+            "com.vmware.api.vcenter.vm.guest.filesystem.already_exists",
+            "'%s' already exists in the guest.", NULL, f);
+    break;
+  case GF_DIR_NOT_EMPTY:
+    ferror_(rp, d, "INVALID_ARGUMENT",
+            "com.vmware.api.vcenter.vm.guest.filesystem.directory_not_empty",
+            "The directory '%s' is not empty.", "DIRECTORY_NOT_EMPTY", f);
+    break;
+  case GF_CANNOT_ACCESS:
+    ferror_(rp, d, "UNAUTHORIZED",
+            "com.vmware.api.vcenter.vm.guest.filesystem.access_denied",
+            "'%s' cannot be accessed in the guest.", NULL, f);
+    break;
+  case GF_PATH_TOO_LONG:
+    ferror_(rp, d, "INVALID_ARGUMENT",
+            "com.vmware.api.vcenter.vm.guest.filesystem.path_too_long",
+            "The path '%s' is too long.", "PATH_TOO_LONG", f);
+    break;
+  case GF_NO_SPACE:
+    ferror_(rp, d, "UNABLE_TO_ALLOCATE_RESOURCE",
+            "com.vmware.api.vcenter.vm.guest.filesystem.no_disk_space",
+            "There is not enough space in the guest for '%s'.", "NO_DISK_SPACE",
+            f);
+    break;
+  case GF_FS_ERROR:
+    snprintf(m, sizeof m, "A guest file operation on '%s' failed: %s.", f->text,
+             f->detail);
+    verror(rp, d, "ERROR", "com.vmware.api.vcenter.vm.guest.filesystem.error",
+           m, json_pack("[s,s]", f->text, f->detail), NULL);
+    break;
   case GF_FILE_NOT_FOUND:
-  case GF_NOT_A_DIRECTORY: {
+  not_found : {
     bool nf = f->kind == GF_FILE_NOT_FOUND;
     snprintf(m, sizeof m,
              nf ? "File '%s' was not found in the guest."
@@ -690,6 +747,490 @@ static void operations(struct sim *sim, const char *vm, struct reply *rp,
                  "interactive_guest_operations_ready", 0));
 }
 
+/* ---- guest filesystem (/api only) -------------------------------------- */
+
+static int is_integer(const json_t *j) {
+  return json_is_integer(j);
+}
+
+/* A member that must be an absolute guest path; *out borrowed. */
+static bool path_member(struct reply *rp, const struct dialect *d, json_t *obj,
+                        const char *where, const char *key, bool required,
+                        const char **out) {
+  json_t *p;
+  char m[256];
+  *out = NULL;
+  if (!member(rp, d, obj, where, key, required, is_string, "a string", &p))
+    return false;
+  if (!p)
+    return true;
+  if (!gfs_path_ok(json_string_value(p), json_string_length(p))) {
+    snprintf(m, sizeof m, "Field '%s%s' must be an absolute path.", where, key);
+    invalid(rp, d, m);
+    return false;
+  }
+  *out = json_string_value(p);
+  return true;
+}
+
+/* A string member without NUL; *out borrowed, NULL when absent. */
+static bool text_member(struct reply *rp, const struct dialect *d, json_t *obj,
+                        const char *where, const char *key, bool required,
+                        const char **out) {
+  json_t *v;
+  char m[256];
+  *out = NULL;
+  if (!member(rp, d, obj, where, key, required, is_string, "a string", &v))
+    return false;
+  if (v && strlen(json_string_value(v)) != json_string_length(v)) {
+    snprintf(m, sizeof m, "Field '%s%s' must not contain NUL.", where, key);
+    invalid(rp, d, m);
+    return false;
+  }
+  *out = v ? json_string_value(v) : NULL;
+  return true;
+}
+
+static bool bool_member(struct reply *rp, const struct dialect *d, json_t *obj,
+                        const char *where, const char *key, bool *out) {
+  json_t *v;
+  if (!member(rp, d, obj, where, key, false, is_bool, "a boolean", &v))
+    return false;
+  *out = json_is_true(v);
+  return true;
+}
+
+/* A date-time member into *ms (left alone when absent). */
+static bool time_member(struct reply *rp, const struct dialect *d, json_t *obj,
+                        const char *where, const char *key, int64_t *ms) {
+  json_t *v;
+  char m[256];
+  if (!member(rp, d, obj, where, key, false, is_string, "a string", &v))
+    return false;
+  if (v && !util_parse_time(json_string_value(v), ms)) {
+    snprintf(m, sizeof m, "Field '%s%s' must be an RFC 3339 date-time.", where,
+             key);
+    invalid(rp, d, m);
+    return false;
+  }
+  return true;
+}
+
+/* posix {owner_id, group_id, permissions} and windows {hidden, read_only}
+ * of a creation or update spec at where ("spec.attributes."). */
+static bool parse_attrs(struct reply *rp, const struct dialect *d, json_t *obj,
+                        const char *where, struct gfattrs *at) {
+  json_t *posix, *win, *v;
+  char w[128], m[256];
+  if (!time_member(rp, d, obj, where, "last_modified", &at->mtime_ms) ||
+      !time_member(rp, d, obj, where, "last_accessed", &at->atime_ms) ||
+      !member(rp, d, obj, where, "posix", false, is_object, "an object",
+              &posix) ||
+      !member(rp, d, obj, where, "windows", false, is_object, "an object",
+              &win))
+    return false;
+  if (posix) {
+    snprintf(w, sizeof w, "%sposix.", where);
+    if (!member(rp, d, posix, w, "owner_id", false, is_integer, "an integer",
+                &v))
+      return false;
+    at->uid = v ? json_integer_value(v) : -1;
+    if (!member(rp, d, posix, w, "group_id", false, is_integer, "an integer",
+                &v))
+      return false;
+    at->gid = v ? json_integer_value(v) : -1;
+    if (!member(rp, d, posix, w, "permissions", false, is_string, "a string",
+                &v))
+      return false;
+    if (v) {
+      const char *p = json_string_value(v);
+      char *end = NULL;
+      long mode = strtol(p, &end, 8);
+      if (!*p || *end || mode < 0 || mode > 07777 || *p == '-' || *p == '+' ||
+          *p == ' ') {
+        snprintf(m, sizeof m,
+                 "Field '%spermissions' must be octal permissions such as "
+                 "\"0644\".",
+                 w);
+        invalid(rp, d, m);
+        return false;
+      }
+      at->mode = mode;
+    }
+    at->posix = at->uid >= 0 || at->gid >= 0 || at->mode >= 0;
+    if ((v = json_object_get(posix, "owner_id")) && at->uid < 0) {
+      snprintf(m, sizeof m, "Field '%sowner_id' must not be negative.", w);
+      invalid(rp, d, m);
+      return false;
+    }
+    if ((v = json_object_get(posix, "group_id")) && at->gid < 0) {
+      snprintf(m, sizeof m, "Field '%sgroup_id' must not be negative.", w);
+      invalid(rp, d, m);
+      return false;
+    }
+  }
+  if (win) {
+    bool hidden, ro;
+    snprintf(w, sizeof w, "%swindows.", where);
+    if (!bool_member(rp, d, win, w, "hidden", &hidden) ||
+        !bool_member(rp, d, win, w, "read_only", &ro))
+      return false;
+    at->windows = hidden || ro;
+    at->read_only = ro;
+  }
+  return true;
+}
+
+static const char *type_name_api(enum gftype t) {
+  return t == GFT_DIRECTORY ? "DIRECTORY"
+         : t == GFT_SYMLINK ? "SYMLINK"
+                            : "FILE";
+}
+
+static json_t *file_info_json(const struct gfinfo *g) {
+  char mod[32], acc[32];
+  util_format_time(g->mtime_ms, mod);
+  util_format_time(g->atime_ms, acc);
+  char *perm = xasprintf("0%o", (unsigned)(g->mode & 07777));
+  json_t *attrs = json_pack(
+      "{s:s,s:s,s:s,s:{s:I,s:I,s:s}}", "last_modified", mod, "last_accessed",
+      acc, "filesystem_family", "POSIX", "posix_attributes", "owner",
+      (json_int_t)g->uid, "group", (json_int_t)g->gid, "permissions", perm);
+  free(perm);
+  if (g->symlink_target)
+    json_object_set_new(attrs, "symlink_target",
+                        json_string(g->symlink_target));
+  return json_pack("{s:s,s:I,s:o}", "type", type_name_api(g->type), "size",
+                   (json_int_t)g->size, "attributes", attrs);
+}
+
+/* POST …/guest/filesystem?action=create: a transfer URL, an upload when
+ * spec.attributes is set, else a download. */
+static void fs_transfer(struct sim *sim, const char *vm, json_t *body,
+                        struct reply *rp, const struct dialect *d,
+                        struct gauth *a) {
+  json_t *spec, *attrs, *size;
+  const char *path;
+  struct gfault f = {0};
+  struct gfattrs at;
+  char *url = NULL;
+  bool overwrite = false, done;
+  gfattrs_init(&at);
+  if (!member(rp, d, body, "", "spec", true, is_object, "an object", &spec) ||
+      !path_member(rp, d, spec, "spec.", "path", true, &path) ||
+      !member(rp, d, spec, "spec.", "attributes", false, is_object, "an object",
+              &attrs))
+    return;
+  if (attrs) {
+    if (!member(rp, d, attrs, "spec.attributes.", "size", true, is_integer,
+                "an integer", &size) ||
+        !bool_member(rp, d, attrs, "spec.attributes.", "overwrite",
+                     &overwrite) ||
+        !parse_attrs(rp, d, attrs, "spec.attributes.", &at))
+      return;
+    if (json_integer_value(size) < 0) {
+      invalid(rp, d, "Field 'spec.attributes.size' must not be negative.");
+      return;
+    }
+    done = gfs_upload(sim, vm, a, path, "spec.path", &at, "spec.attributes",
+                      json_integer_value(size), overwrite, &url, &f);
+  } else {
+    struct gfinfo info;
+    done = gfs_download(sim, vm, a, path, "spec.path", &info, &url, &f);
+    gfinfo_clear(&info);
+  }
+  if (done)
+    ok(rp, d, 201, json_string(url));
+  else
+    gerror(rp, d, &f);
+  free(url);
+}
+
+static void fs_mktemp(struct sim *sim, const char *vm, json_t *body,
+                      struct reply *rp, const struct dialect *d,
+                      struct gauth *a, bool directory) {
+  const char *prefix, *suffix, *parent;
+  struct gfault f = {0};
+  char *path = NULL;
+  if (!text_member(rp, d, body, "", "prefix", true, &prefix) ||
+      !text_member(rp, d, body, "", "suffix", true, &suffix) ||
+      !path_member(rp, d, body, "", "parent_path", false, &parent))
+    return;
+  if (gfs_mktemp(sim, vm, a, prefix, suffix, parent, directory, &path, &f))
+    ok(rp, d, 200, json_string(path));
+  else
+    gerror(rp, d, &f);
+  free(path);
+}
+
+static void fs_list(struct sim *sim, const char *vm, json_t *body,
+                    struct reply *rp, const struct dialect *d,
+                    struct gauth *a) {
+  const char *path, *pattern = NULL;
+  json_t *iter, *filter, *v;
+  struct gfault f = {0};
+  struct gfinfo *ents;
+  size_t n;
+  bool single;
+  int64_t size = 50, index = 0;
+  if (!path_member(rp, d, body, "", "path", true, &path) ||
+      !member(rp, d, body, "", "iteration", false, is_object, "an object",
+              &iter) ||
+      !member(rp, d, body, "", "filter", false, is_object, "an object",
+              &filter) ||
+      (filter && !text_member(rp, d, filter, "filter.", "match_pattern", false,
+                              &pattern)))
+    return;
+  if (iter) {
+    if (!member(rp, d, iter, "iteration.", "size", false, is_integer,
+                "an integer", &v))
+      return;
+    size = v ? json_integer_value(v) : 50;
+    if (!member(rp, d, iter, "iteration.", "index", false, is_integer,
+                "an integer", &v))
+      return;
+    index = v ? json_integer_value(v) : 0;
+    if (size < 1 || index < 0) {
+      invalid(rp, d,
+              "Fields 'iteration.size' must be positive and "
+              "'iteration.index' not negative.");
+      return;
+    }
+  }
+  if (!gfs_list(sim, vm, a, path, pattern, "filter.match_pattern", &ents, &n,
+                &single, &f)) {
+    gerror(rp, d, &f);
+    return;
+  }
+  /* the logical list is the matching entries; a page of it is returned */
+  json_t *files = json_array();
+  int64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!ents[i].match)
+      continue;
+    if (total >= index && total < index + size) {
+      const char *name = ents[i].name;
+      const char *slash = single ? strrchr(name, '/') : NULL;
+      json_array_append_new(files,
+                            json_pack("{s:s,s:s,s:I}", "filename",
+                                      slash && slash[1] ? slash + 1 : name,
+                                      "type", type_name_api(ents[i].type),
+                                      "size", (json_int_t)ents[i].size));
+    }
+    total++;
+  }
+  gfinfo_free(ents, n);
+  size_t got = json_array_size(files);
+  json_t *res = json_pack(
+      "{s:o,s:I,s:s}", "files", files, "total", (json_int_t)total, "status",
+      index + (int64_t)got < total ? "READY" : "END_OF_DATA");
+  if (got > 0) {
+    json_object_set_new(res, "start_index", json_integer(index));
+    json_object_set_new(res, "end_index",
+                        json_integer(index + (json_int_t)got - 1));
+  }
+  ok(rp, d, 200, res);
+}
+
+static void fs_move(struct sim *sim, const char *vm, json_t *body,
+                    struct reply *rp, const struct dialect *d, struct gauth *a,
+                    bool directory) {
+  const char *path, *new_path;
+  bool overwrite = false;
+  struct gfault f = {0};
+  if (!path_member(rp, d, body, "", "path", true, &path) ||
+      !path_member(rp, d, body, "", "new_path", true, &new_path) ||
+      (!directory && !bool_member(rp, d, body, "", "overwrite", &overwrite)))
+    return;
+  if (gfs_move(sim, vm, a, path, new_path, directory, overwrite, &f))
+    reply_empty(rp, 204);
+  else
+    gerror(rp, d, &f);
+}
+
+static void fs_update(struct sim *sim, const char *vm, json_t *body,
+                      struct reply *rp, const struct dialect *d,
+                      struct gauth *a) {
+  const char *path;
+  json_t *fa;
+  struct gfattrs at;
+  struct gfault f = {0};
+  gfattrs_init(&at);
+  if (!path_member(rp, d, body, "", "path", true, &path) ||
+      !member(rp, d, body, "", "file_attributes", true, is_object, "an object",
+              &fa) ||
+      !parse_attrs(rp, d, fa, "file_attributes.", &at))
+    return;
+  if (gfs_set_attrs(sim, vm, a, path, &at, "file_attributes", &f))
+    reply_empty(rp, 204);
+  else
+    gerror(rp, d, &f);
+}
+
+static void fs_dir(struct sim *sim, const char *vm, const char *action,
+                   json_t *body, struct reply *rp, const struct dialect *d,
+                   struct gauth *a) {
+  const char *path;
+  bool flag = false, done;
+  struct gfault f = {0};
+  bool create = strcmp(action, "create") == 0;
+  if (!path_member(rp, d, body, "", "path", true, &path) ||
+      !bool_member(rp, d, body, "", create ? "create_parents" : "recursive",
+                   &flag))
+    return;
+  done = create ? gfs_mkdir(sim, vm, a, path, flag, &f)
+                : gfs_delete_dir(sim, vm, a, path, flag, &f);
+  if (done)
+    reply_empty(rp, 204);
+  else
+    gerror(rp, d, &f);
+}
+
+static void fs_one(struct sim *sim, const char *vm, const char *path,
+                   const char *action, struct reply *rp,
+                   const struct dialect *d, struct gauth *a) {
+  struct gfault f = {0};
+  if (strcmp(action, "get") == 0) {
+    struct gfinfo g;
+    if (gfs_stat(sim, vm, a, path, &g, &f))
+      ok(rp, d, 200, file_info_json(&g));
+    else
+      gerror(rp, d, &f);
+    gfinfo_clear(&g);
+  } else if (gfs_delete_file(sim, vm, a, path, &f)) {
+    reply_empty(rp, 204);
+  } else {
+    gerror(rp, d, &f);
+  }
+}
+
+/* Percent-decodes one path segment; returns-owned, NULL when malformed or
+ * when it decodes to a NUL. */
+static char *pct_decode(const char *in, size_t len) {
+  char *out = xmalloc(len + 1), *o = out;
+  for (size_t i = 0; i < len; i++) {
+    if (in[i] != '%') {
+      *o++ = in[i];
+      continue;
+    }
+    char hex[3] = {0, 0, 0};
+    if (i + 2 >= len || !isxdigit((unsigned char)in[i + 1]) ||
+        !isxdigit((unsigned char)in[i + 2]) ||
+        (in[i + 1] == '0' && in[i + 2] == '0')) {
+      free(out);
+      return NULL;
+    }
+    hex[0] = in[i + 1];
+    hex[1] = in[i + 2];
+    *o++ = (char)strtol(hex, NULL, 16);
+    i += 2;
+  }
+  *o = '\0';
+  return out;
+}
+
+/* Routes the guest filesystem under the raw (undecoded) request path
+ * raw, relative to /api: …/vcenter/vm/{vm}/guest/filesystem, /files,
+ * /files/{path}, /directories. {path} is one percent-encoded segment
+ * (README.md, "Path encoding"). False when no route matches. */
+static bool filesystem(struct sim *sim, struct request *r, const char *raw,
+                       struct reply *rp, const struct dialect *d) {
+  const char *q = strchr(raw, '?');
+  size_t len = q ? (size_t)(q - raw) : strlen(raw);
+  const char *seg[8];
+  size_t segl[8], n = 0;
+  if (len == 0 || raw[0] != '/')
+    return false;
+  for (size_t i = 1, start = 1; i <= len; i++) {
+    if (i == len || raw[i] == '/') {
+      if (n == 8)
+        return false;
+      seg[n] = raw + start;
+      segl[n++] = i - start;
+      start = i + 1;
+    }
+  }
+#define SEG(k, s) (segl[k] == strlen(s) && strncmp(seg[k], s, segl[k]) == 0)
+  if (n < 5 || n > 7 || !SEG(0, "vcenter") || !SEG(1, "vm") ||
+      !SEG(3, "guest") || !SEG(4, "filesystem"))
+    return false;
+  bool files = n >= 6 && SEG(5, "files");
+  bool dirs = n == 6 && SEG(5, "directories");
+#undef SEG
+  const char *action = req_arg(r, "action");
+  if (!req_is(r, "POST") || !action || (n >= 6 && !files && !dirs))
+    return false;
+  enum op op = OP_FILES;
+  if (n == 5) {
+    if (strcmp(action, "create") != 0)
+      return false;
+    op = OP_TRANSFER;
+  } else if (n == 7) {
+    if (strcmp(action, "get") != 0 && strcmp(action, "delete") != 0)
+      return false;
+  } else if (files) {
+    if (strcmp(action, "createTemporary") != 0 && strcmp(action, "list") != 0 &&
+        strcmp(action, "move") != 0 && strcmp(action, "update") != 0)
+      return false;
+  } else if (strcmp(action, "create") != 0 &&
+             strcmp(action, "createTemporary") != 0 &&
+             strcmp(action, "delete") != 0 && strcmp(action, "move") != 0) {
+    return false;
+  }
+  if (!authed(sim, r, rp, d) || !begin(sim, rp, d, op))
+    return true;
+  char *vm = pct_decode(seg[2], segl[2]);
+  char *path = n == 7 ? pct_decode(seg[6], segl[6]) : NULL;
+  json_t *body = NULL;
+  struct gauth a;
+  if (!vm || (n == 7 && (!path || !gfs_path_ok(path, strlen(path))))) {
+    invalid(rp, d,
+            "Path parameter 'path' must be a percent-encoded absolute path, "
+            "such as %2Ftmp%2Fout.txt.");
+  } else if ((body = body_object(r, rp, d)) &&
+             parse_credentials(rp, d, body, &a)) {
+    if (n == 5)
+      fs_transfer(sim, vm, body, rp, d, &a);
+    else if (n == 7)
+      fs_one(sim, vm, path, action, rp, d, &a);
+    else if (strcmp(action, "createTemporary") == 0)
+      fs_mktemp(sim, vm, body, rp, d, &a, dirs);
+    else if (strcmp(action, "move") == 0)
+      fs_move(sim, vm, body, rp, d, &a, dirs);
+    else if (files && strcmp(action, "list") == 0)
+      fs_list(sim, vm, body, rp, d, &a);
+    else if (files)
+      fs_update(sim, vm, body, rp, d, &a);
+    else
+      fs_dir(sim, vm, action, body, rp, d, &a);
+  }
+  json_decref(body);
+  free(vm);
+  free(path);
+  return true;
+}
+
+/* GET …/guest/identity: Identity.Info as Tools report it; Tools must be
+ * running (503 otherwise). */
+static void identity(struct sim *sim, const char *vm, struct reply *rp,
+                     const struct dialect *d) {
+  struct gfault f = {0};
+  struct gidentity g;
+  if (!gop_identity(sim, vm, &g, &f)) {
+    gerror(rp, d, &f);
+    return;
+  }
+  const char *full = g.windows ? "Microsoft Windows 10 (64-bit)"
+                               : "Other 5.x or later Linux (64-bit)";
+  ok(rp, d, 200,
+     json_pack("{s:s,s:s,s:{s:s,s:s,s:[]},s:s}", "name",
+               g.windows ? "WINDOWS_9_64" : "OTHER_5X_LINUX_64", "family",
+               g.windows ? "WINDOWS" : "LINUX", "full_name", "id",
+               g.windows ? "vmsg.guestos.windows9_64.label"
+                         : "vmsg.guestos.other5xlinux_64.label",
+               "default_message", full, "args", "host_name", g.host_name));
+}
+
 /* Splits path ("/a/b/c") into at most max segments; returns the count or
  * max + 1 when there are more. */
 static size_t split(char *path, char **seg, size_t max) {
@@ -712,6 +1253,11 @@ static bool guest(struct sim *sim, struct request *r, char **seg, size_t n,
   if (n == 3 && strcmp(what, "operations") == 0 && req_is(r, "GET")) {
     if (authed(sim, r, rp, d) && begin(sim, rp, d, OP_OPERATIONS))
       operations(sim, vm, rp, d);
+    return true;
+  }
+  if (n == 3 && strcmp(what, "identity") == 0 && req_is(r, "GET")) {
+    if (authed(sim, r, rp, d) && begin(sim, rp, d, OP_OPERATIONS))
+      identity(sim, vm, rp, d);
     return true;
   }
   if (!req_is(r, "POST") || !action || n > 4)
@@ -748,9 +1294,14 @@ static bool guest(struct sim *sim, struct request *r, char **seg, size_t n,
   return true;
 }
 
-/* Routes under /vcenter; false when no route matches. */
+/* Routes under /vcenter; false when no route matches. raw is the
+ * undecoded path relative to the flavour's base, or NULL (/rest: it has no
+ * guest filesystem). */
 static bool vcenter(struct sim *sim, struct request *r, const char *path,
-                    struct reply *rp, const struct dialect *d) {
+                    const char *raw, struct reply *rp,
+                    const struct dialect *d) {
+  if (raw && filesystem(sim, r, raw, rp, d))
+    return true;
   char *copy = xstrdup(path), *seg[8];
   size_t n = split(copy, seg, 8);
   bool found = false;
@@ -782,7 +1333,9 @@ void api_handle(struct sim *sim, struct request *r, const char *path,
       not_found_path(rp, d);
     return;
   }
-  if (!vcenter(sim, r, path, rp, d))
+  const char *raw = req_raw_uri(r);
+  if (!vcenter(sim, r, path, strncmp(raw, "/api/", 5) == 0 ? raw + 4 : NULL, rp,
+               d))
     not_found_path(rp, d);
 }
 
@@ -801,6 +1354,6 @@ void rest_handle(struct sim *sim, struct request *r, const char *path,
       not_found_path(rp, d);
     return;
   }
-  if (!vcenter(sim, r, path, rp, d))
+  if (!vcenter(sim, r, path, NULL, rp, d))
     not_found_path(rp, d);
 }

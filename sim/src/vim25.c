@@ -3,6 +3,7 @@
  * Results are bare JSON values, void methods answer 204, faults are HTTP
  * 500 with {"_typeName":<fault>, fields…, "faultstring":…}. */
 #include "vim25.h"
+#include "guestfs.h"
 #include "guestops.h"
 #include "util.h"
 
@@ -77,8 +78,16 @@ static const char *vim_power(enum power_state ps) {
                                 : "suspended";
 }
 
+/* A FileFault subtype with its file. */
+static void file_fault(struct ctx *c, const char *type, const char *fmt,
+                       const struct gfault *f) {
+  char m[4400];
+  snprintf(m, sizeof m, fmt, f->text);
+  fault(c, type, m, json_pack("{s:s}", "file", f->text));
+}
+
 static void gfault_reply(struct ctx *c, const struct gfault *f) {
-  char m[768];
+  char m[4400];
   switch (f->kind) {
   case GF_INVALID_ARGUMENT:
     invalid(c, f->text);
@@ -120,6 +129,28 @@ static void gfault_reply(struct ctx *c, const struct gfault *f) {
           json_pack("{s:s}", "file", f->text));
     break;
   }
+  case GF_NOT_A_FILE:
+    file_fault(c, "NotAFile", "%s is not a file", f);
+    break;
+  case GF_FILE_EXISTS:
+    file_fault(c, "FileAlreadyExists", "File %s already exists", f);
+    break;
+  case GF_DIR_NOT_EMPTY:
+    file_fault(c, "DirectoryNotEmpty", "Directory %s is not empty", f);
+    break;
+  case GF_CANNOT_ACCESS:
+    file_fault(c, "CannotAccessFile", "Cannot access file %s", f);
+    break;
+  case GF_PATH_TOO_LONG:
+    file_fault(c, "FileNameTooLong", "File name %s is too long", f);
+    break;
+  case GF_NO_SPACE:
+    file_fault(c, "FileFault", "No space left in the guest for %s", f);
+    break;
+  case GF_FS_ERROR:
+    snprintf(m, sizeof m, "Error caused by file %s: %s", f->text, f->detail);
+    fault(c, "FileFault", m, json_pack("{s:s}", "file", f->text));
+    break;
   case GF_PERMISSION:
     fault(c, "GuestPermissionDenied",
           "Insufficient permissions in guest operating system.", NULL);
@@ -395,6 +426,337 @@ static void read_environment(struct ctx *c) {
   free(names);
 }
 
+/* ---- GuestFileManager -------------------------------------------------- */
+
+/* A required guest path member: a non-empty absolute path. */
+static bool path_member(struct ctx *c, const char *key, const char **out) {
+  json_t *p;
+  if (!member(c, c->body, "", key, true, JSON_STRING, &p))
+    return false;
+  if (!gfs_path_ok(json_string_value(p), json_string_length(p))) {
+    invalid(c, key);
+    return false;
+  }
+  *out = json_string_value(p);
+  return true;
+}
+
+static bool bool_member(struct ctx *c, const char *key, bool required,
+                        bool *out) {
+  json_t *v;
+  if (!member(c, c->body, "", key, required, JSON_TRUE, &v))
+    return false;
+  *out = json_is_true(v);
+  return true;
+}
+
+static const char *file_type(enum gftype t) {
+  return t == GFT_DIRECTORY ? "directory"
+         : t == GFT_SYMLINK ? "symlink"
+                            : "file";
+}
+
+static json_t *file_attributes(const struct gfinfo *g) {
+  char mod[32], acc[32];
+  util_format_time(g->mtime_ms, mod);
+  util_format_time(g->atime_ms, acc);
+  json_t *j = json_pack(
+      "{s:s,s:s,s:s,s:I,s:I,s:I}", "_typeName", "GuestPosixFileAttributes",
+      "modificationTime", mod, "accessTime", acc, "ownerId", (json_int_t)g->uid,
+      "groupId", (json_int_t)g->gid, "permissions", (json_int_t)g->mode);
+  if (g->symlink_target)
+    json_object_set_new(j, "symlinkTarget", json_string(g->symlink_target));
+  return j;
+}
+
+/* The fileAttributes of an upload or an attribute change: a
+ * GuestFileAttributes, GuestPosixFileAttributes or
+ * GuestWindowsFileAttributes (its _typeName is required). */
+static bool parse_file_attributes(struct ctx *c, struct gfattrs *at) {
+  json_t *fa, *v;
+  gfattrs_init(at);
+  if (!member(c, c->body, "", "fileAttributes", true, JSON_OBJECT, &fa))
+    return false;
+  const char *tn = type_name(fa);
+  bool posix = strcmp(tn, "GuestPosixFileAttributes") == 0;
+  bool win = strcmp(tn, "GuestWindowsFileAttributes") == 0;
+  if (!posix && !win && strcmp(tn, "GuestFileAttributes") != 0) {
+    invalid(c, "fileAttributes");
+    return false;
+  }
+  static const char *const times[] = {"modificationTime", "accessTime"};
+  for (int i = 0; i < 2; i++) {
+    char prop[64];
+    snprintf(prop, sizeof prop, "fileAttributes.%s", times[i]);
+    if (!member(c, fa, "fileAttributes.", times[i], false, JSON_STRING, &v))
+      return false;
+    if (v && !util_parse_time(json_string_value(v),
+                              i == 0 ? &at->mtime_ms : &at->atime_ms)) {
+      invalid(c, prop);
+      return false;
+    }
+  }
+  if (posix) {
+    if (!member(c, fa, "fileAttributes.", "ownerId", false, JSON_INTEGER, &v))
+      return false;
+    at->uid = v ? json_integer_value(v) : -1;
+    if (!member(c, fa, "fileAttributes.", "groupId", false, JSON_INTEGER, &v))
+      return false;
+    at->gid = v ? json_integer_value(v) : -1;
+    if (!member(c, fa, "fileAttributes.", "permissions", false, JSON_INTEGER,
+                &v))
+      return false;
+    at->mode = v ? json_integer_value(v) : -1;
+    if ((json_object_get(fa, "ownerId") && at->uid < 0) ||
+        (json_object_get(fa, "groupId") && at->gid < 0) ||
+        (v && (at->mode < 0 || at->mode > 07777))) {
+      invalid(c, "fileAttributes");
+      return false;
+    }
+    at->posix = at->uid >= 0 || at->gid >= 0 || at->mode >= 0;
+  }
+  if (win) {
+    json_t *hidden, *ro;
+    if (!member(c, fa, "fileAttributes.", "hidden", false, JSON_TRUE,
+                &hidden) ||
+        !member(c, fa, "fileAttributes.", "readOnly", false, JSON_TRUE, &ro))
+      return false;
+    at->read_only = json_is_true(ro);
+    at->windows = json_is_true(hidden) || at->read_only;
+  }
+  return true;
+}
+
+static void create_temporary(struct ctx *c, bool directory) {
+  const char *vm;
+  struct gauth a;
+  struct gfault f = {0};
+  json_t *prefix, *suffix, *dir;
+  char *path = NULL;
+  if (!guest_common(c, OP_FILES, &vm, &a) ||
+      !member(c, c->body, "", "prefix", true, JSON_STRING, &prefix) ||
+      !member(c, c->body, "", "suffix", true, JSON_STRING, &suffix) ||
+      !member(c, c->body, "", "directoryPath", false, JSON_STRING, &dir))
+    return;
+  const char *d = dir ? json_string_value(dir) : NULL;
+  if (strlen(json_string_value(prefix)) != json_string_length(prefix) ||
+      strlen(json_string_value(suffix)) != json_string_length(suffix)) {
+    invalid(c, strlen(json_string_value(prefix)) != json_string_length(prefix)
+                   ? "prefix"
+                   : "suffix");
+    return;
+  }
+  if (d && *d && !gfs_path_ok(d, json_string_length(dir))) {
+    invalid(c, "directoryPath");
+    return;
+  }
+  if (gfs_mktemp(c->sim, vm, &a, json_string_value(prefix),
+                 json_string_value(suffix), d, directory, &path, &f))
+    result(c, json_string(path));
+  else
+    gfault_reply(c, &f);
+  free(path);
+}
+
+static void create_temporary_file(struct ctx *c) {
+  create_temporary(c, false);
+}
+
+static void create_temporary_directory(struct ctx *c) {
+  create_temporary(c, true);
+}
+
+static void delete_file(struct ctx *c) {
+  const char *vm, *path;
+  struct gauth a;
+  struct gfault f = {0};
+  if (!guest_common(c, OP_FILES, &vm, &a) || !path_member(c, "filePath", &path))
+    return;
+  if (gfs_delete_file(c->sim, vm, &a, path, &f))
+    no_content(c);
+  else
+    gfault_reply(c, &f);
+}
+
+static void delete_directory(struct ctx *c) {
+  const char *vm, *path;
+  struct gauth a;
+  struct gfault f = {0};
+  bool recursive;
+  if (!guest_common(c, OP_FILES, &vm, &a) ||
+      !path_member(c, "directoryPath", &path) ||
+      !bool_member(c, "recursive", true, &recursive))
+    return;
+  if (gfs_delete_dir(c->sim, vm, &a, path, recursive, &f))
+    no_content(c);
+  else
+    gfault_reply(c, &f);
+}
+
+static void make_directory(struct ctx *c) {
+  const char *vm, *path;
+  struct gauth a;
+  struct gfault f = {0};
+  bool parents;
+  if (!guest_common(c, OP_FILES, &vm, &a) ||
+      !path_member(c, "directoryPath", &path) ||
+      !bool_member(c, "createParentDirectories", true, &parents))
+    return;
+  if (gfs_mkdir(c->sim, vm, &a, path, parents, &f))
+    no_content(c);
+  else
+    gfault_reply(c, &f);
+}
+
+static void list_files(struct ctx *c) {
+  const char *vm, *path;
+  struct gauth a;
+  struct gfault f = {0};
+  json_t *index_j, *max_j, *pattern_j;
+  struct gfinfo *ents;
+  size_t n;
+  bool single;
+  if (!guest_common(c, OP_FILES, &vm, &a) ||
+      !path_member(c, "filePath", &path) ||
+      !member(c, c->body, "", "index", false, JSON_INTEGER, &index_j) ||
+      !member(c, c->body, "", "maxResults", false, JSON_INTEGER, &max_j) ||
+      !member(c, c->body, "", "matchPattern", false, JSON_STRING, &pattern_j))
+    return;
+  int64_t index = index_j ? json_integer_value(index_j) : 0;
+  int64_t max = max_j ? json_integer_value(max_j) : 0;
+  if (index < 0 || max < 0) {
+    invalid(c, index < 0 ? "index" : "maxResults");
+    return;
+  }
+  if (max == 0)
+    max = 50;
+  const char *pattern = pattern_j ? json_string_value(pattern_j) : NULL;
+  if (pattern && strlen(pattern) != json_string_length(pattern_j)) {
+    invalid(c, "matchPattern");
+    return;
+  }
+  if (!gfs_list(c->sim, vm, &a, path, pattern, "matchPattern", &ents, &n,
+                &single, &f)) {
+    gfault_reply(c, &f);
+    return;
+  }
+  /* as Tools page it: index skips entries of the listing, then the
+   * pattern filters, and remaining counts matches beyond maxResults */
+  json_t *files = json_array();
+  int64_t remaining = 0;
+  for (size_t i = (size_t)index; i < n; i++) {
+    if (!ents[i].match)
+      continue;
+    if ((int64_t)json_array_size(files) < max)
+      json_array_append_new(files,
+                            json_pack("{s:s,s:s,s:s,s:I,s:o}", "_typeName",
+                                      "GuestFileInfo", "path", ents[i].name,
+                                      "type", file_type(ents[i].type), "size",
+                                      (json_int_t)ents[i].size, "attributes",
+                                      file_attributes(&ents[i])));
+    else
+      remaining++;
+  }
+  gfinfo_free(ents, n);
+  json_t *res = json_pack("{s:s,s:I}", "_typeName", "GuestListFileInfo",
+                          "remaining", (json_int_t)remaining);
+  if (json_array_size(files) > 0)
+    json_object_set_new(res, "files", files);
+  else
+    json_decref(files);
+  result(c, res);
+}
+
+static void move_file(struct ctx *c) {
+  const char *vm, *src, *dst;
+  struct gauth a;
+  struct gfault f = {0};
+  bool overwrite;
+  if (!guest_common(c, OP_FILES, &vm, &a) ||
+      !path_member(c, "srcFilePath", &src) ||
+      !path_member(c, "dstFilePath", &dst) ||
+      !bool_member(c, "overwrite", true, &overwrite))
+    return;
+  if (gfs_move(c->sim, vm, &a, src, dst, false, overwrite, &f))
+    no_content(c);
+  else
+    gfault_reply(c, &f);
+}
+
+static void move_directory(struct ctx *c) {
+  const char *vm, *src, *dst;
+  struct gauth a;
+  struct gfault f = {0};
+  if (!guest_common(c, OP_FILES, &vm, &a) ||
+      !path_member(c, "srcDirectoryPath", &src) ||
+      !path_member(c, "dstDirectoryPath", &dst))
+    return;
+  if (gfs_move(c->sim, vm, &a, src, dst, true, false, &f))
+    no_content(c);
+  else
+    gfault_reply(c, &f);
+}
+
+static void change_file_attributes(struct ctx *c) {
+  const char *vm, *path;
+  struct gauth a;
+  struct gfault f = {0};
+  struct gfattrs at;
+  if (!guest_common(c, OP_FILES, &vm, &a) ||
+      !path_member(c, "guestFilePath", &path) || !parse_file_attributes(c, &at))
+    return;
+  if (gfs_set_attrs(c->sim, vm, &a, path, &at, "fileAttributes", &f))
+    no_content(c);
+  else
+    gfault_reply(c, &f);
+}
+
+static void transfer_from_guest(struct ctx *c) {
+  const char *vm, *path;
+  struct gauth a;
+  struct gfault f = {0};
+  struct gfinfo info;
+  char *url = NULL;
+  if (!guest_common(c, OP_TRANSFER, &vm, &a) ||
+      !path_member(c, "guestFilePath", &path))
+    return;
+  if (gfs_download(c->sim, vm, &a, path, "guestFilePath", &info, &url, &f))
+    result(c, json_pack("{s:s,s:o,s:I,s:s}", "_typeName",
+                        "FileTransferInformation", "attributes",
+                        file_attributes(&info), "size", (json_int_t)info.size,
+                        "url", url));
+  else
+    gfault_reply(c, &f);
+  gfinfo_clear(&info);
+  free(url);
+}
+
+static void transfer_to_guest(struct ctx *c) {
+  const char *vm, *path;
+  struct gauth a;
+  struct gfault f = {0};
+  struct gfattrs at;
+  json_t *size;
+  bool overwrite;
+  char *url = NULL;
+  if (!guest_common(c, OP_TRANSFER, &vm, &a) ||
+      !path_member(c, "guestFilePath", &path) ||
+      !parse_file_attributes(c, &at) ||
+      !member(c, c->body, "", "fileSize", true, JSON_INTEGER, &size) ||
+      !bool_member(c, "overwrite", true, &overwrite))
+    return;
+  if (json_integer_value(size) < 0) {
+    invalid(c, "fileSize");
+    return;
+  }
+  if (gfs_upload(c->sim, vm, &a, path, "guestFilePath", &at, "fileAttributes",
+                 json_integer_value(size), overwrite, &url, &f))
+    result(c, json_string(url));
+  else
+    gfault_reply(c, &f);
+  free(url);
+}
+
 /* ---- ServiceInstance, SessionManager, GuestOperationsManager ---------- */
 
 static void service_content(struct ctx *c) {
@@ -537,9 +899,15 @@ static void destroy_view(struct ctx *c) {
     object_not_found(c, "ContainerView", c->moid);
 }
 
-/* Supported VirtualMachine properties, as Any values. */
+/* Supported VirtualMachine properties, as Any values; NULL for one that is
+ * unset (it is left out of the propSet, as a real PropertyCollector does). */
 static json_t *vm_property(const struct vm *vm, const char *name) {
   bool ready = vm->power == PS_POWERED_ON && vm->tools_running;
+  if (strcmp(name, "guest.guestFamily") == 0) /* reported by Tools */
+    return ready ? json_pack("{s:s,s:s}", "_typeName", "string", "_value",
+                             strcmp(vm->os, "windows") == 0 ? "windowsGuest"
+                                                            : "linuxGuest")
+                 : NULL;
   if (strcmp(name, "name") == 0)
     return json_pack("{s:s,s:s}", "_typeName", "string", "_value", vm->name);
   if (strcmp(name, "runtime.powerState") == 0)
@@ -563,6 +931,7 @@ static const char *const all_properties[] = {
     "guest.toolsRunningStatus",
     "guest.guestOperationsReady",
     "guest.interactiveGuestOperationsReady",
+    "guest.guestFamily",
     NULL};
 
 /* Collects which VMs an ObjectSpec selects into want[]; false after a
@@ -673,10 +1042,13 @@ static void retrieve_properties(struct ctx *c) {
       if (!want[v])
         continue;
       json_t *props = json_array();
-      for (const char **p = paths; *p; p++)
-        json_array_append_new(props, json_pack("{s:s,s:s,s:o}", "_typeName",
-                                               "DynamicProperty", "name", *p,
-                                               "val", vm_property(vm, *p)));
+      for (const char **p = paths; *p; p++) {
+        json_t *val = vm_property(vm, *p);
+        if (val)
+          json_array_append_new(props, json_pack("{s:s,s:s,s:o}", "_typeName",
+                                                 "DynamicProperty", "name", *p,
+                                                 "val", val));
+      }
       json_array_append_new(objects, json_pack("{s:s,s:o,s:o}", "_typeName",
                                                "ObjectContent", "obj",
                                                moref("VirtualMachine", vm->id),
@@ -800,6 +1172,20 @@ static const struct route routes[] = {
      "TerminateProcessInGuest", true, true, terminate_process},
     {"GuestProcessManager", "guestOperationsProcessManager",
      "ReadEnvironmentVariableInGuest", true, true, read_environment},
+#define GFM "GuestFileManager", "guestOperationsFileManager"
+    {GFM, "CreateTemporaryFileInGuest", true, true, create_temporary_file},
+    {GFM, "CreateTemporaryDirectoryInGuest", true, true,
+     create_temporary_directory},
+    {GFM, "DeleteFileInGuest", true, true, delete_file},
+    {GFM, "DeleteDirectoryInGuest", true, true, delete_directory},
+    {GFM, "MakeDirectoryInGuest", true, true, make_directory},
+    {GFM, "ListFilesInGuest", true, true, list_files},
+    {GFM, "MoveFileInGuest", true, true, move_file},
+    {GFM, "MoveDirectoryInGuest", true, true, move_directory},
+    {GFM, "ChangeFileAttributesInGuest", true, true, change_file_attributes},
+    {GFM, "InitiateFileTransferFromGuest", true, true, transfer_from_guest},
+    {GFM, "InitiateFileTransferToGuest", true, true, transfer_to_guest},
+#undef GFM
     {"ViewManager", "ViewManager", "CreateContainerView", true, true,
      create_container_view},
     {"ContainerView", NULL, "DestroyView", true, true, destroy_view},

@@ -47,6 +47,9 @@ int test_sim_start(test_sim *s, const char *const *extra) {
   int ok = f && fgets(line, sizeof line, f) &&
            json_field(line, "url", s->url, sizeof s->url) == 0 &&
            json_field(line, "ca_file", s->ca_file, sizeof s->ca_file) == 0;
+  if (ok) /* simulators that serve transfers say where their certificate is */
+    json_field(line, "transfer_cert_file", s->transfer_cert_file,
+               sizeof s->transfer_cert_file);
   if (f)
     fclose(f);
   if (!ok) {

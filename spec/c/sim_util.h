@@ -8,6 +8,7 @@ typedef struct test_sim {
   pid_t pid;
   char url[256];
   char ca_file[512];
+  char transfer_cert_file[512]; /* the transfer listener's certificate */
 } test_sim;
 
 /* extra: extra command line words (NULL-terminated) or NULL. 0 on success. */

@@ -2,6 +2,7 @@
    pure translation (requests built, answers parsed, failures normalized),
    fed with the bodies NOTES.md quotes. No network, no runtime: a flavour
    is a vgi_proto and its state. */
+#include "http.h"
 #include "json.h"
 #include "proto.h"
 
@@ -347,6 +348,85 @@ static void test_guest_bodies(void) {
   fl_close(&f);
 }
 
+/* Answers that must be refused, never half read (issue 8). */
+static void test_refused(void) {
+  fl f;
+  const vgi_proto *ps[] = {&vgi_proto_api, &vgi_proto_rest, &vgi_proto_vim25};
+  const char *zero[] = {"0", "{\"value\":0}", "0"};
+  const char *neg[] = {"-4", "{\"value\":-4}", "-4"};
+  for (int i = 0; i < 3; i++) {
+    fl_open(&f, ps[i], VGI_OP_CREATE);
+    CHECK(parse(&f, 200, zero[i]) == VG_EPROTOCOL);
+    fl_kind(&f, VGI_OP_CREATE);
+    CHECK(parse(&f, 200, neg[i]) == VG_EPROTOCOL);
+    fl_close(&f);
+  }
+  /* finished without an exit code, an exit code without finished */
+  fl_open(&f, &vgi_proto_api, VGI_OP_GET);
+  CHECK(parse(&f, 200,
+              "{\"name\":\"sh\",\"owner\":\"root\",\"command\":\"sh\","
+              "\"started\":\"2026-11-23T04:00:00Z\",\"finished\":\"2026-11-"
+              "23T04:00:01Z\"}") == VG_EPROTOCOL);
+  fl_kind(&f, VGI_OP_GET);
+  CHECK(parse(&f, 200,
+              "{\"name\":\"sh\",\"owner\":\"root\",\"command\":\"sh\","
+              "\"started\":\"2026-11-23T04:00:00Z\",\"exit_code\":0}") ==
+        VG_EPROTOCOL);
+  fl_close(&f);
+  fl_open(&f, &vgi_proto_vim25, VGI_OP_LIST);
+  CHECK(parse(&f, 200,
+              "[{\"name\":\"sh\",\"pid\":8,\"owner\":\"root\",\"cmdLine\":"
+              "\"sh\",\"startTime\":\"2026-11-23T04:00:00Z\",\"endTime\":"
+              "\"2026-11-23T04:00:01Z\"}]") == VG_EPROTOCOL);
+  fl_close(&f);
+  /* a session token with CR/LF (a header of the server's choosing in
+     every later request) or of 2 MiB */
+  fl_open(&f, &vgi_proto_api, VGI_OP_LOGIN);
+  CHECK(parse(&f, 201, "\"tok\\r\\nX-Injected: yes\"") == VG_EPROTOCOL &&
+        !f.res.token);
+  fl_kind(&f, VGI_OP_LOGIN);
+  CHECK(parse(&f, 201, "\"tok en\"") == VG_EPROTOCOL);
+  size_t big = 2u << 20;
+  char *huge = malloc(big + 3);
+  huge[0] = '"';
+  memset(huge + 1, 'a', big);
+  huge[big + 1] = '"';
+  huge[big + 2] = '\0';
+  fl_kind(&f, VGI_OP_LOGIN);
+  CHECK(parse(&f, 201, huge) == VG_EPROTOCOL && !f.res.token);
+  free(huge);
+  fl_close(&f);
+  fl_open(&f, &vgi_proto_vim25, VGI_OP_LOGIN);
+  f.call.step = 1;
+  vgi_answer a = answer(200, "{}");
+  a.token = "tok\r\nX-Injected: yes";
+  CHECK(f.p->parse(f.state, &f.call, &a, &f.res, &f.err) == VG_EPROTOCOL &&
+        !f.res.token);
+  fl_close(&f);
+}
+
+/* How an exchange that got no answer is classified (http.c). */
+static void test_failures(void) {
+  vgi_http_result r;
+  memset(&r, 0, sizeof r);
+  r.curl = CURLE_SSL_CONNECT_ERROR;
+  r.curl_error = "OpenSSL SSL_connect: Connection reset by peer in connection "
+                 "to 127.0.0.1:443";
+  CHECK(vgi_http_failure(&r) == VG_ETRANSPORT); /* a proxy restarting */
+  r.curl_error = "OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to x";
+  CHECK(vgi_http_failure(&r) == VG_ETRANSPORT);
+  r.curl_error = "error:0A000086:SSL routines::certificate verify failed";
+  CHECK(vgi_http_failure(&r) == VG_ETLS);
+  r.curl = CURLE_PEER_FAILED_VERIFICATION;
+  CHECK(vgi_http_failure(&r) == VG_ETLS);
+  r.curl = CURLE_OUT_OF_MEMORY;
+  r.curl_error = "Rejected 307200 bytes header (max is 102400)!";
+  CHECK(vgi_http_failure(&r) == VG_EPROTOCOL);
+  r.too_large = 1;
+  CHECK(vgi_http_failure(&r) == VG_EPROTOCOL &&
+        !vgi_status_retryable(VG_EPROTOCOL));
+}
+
 /* The strict reader of secret strings. */
 static void test_secret_reader(void) {
   vgi_buf b = {0};
@@ -373,6 +453,8 @@ int main(void) {
   test_login();
   test_guest_bodies();
   test_secret_reader();
+  test_refused();
+  test_failures();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -119,7 +119,20 @@ static void test_contract(vg_runtime *rt) {
   s = POISON;
   CHECK(vg_session_new(rt, &so, &s, &why) == VG_EMISUSE && !s &&
         strstr(why, "thumbprint"));
+  /* insecure with a pin, or with a CA file, is a contradiction: refused,
+     never a pin silently turned off */
+  so.thumbprint = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33";
+  so.insecure = 1;
+  s = POISON;
+  CHECK(vg_session_new(rt, &so, &s, &why) == VG_EMISUSE && !s &&
+        strstr(why, "insecure and thumbprint"));
   so.thumbprint = NULL;
+  so.ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  s = POISON;
+  CHECK(vg_session_new(rt, &so, &s, &why) == VG_EMISUSE && !s &&
+        strstr(why, "insecure and ca_file"));
+  so.ca_file = NULL;
+  so.insecure = 0;
   so.protocol = (vg_protocol)42;
   s = POISON;
   CHECK(vg_session_new(rt, &so, &s, NULL) == VG_EMISUSE && !s);
@@ -138,7 +151,11 @@ static void test_contract(vg_runtime *rt) {
   vg_program_spec bad2 = {"/bin/true", NULL, NULL, bad_env, 0};
   vg_vm_filter bad_filter = {NULL, NULL, "ON"};
   int64_t pids[1] = {1};
-#define NULL_ON_FAIL(call)                                                       do {                                                                             op = POISON;                                                                   CHECK((call) == VG_EMISUSE && op == NULL);                                   } while (0)
+#define NULL_ON_FAIL(call)                                                     \
+  do {                                                                         \
+    op = POISON;                                                               \
+    CHECK((call) == VG_EMISUSE && op == NULL);                                 \
+  } while (0)
   NULL_ON_FAIL(vg_process_create(s, "vm-1", cr, &bad, NULL, NULL, &op));
   NULL_ON_FAIL(vg_process_create(s, "vm-1", cr, &bad2, NULL, NULL, &op));
   NULL_ON_FAIL(vg_process_create(s, NULL, cr, &bad, NULL, NULL, &op));
@@ -334,6 +351,16 @@ static void test_flavour(const test_sim *sim, vg_protocol p, const char *name) {
   vg_process_create(s, "vm-42", c, &sp, NULL, NULL, &op);
   CHECK(run(op) == VG_ETRANSPORT && vg_op_error(op)->maybe_done == 1);
   vg_op_free(op);
+  /* ... and so is one answered 2xx in words that do not parse: the process
+     was started (a caller that retries on "not maybe_done" must not
+     start it twice) */
+  CHECK(test_sim_control(sim, "/sim/control",
+                         "{\"malform_next\":{\"count\":1,\"how\":"
+                         "\"not_json\",\"ops\":[\"create\"]}}") == 0);
+  vg_process_create(s, "vm-42", c, &sp, NULL, NULL, &op);
+  CHECK(run(op) == VG_EPROTOCOL && vg_op_error(op)->maybe_done == 1 &&
+        !vg_op_error(op)->retryable);
+  vg_op_free(op);
 
   vg_session_logout(s, NULL, NULL, &op);
   CHECK(run(op) == VG_OK && !vg_session_logged_in(s));
@@ -429,6 +456,49 @@ static void test_tls(const test_sim *sim) {
   vg_secret_free(pw);
 }
 
+/* A server URL with user info, as govc users write it: user and password
+   taken from it, the URL shown without them, the login working. */
+static void test_userinfo(const test_sim *sim) {
+  char url[600];
+  const char *hostport = strstr(sim->url, "://") + 3;
+  snprintf(url, sizeof url,
+           "https://administrator%%40vsphere.local:"
+           "VMware1%%21@%s/",
+           hostport);
+  vg_session_options o = {0};
+  o.server = url;
+  o.ca_file = sim->ca_file;
+  vg_session *s = NULL;
+  const char *why = NULL;
+  CHECK(vg_session_new(rt, &o, &s, &why) == VG_OK && s);
+  CHECK(s && strcmp(vg_session_user(s), "administrator@vsphere.local") == 0);
+  CHECK(s && strcmp(vg_session_server(s), sim->url) == 0 &&
+        !strchr(vg_session_server(s), '@'));
+  vg_op *op = NULL;
+  if (s)
+    vg_session_login(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_OK);
+  vg_op_free(op);
+  vg_session_free(s);
+  /* the options win over the URL: a wrong password given is wrong */
+  vg_secret *bad;
+  vg_secret_new("nope", 4, &bad);
+  o.password = bad;
+  CHECK(vg_session_new(rt, &o, &s, &why) == VG_OK);
+  vg_session_login(s, NULL, NULL, &op);
+  CHECK(run(op) == VG_EUNAUTHENTICATED &&
+        !strstr(vg_op_error(op)->message, "VMware1"));
+  vg_op_free(op);
+  vg_session_free(s);
+  vg_secret_free(bad);
+  /* a bad escape is refused, and says so without the URL */
+  snprintf(url, sizeof url, "https://u:%%zz@%s", hostport);
+  o.password = NULL;
+  s = NULL;
+  CHECK(vg_session_new(rt, &o, &s, &why) == VG_EMISUSE && !s &&
+        strstr(why, "user info") && !strstr(why, "%zz"));
+}
+
 /* vim25 releases: found by itself when unnamed; a named one not served is a
    clear unsupported error. */
 static void test_releases(void) {
@@ -478,6 +548,7 @@ int main(void) {
   test_flavour(&sim, VG_PROTOCOL_REST, "rest");
   test_flavour(&sim, VG_PROTOCOL_VIM25, "vim25");
   test_tls(&sim);
+  test_userinfo(&sim);
   test_sim_stop(&sim);
   test_auto("rest", "rest");
   test_auto("vim25,rest", "vim25");

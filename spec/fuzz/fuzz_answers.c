@@ -23,9 +23,11 @@ static vg_credentials *cred;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const long statuses[] = {200, 201, 204, 400, 401,
                                   403, 404, 500, 503, 504};
-  static const vgi_op_kind kinds[] = {VGI_OP_LOGIN, VGI_OP_VMS,   VGI_OP_CREATE,
-                                      VGI_OP_GET,   VGI_OP_LIST,  VGI_OP_DELETE,
-                                      VGI_OP_ENV,   VGI_OP_LOGOUT};
+  static const vgi_op_kind kinds[] = {
+      VGI_OP_LOGIN,  VGI_OP_VMS,    VGI_OP_CREATE,     VGI_OP_GET,
+      VGI_OP_LIST,   VGI_OP_DELETE, VGI_OP_ENV,        VGI_OP_LOGOUT,
+      VGI_OP_FAMILY, VGI_OP_MKTEMP, VGI_OP_STAT,       VGI_OP_LS,
+      VGI_OP_MKDIR,  VGI_OP_REMOVE, VGI_OP_FROM_GUEST, VGI_OP_TO_GUEST};
   if (!cred) {
     vg_secret *pw;
     vg_secret_new("pw", 2, &pw);
@@ -53,10 +55,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.vm = "vm-42";
   c.pid = 42;
   c.step = data[2] >> 4 & 3;
-  if (kind != VGI_OP_LOGIN && kind != VGI_OP_VMS && kind != VGI_OP_LOGOUT)
+  if (kind != VGI_OP_LOGIN && kind != VGI_OP_VMS && kind != VGI_OP_LOGOUT &&
+      kind != VGI_OP_FAMILY)
     c.cred = cred;
-  c.args = json_pack("{s:[s],s:[],s:[I],s:s}", "names", "web-01", "ids",
-                     "pids", (json_int_t)42, "path", "/bin/true");
+  c.args = json_pack("{s:[s],s:[],s:[I],s:s,s:s,s:s,s:I}", "names", "web-01",
+                     "ids", "pids", (json_int_t)42, "path", "/tmp/x", "prefix",
+                     "p", "suffix", "s", "size", (json_int_t)3);
+  /* file calls on vim25 learn the file manager first (step 0) */
   if (kind == VGI_OP_VMS && c.step > 0)
     c.scratch = json_pack("{s:s,s:n}", "view", "v", "token");
   vgi_result res;

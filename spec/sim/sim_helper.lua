@@ -128,5 +128,82 @@ function M.eventually(fn, timeout)
   return fn()
 end
 
+-- The file's bytes ("" when it cannot be read).
+M.slurp = slurp
+
+function M.spit(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+-- A transfer URL with "*" for the host made usable (the client's job).
+function M.star(url, host)
+  return (url:gsub("^https://%*", "https://" .. (host or "127.0.0.1")))
+end
+
+-- One request to a transfer URL with the curl CLI, trusting cacert.
+-- opts: method (GET), infile (PUT -T), data (PUT body as a string),
+-- chunked (send data without Content-Length), outfile (keep the body).
+-- Returns {status, body, headers, curl_exit}.
+function M.transfer(url, cacert, opts)
+  opts = opts or {}
+  local out = opts.outfile or os.tmpname()
+  local hdr = os.tmpname()
+  local parts = { "curl -sS --cacert", q(cacert), "-o", q(out), "-D", q(hdr),
+                  "-w '%{http_code}'" }
+  local infile = opts.infile
+  if opts.data then
+    infile = os.tmpname()
+    M.spit(infile, opts.data)
+  end
+  local pipe = ""
+  if opts.chunked then
+    pipe = "cat " .. q(infile) .. " | "
+    parts[#parts + 1] = "-T -"
+  elseif infile then
+    parts[#parts + 1] = "-T " .. q(infile)
+  end
+  if opts.method and not (infile and opts.method == "PUT") then
+    parts[#parts + 1] = "-X " .. opts.method
+  end
+  parts[#parts + 1] = q(url)
+  local p = assert(io.popen(pipe .. table.concat(parts, " ") .. " 2>/dev/null", "r"))
+  local code = p:read("a")
+  local _, _, exit = p:close()
+  local res = { status = tonumber(code) or 0, headers = {}, curl_exit = exit }
+  if not opts.outfile then
+    res.body = slurp(out)
+    os.remove(out)
+  end
+  for line in slurp(hdr):gmatch("[^\r\n]+") do
+    local k, v = line:match("^([^:]+):%s*(.*)$")
+    if k then res.headers[k:lower()] = v end
+  end
+  os.remove(hdr)
+  if opts.data then os.remove(infile) end
+  return res
+end
+
+-- VmRSS and VmHWM (peak) of a process, in kB.
+function M.memory(pid)
+  local s = slurp(("/proc/%d/status"):format(pid))
+  return tonumber(s:match("VmRSS:%s*(%d+)")), tonumber(s:match("VmHWM:%s*(%d+)"))
+end
+
+-- A fresh directory (removed by M.rmtree).
+function M.mkdtemp()
+  return (M.run("mktemp -d /tmp/vguest-sim-spec-XXXXXX"):gsub("%s+$", ""))
+end
+
+function M.rmtree(dir)
+  if dir and dir:match("^/tmp/") then os.execute("rm -rf " .. q(dir)) end
+end
+
+-- Percent-encodes every byte but unreserved ones (so "/" is %2F).
+function M.pct(s)
+  return (s:gsub("[^%w%-_.~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
 M.json = cjson
 return M
