@@ -1,9 +1,10 @@
 -- Shared fixtures for the Lua and CLI specs (busted --helper).
 --
--- helper.sim{ flavours = {...} }  one simulator per suite (per options),
---     started on first use: { url, ca_file, user, password, guest_user,
---     guest_password, vm, inventory, control(), stats(), stop() }.
---     The binary comes from $VGUEST_SIM (see vguest.sim).
+-- helper.sim{ flavours = {...}, args = {...} }  one simulator per suite
+--     (per options), started on first use: { url, ca_file, user, password,
+--     guest_user, guest_password, vm, inventory, transfer_*, control(),
+--     stats(), stop() }. The binary comes from $VGUEST_SIM (see
+--     vguest.sim); its TMPDIR is the suite's own (helper.sim_tmpdir()).
 -- helper.connect(flavour [, opts])  vg.connect to that simulator (opts.sim:
 --     another simulator from helper.sim{...}; other opts go to vg.connect).
 -- helper.err_of(f, ...)  the error f(...) raises (asserts that it raises).
@@ -22,11 +23,30 @@ local assert = require "luassert"
 
 local sims = {}
 
+-- The simulators' TMPDIR, apart from every other suite's (their guest
+-- temporary directory is in it), removed when the Lua state closes.
+local tmpdir
+local function sim_tmpdir()
+  if not tmpdir then
+    local base = os.getenv("TMPDIR")
+    if not base or base == "" then base = "/tmp" end
+    tmpdir = string.format("%s/vguest-spec-sims-%d-%d", base, os.time(), math.random(1, 1e9))
+    os.execute("mkdir -p '" .. tmpdir .. "'")
+    helper._tmpdir_guard = setmetatable({}, { __gc = function()
+      os.execute("rm -rf '" .. tmpdir .. "'")
+    end })
+  end
+  return tmpdir
+end
+helper.sim_tmpdir = sim_tmpdir
+
 function helper.sim(opts)
   opts = opts or {}
-  local key = table.concat(opts.flavours or {}, ",")
+  local key = table.concat(opts.flavours or {}, ",") .. "|" .. table.concat(opts.args or {}, " ")
   if not sims[key] then
-    sims[key] = require("vguest.sim").start(opts)
+    local o = { tmpdir = sim_tmpdir() }
+    for k, v in pairs(opts) do o[k] = v end
+    sims[key] = require("vguest.sim").start(o)
   end
   return sims[key]
 end
@@ -136,8 +156,9 @@ end
 -- the local file `marker`, then runs `rest`.
 function helper.noting(marker, rest)
   local m = quote(marker)
-  return string.format('{ echo $$; dirname "$(readlink /proc/$$/fd/1)"; } > %s.tmp && mv %s.tmp %s; %s',
-    m, m, m, rest)
+  -- the directory is read before the marker's own redirection
+  return string.format('d=$(dirname "$(readlink /proc/$$/fd/1)"); { echo $$; echo "$d"; } > %s.tmp' ..
+    ' && mv %s.tmp %s; %s', m, m, m, rest)
 end
 
 --- The pid and temp directory a helper.noting command wrote, or nil while

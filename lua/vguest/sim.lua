@@ -2,7 +2,8 @@
 -- spec helper). Pure Lua: io.popen and lua-cjson, no vguest.core.
 --
 --   local sim = require("vguest.sim").start{ flavours = { "api" } }
---   sim.url, sim.ca_file, sim.flavours, sim.pid
+--   sim.url, sim.ca_file, sim.flavours, sim.pid, sim.transfer_url,
+--   sim.transfer_ca_file, sim.transfer_cert_file (the ESXi host's)
 --   sim.user, sim.password           -- first vCenter account (strings)
 --   sim.guest_user, sim.guest_password, sim.vm  -- first guest account of the
 --                                    -- first powered-on VM with tools running
@@ -88,7 +89,9 @@ end
 
 --- Start a simulator; returns a Sim or raises a message string.
 -- opts: binary, inventory, flavours (array or "api,rest"), lifetime
--- (seconds, default 3600), retention, args (extra arguments array).
+-- (seconds, default 3600), retention, args (extra arguments array), tmpdir
+-- (the simulator's TMPDIR: its guest temporary directory is
+-- TMPDIR/vmware-USER, so specs can keep theirs apart).
 function M.start(opts)
   opts = opts or {}
   local bin = M.find_binary(opts)
@@ -106,7 +109,8 @@ function M.start(opts)
   -- `exec` so the simulator is our child (it exits when its parent dies);
   -- `setsid` puts it in a session of its own, so a Ctrl-C typed at the
   -- REPL interrupts vguest's wait, not the simulator
-  local h = io.popen("exec setsid " .. table.concat(cmd, " "), "r")
+  local env = opts.tmpdir and ("env TMPDIR=" .. quote(opts.tmpdir) .. " ") or ""
+  local h = io.popen("exec " .. env .. "setsid " .. table.concat(cmd, " "), "r")
   if not h then error("cannot start " .. bin, 0) end
   local line = h:read("l")
   if not line then
@@ -119,7 +123,9 @@ function M.start(opts)
     error("unexpected first line from the simulator: " .. line, 0)
   end
   local s = setmetatable({ url = ready.url, ca_file = ready.ca_file, flavours = ready.flavours,
-    pid = ready.pid, handle = h, binary = bin, inventory_path = inv_path }, Sim)
+    pid = ready.pid, handle = h, binary = bin, inventory_path = inv_path,
+    transfer_url = ready.transfer_url, transfer_ca_file = ready.transfer_ca_file,
+    transfer_cert_file = ready.transfer_cert_file, tmpdir = opts.tmpdir }, Sim)
   if inv_path then
     local inv = read_json(inv_path)
     if inv then

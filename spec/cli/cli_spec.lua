@@ -9,7 +9,7 @@ end
 
 local function sim_env()
   helper.sim() -- make sure the binary works before the CLI starts its own
-  return { VGUEST_SIM = require("vguest.sim").find_binary() }
+  return { VGUEST_SIM = require("vguest.sim").find_binary(), TMPDIR = helper.sim_tmpdir() }
 end
 
 describe("vguest CLI", function()
@@ -309,6 +309,7 @@ print(s.protocol)
     local function assert_clean(marker)
       local shell, dir = helper.noted(marker)
       assert.is_not_nil(shell, "the command never ran")
+      assert.matches("/vguest%-run%-[^/]+$", dir)
       os.remove(marker)
       local api_pid
       for _, p in ipairs(g:list()) do

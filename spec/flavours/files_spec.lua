@@ -224,6 +224,51 @@ for _, flavour in ipairs { "api", "vim25" } do
   end)
 end
 
+describe("TLS of transfers to an ESXi host whose certificate ca_file does not verify", function()
+  local sim, tp
+  setup(function()
+    sim = helper.sim { args = { "--transfer-cert", "self-signed" } }
+    local p = assert(io.popen("openssl x509 -noout -fingerprint -sha256 -in " .. helper.quote(sim.transfer_cert_file)))
+    tp = p:read("a"):match("=%s*([%x:]+)")
+    p:close()
+    assert.is_string(tp)
+  end)
+  after_each(helper.assert_loop_empty)
+
+  local function guest(opts)
+    local o = { sim = sim }
+    for k, v in pairs(opts) do o[k] = v end
+    local s = helper.connect("api", o)
+    return s, s:vm("web-01"):guest(helper.credentials())
+  end
+
+  it("fails with kind tls by default: ca_file verifies the vCenter only", function()
+    local s, g = guest {}
+    local err = err_of(g.read_file, g, "/etc/hostname")
+    s:close()
+    assert_kind("tls", err)
+    assert.matches("transfer_thumbprint", err.message)
+  end)
+
+  it("works with the host's thumbprint, for every host or for that host", function()
+    local want = slurp("/etc/hostname")
+    for _, pin in ipairs { tp, tp:gsub(":", ""):lower(), { ["127.0.0.1"] = tp } } do
+      local s, g = guest { transfer_thumbprint = pin }
+      local ok, got = pcall(g.read_file, g, "/etc/hostname")
+      s:close()
+      assert.is_true(ok, tostring(got))
+      assert.are.equal(want, got)
+    end
+  end)
+
+  it("works with insecure_transfers = true", function()
+    local s, g = guest { insecure_transfers = true }
+    local ok, got = pcall(g.read_file, g, "/etc/hostname")
+    s:close()
+    assert.is_true(ok, tostring(got))
+  end)
+end)
+
 describe("guest files (rest)", function()
   local s, g
   setup(function()

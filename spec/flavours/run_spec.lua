@@ -44,9 +44,8 @@ end
 -- Nothing is left of a run: its process (the API's pid, and the shell on
 -- this machine) has ended, its temp directory is gone.
 local function assert_clean(g, api_pid, shell_pid, dir)
-  local listed = g:list { api_pid }
-  assert.are.equal(1, #listed, "the guest no longer knows pid " .. api_pid)
-  assert.is_not_nil(listed[1].exit_code, "the guest process " .. api_pid .. " still runs")
+  assert.matches("/vguest%-run%-[^/]+$", dir)
+  assert.is_not_nil(g:get(api_pid).exit_code, "the guest process " .. api_pid .. " still runs")
   assert.is_false(alive(shell_pid), "process " .. shell_pid .. " still runs on the guest")
   local err = err_of(g.stat, g, dir)
   assert_kind("not_found", err)
@@ -230,14 +229,16 @@ for _, flavour in ipairs { "api", "vim25" } do
         assert.are.equal("disk full\n", err.stderr)
         assert.is_true(err.pid > 0)
         assert.matches("exited with code 3: disk full", err.message)
-        assert.matches("^vguest: command_failed: run on vm%-42: ", tostring(err))
+        assert.matches("^vguest: command_failed: run pid %d+ on vm%-42: ", tostring(err))
         err = err_of(g.run, g, { "/bin/false", check = true })
         assert.are.equal("'/bin/false' exited with code 1", err.message)
       end)
 
-      it("reports a program that is not there as the guest's shell does", function()
-        local r = g:run { "/no/such/program" }
-        -- the shell reports it, as a guest does: 127 and a message
+      it("raises not_found for a program that is not there", function()
+        -- a path is the process the guest starts: the guest refuses it
+        assert_kind("not_found", err_of(g.run, g, { "/no/such/program" }))
+        -- through a shell, the shell reports it (127 and a message)
+        local r = g:run { command = "/no/such/program" }
         assert.are.equal(127, r.exit_code)
         assert.matches("/no/such/program", r.stderr)
       end)
@@ -302,6 +303,7 @@ for _, flavour in ipairs { "api", "vim25" } do
         local err = err_of(g.run, g, { command = noting(marker, "exec sleep 60") })
         assert_kind("canceled", err)
         assert.is_true(t:done())
+        assert.matches("/vguest%-run%-[^/]+$", dir)
         assert.is_false(alive(shell))
         assert_kind("not_found", err_of(g.stat, g, dir))
         assert.is_false(exists(dir))
