@@ -42,7 +42,8 @@ helper.sim_tmpdir = sim_tmpdir
 
 function helper.sim(opts)
   opts = opts or {}
-  local key = table.concat(opts.flavours or {}, ",") .. "|" .. table.concat(opts.args or {}, " ")
+  local key = table.concat(opts.flavours or {}, ",") .. "|" .. table.concat(opts.args or {}, " ") ..
+    "|" .. (opts.inventory or "")
   if not sims[key] then
     local o = { tmpdir = sim_tmpdir() }
     for k, v in pairs(opts) do o[k] = v end

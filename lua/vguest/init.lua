@@ -188,7 +188,7 @@ local function transfer_thumbprint_env()
     local host, tp = item:match("^([^=]+)=(.+)$")
     if not host then
       argerror(1, "connect", "VGUEST_TRANSFER_THUMBPRINT must be a thumbprint or " ..
-        "host=thumbprint pairs separated by commas, got '" .. v .. "'", 4)
+        "host=thumbprint pairs separated by commas, got '" .. v .. "'", 3)
     end
     pins[host] = tp
   end
@@ -580,7 +580,8 @@ local families = { posix = true, windows = true }
 -- The message of a command that failed (check = true): the program (never
 -- the whole command line, which may hold a secret) and the end of stderr.
 local function failure_message(r, spec)
-  local what = spec[1] and ("'" .. spec[1] .. "'") or "the command"
+  local prog = spec[1] or spec.path
+  local what = type(prog) == "string" and ("'" .. prog .. "'") or "the command"
   local msg = string.format("%s exited with code %d", what, r.exit_code)
   local tail = (r.stderr or ""):gsub("%s+$", "")
   if #tail > 400 then tail = "..." .. tail:sub(-400) end

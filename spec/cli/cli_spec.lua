@@ -271,6 +271,38 @@ g:create { path = "/bin/true" }
       end
     end
 
+    it("reads VGUEST_INSECURE_TRANSFERS and VGUEST_TRANSFER_THUMBPRINT", function()
+      local f = script [[
+local vg = require "vguest"
+local s <close> = vg.connect { protocol = "api" }
+local g = s:vm("web-01"):guest(vg.credentials {})
+local ok, err = pcall(g.read_file, g, "/etc/hostname")
+print(ok, ok or err.kind)
+]]
+      local zeros = string.rep("00", 32)
+      local cases = {
+        { { VGUEST_INSECURE_TRANSFERS = "1" }, "true\ttrue\n", "^vguest: warning: [^\n]*transfer" },
+        { { VGUEST_TRANSFER_THUMBPRINT = zeros }, "false\ttls\n", "^$" },
+        { { VGUEST_TRANSFER_THUMBPRINT = "127.0.0.1=" .. zeros .. ",esx-02=" .. zeros }, "false\ttls\n", "^$" },
+        { { VGUEST_TRANSFER_THUMBPRINT = "esx-elsewhere=" .. zeros }, "true\ttrue\n", "^$" },
+      }
+      for _, c in ipairs(cases) do
+        local env = sim_env()
+        for k, v in pairs(c[1]) do env[k] = v end
+        local out, err, code = run({ "run", "--sim", f }, "", env)
+        assert.are.equal(0, code, err)
+        assert.are.equal(c[2], out)
+        assert.matches(c[3], err)
+      end
+      local env = sim_env()
+      env.VGUEST_TRANSFER_THUMBPRINT = "=" .. zeros
+      local _, err, code = run({ "run", "--sim", f }, "", env)
+      assert.are.equal(1, code)
+      -- raised at the playbook's line, like every misuse of vg.connect
+      assert.matches("^vguest: " .. f:gsub("%p", "%%%0") .. ":2: bad argument #1 to 'connect' " ..
+        "%(VGUEST_TRANSFER_THUMBPRINT must be a thumbprint or host=thumbprint pairs separated by commas", err)
+    end)
+
     it("warns on stderr for insecure_transfers", function()
       local f = script [[
 local vg = require "vguest"

@@ -232,6 +232,11 @@ for _, flavour in ipairs { "api", "vim25" } do
         assert.matches("^vguest: command_failed: run pid %d+ on vm%-42: ", tostring(err))
         err = err_of(g.run, g, { "/bin/false", check = true })
         assert.are.equal("'/bin/false' exited with code 1", err.message)
+        err = err_of(g.run, g, { path = "/bin/sh", arguments = "-c 'exit 4'", check = true })
+        assert.are.equal("'/bin/sh' exited with code 4", err.message)
+        -- the command text itself (it may hold a secret) is never in the message
+        err = err_of(g.run, g, { command = "exit 9 # s3cr3t", check = true })
+        assert.are.equal("the command exited with code 9", err.message)
       end)
 
       it("raises not_found for a program that is not there", function()
@@ -321,6 +326,38 @@ for _, flavour in ipairs { "api", "vim25" } do
     end)
   end)
 end
+
+describe("g:run's guest family", function()
+  -- a simulator with a Windows VM: its family is reported, and vg_run
+  -- goes through cmd.exe there (which this machine does not have)
+  local sim
+  setup(function()
+    local cjson = require "cjson"
+    local inv = cjson.decode(slurp(os.getenv("VGUEST_SIM_INVENTORY") or "sim/inventory.json"))
+    local linux = inv.vms[1]
+    inv.vms[#inv.vms + 1] = { id = "vm-60", name = "win-01", power_state = "POWERED_ON", tools = "running",
+      os = "windows", cpu_count = 2, memory_size_MiB = 4096, accounts = linux.accounts }
+    local path = helper.write(helper.tmpname(".json"), cjson.encode(inv))
+    sim = helper.sim { inventory = path }
+  end)
+  after_each(helper.assert_loop_empty)
+
+  for _, flavour in ipairs { "api", "vim25" } do
+    it("is asked from the VM with os = 'auto' (" .. flavour .. ")", function()
+      local s <close> = helper.connect(flavour, { sim = sim })
+      local win = s:vm("win-01"):guest(helper.credentials())
+      for _, spec in ipairs { { "whoami" }, { command = "ver" }, { path = "C:\\x.exe" } } do
+        local err = err_of(win.run, win, spec)
+        assert_kind("not_found", err)
+        assert.matches("cmd.exe", err.message, 1, true)
+      end
+      -- said outright, the family is not asked: this guest is really this machine
+      assert.are.equal("ok\n", win:run { "/bin/echo", "ok", os = "posix" }.stdout)
+      local lin = s:vm("web-01"):guest(helper.credentials())
+      assert.are.equal("ok\n", lin:run { "/bin/echo", "ok" }.stdout)
+    end)
+  end
+end)
 
 describe("g:run (rest)", function()
   local s, g
