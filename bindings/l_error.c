@@ -1,6 +1,12 @@
 /*
  * Error tables and immediate statuses (see l_error.h).
  */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <lauxlib.h>
 
 #include "l_error.h"
@@ -50,4 +56,51 @@ int lvg_raisestatus(lua_State *L, const char *call, vg_status st,
   if (why != NULL)
     return luaL_error(L, "%s: %s (%s)", call, vg_status_text(st), why);
   return luaL_error(L, "%s: %s", call, vg_status_text(st));
+}
+
+static int localerror(lua_State *L, const char *call, const char *verb,
+                      const char *path, int err) {
+  vg_status st = err == ENOENT || err == ENOTDIR ? VG_ENOTFOUND
+                 : err == EACCES || err == EPERM ? VG_EUNAUTHORIZED
+                                                 : VG_EINVALID;
+  lvg_pusherror(L, NULL, st, call);
+  lua_pushfstring(L, "cannot %s local file '%s': %s", verb, path,
+                  strerror(err));
+  lua_setfield(L, -2, "message");
+  return lua_error(L);
+}
+
+void lvg_check_local_in(lua_State *L, const char *call, const char *path) {
+  struct stat sb;
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    localerror(L, call, "open", path, errno);
+  fclose(f);
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    localerror(L, call, "open", path, EISDIR);
+}
+
+void lvg_check_local_out(lua_State *L, const char *call, const char *path) {
+  struct stat sb;
+  const char *slash = strrchr(path, '/');
+  int rc;
+  if (stat(path, &sb) == 0) {
+    if (S_ISDIR(sb.st_mode))
+      localerror(L, call, "write", path, EISDIR);
+    if (access(path, W_OK) != 0)
+      localerror(L, call, "write", path, errno);
+    return;
+  }
+  /* a new file: its directory must exist and let us create it */
+  if (slash == NULL) {
+    rc = access(".", W_OK | X_OK);
+  } else if (slash == path) {
+    rc = access("/", W_OK | X_OK);
+  } else {
+    lua_pushlstring(L, path, (size_t)(slash - path));
+    rc = access(lua_tostring(L, -1), W_OK | X_OK);
+    lua_pop(L, 1);
+  }
+  if (rc != 0)
+    localerror(L, call, "write", path, errno);
 }

@@ -19,4 +19,15 @@ void lvg_pusherror(lua_State *L, const vg_error *e, vg_status st,
 int lvg_raisestatus(lua_State *L, const char *call, vg_status st,
                     const char *why);
 
+/*
+ * Local files an operation reads or writes (an upload's source, a run's
+ * stdin; a download's target, a run's stdout_file). A file that cannot be
+ * opened is a failure of the operation found before any I/O: these raise
+ * its error table (kind not_found, unauthorized or invalid_argument; op
+ * `call`; message "cannot open local file 'P': reason"). Nothing is
+ * created: for a target, its directory must let us create it.
+ */
+void lvg_check_local_in(lua_State *L, const char *call, const char *path);
+void lvg_check_local_out(lua_State *L, const char *call, const char *path);
+
 #endif

@@ -13,8 +13,6 @@
  * Guest operations take the optional last argument `call` (l_check.h);
  * the Lua layer binds self, the VM id and the credentials.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -260,19 +258,6 @@ static int files_write(lua_State *L) {
                       &op);
 }
 
-/* Raises the error table of a local file that cannot be opened (a failure
-   of the operation, not misuse: an error object above). */
-static int localerror(lua_State *L, const char *call, const char *path,
-                      int err) {
-  vg_status st = err == ENOENT || err == ENOTDIR ? VG_ENOTFOUND
-                 : err == EACCES || err == EPERM ? VG_EUNAUTHORIZED
-                                                 : VG_EINVALID;
-  lvg_pusherror(L, NULL, st, call);
-  lua_pushfstring(L, "cannot open local file '%s': %s", path, strerror(err));
-  lua_setfield(L, -2, "message");
-  return lua_error(L);
-}
-
 /* Session:upload(vm, cred, local_path, guest_path [, attributes]
    [, call]) -> Op (true); the local file is streamed. */
 static int files_upload(lua_State *L) {
@@ -283,14 +268,10 @@ static int files_upload(lua_State *L) {
   vg_transfer_spec from;
   vg_op *op = NULL;
   lvg_op *o;
-  FILE *f;
   attributes(L, &g.c, 6, &a);
   lua_settop(L, 7);
   /* the runtime reads its size first: say why when it cannot */
-  f = fopen(local, "rb");
-  if (f == NULL)
-    return localerror(L, g.c.name, local, errno);
-  fclose(f);
+  lvg_check_local_in(L, g.c.name, local);
   memset(&from, 0, sizeof from);
   from.local_path = local;
   o = lvg_op_new(L, g.rt, 1, "upload", LVG_OP_TRUE);
@@ -310,6 +291,7 @@ static int files_download(lua_State *L) {
   vg_op *op = NULL;
   lvg_op *o;
   lua_settop(L, 6);
+  lvg_check_local_out(L, g.c.name, local);
   memset(&to, 0, sizeof to);
   to.local_path = local;
   o = lvg_op_new(L, g.rt, 1, "download", LVG_OP_TRUE);

@@ -12,8 +12,6 @@
  * vg_run_stop), which lets its clean-up in the guest finish before the op
  * completes.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,18 +109,6 @@ static const char *alias(lua_State *L, const lvg_call *c, int idx,
   return b ? old : name;
 }
 
-/* Raises the error table of a local file that cannot be opened. */
-static int localerror(lua_State *L, const char *call, const char *path,
-                      int err) {
-  vg_status st = err == ENOENT || err == ENOTDIR ? VG_ENOTFOUND
-                 : err == EACCES || err == EPERM ? VG_EUNAUTHORIZED
-                                                 : VG_EINVALID;
-  lvg_pusherror(L, NULL, st, call);
-  lua_pushfstring(L, "cannot open local file '%s': %s", path, strerror(err));
-  lua_setfield(L, -2, "message");
-  return lua_error(L);
-}
-
 /* Field 'stdin': a string (any bytes), or {file = local path}. */
 static void checkstdin(lua_State *L, const lvg_call *c, int idx,
                        vg_transfer_spec *in) {
@@ -133,7 +119,6 @@ static void checkstdin(lua_State *L, const lvg_call *c, int idx,
     in->data = lua_tolstring(L, -1, &in->len); /* kept by the table */
   } else if (t == LUA_TTABLE) {
     int sub = lua_gettop(L);
-    FILE *f;
     lua_pushnil(L);
     while (lua_next(L, sub) != 0) {
       lua_pop(L, 1);
@@ -153,10 +138,7 @@ static void checkstdin(lua_State *L, const lvg_call *c, int idx,
                                                    : lvg_typename(L, -1));
     in->local_path = lua_tostring(L, -1);
     lua_pop(L, 1); /* kept by the stdin table */
-    f = fopen(in->local_path, "rb");
-    if (f == NULL)
-      localerror(L, c->name, in->local_path, errno);
-    fclose(f);
+    lvg_check_local_in(L, c->name, in->local_path);
   } else if (t != LUA_TNIL) {
     lvg_argerrorf(L, c, idx,
                   "field 'stdin' must be a string or a table {file=...}, got "
@@ -230,6 +212,12 @@ static int session_run(lua_State *L) {
     r.max_output = (size_t)max;
   r.stdout_file = lvg_optfield_string(L, &c, 4, "stdout_file", LVG_NONEMPTY);
   r.stderr_file = lvg_optfield_string(L, &c, 4, "stderr_file", LVG_NONEMPTY);
+  /* before any I/O, and because the runtime would take a local file it
+     cannot create for an output the program never wrote */
+  if (r.stdout_file != NULL)
+    lvg_check_local_out(L, c.name, r.stdout_file);
+  if (r.stderr_file != NULL)
+    lvg_check_local_out(L, c.name, r.stderr_file);
   o = lvg_op_new(L, rt, 1, "run", LVG_OP_RUN);
   return lvg_op_start(L, o, vg_run(s, vm, cred, &r, lvg_op_callback(), o, &op),
                       &op);

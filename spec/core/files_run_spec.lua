@@ -184,6 +184,30 @@ describe("vguest.core files and runs", function()
       assert.equal(0, core.pending())
     end)
 
+    it("a local file that cannot be written is an error table, before any I/O", function()
+      local cases = {
+        { function() return sess:download("vm-42", cred, "/etc/hostname", "/no/such/dir/out") end,
+          "download", "not_found", "cannot write local file '/no/such/dir/out': No such file or directory" },
+        { function() return sess:download("vm-42", cred, "/etc/hostname", "/tmp") end,
+          "download", "invalid_argument", "cannot write local file '/tmp': Is a directory" },
+        { function() return sess:run("vm-42", cred, { "/bin/true", stdout_file = "/no/such/dir/out" }) end,
+          "run", "not_found", "cannot write local file '/no/such/dir/out'" },
+        { function() return sess:run("vm-42", cred, { "/bin/true", stderr_file = "/tmp" }) end,
+          "run", "invalid_argument", "cannot write local file '/tmp': Is a directory" },
+        { function() return sess:upload("vm-42", cred, "/tmp", "/tmp/x") end,
+          "upload", "invalid_argument", "cannot open local file '/tmp': Is a directory" },
+      }
+      for _, c in ipairs(cases) do
+        local ok, err = pcall(c[1])
+        assert.is_false(ok)
+        assert.are.equal("table", type(err), tostring(err))
+        assert.are.equal(c[2], err.op)
+        assert.are.equal(c[3], err.kind)
+        assert.are.equal(c[4], err.message:sub(1, #c[4]))
+      end
+      assert.equal(0, core.pending())
+    end)
+
     it("a closed session refuses every new method", function()
       sess:close()
       local closed = "attempt to use a closed vguest.Session"

@@ -115,6 +115,9 @@ for _, flavour in ipairs { "api", "vim25" } do
         assert_kind("not_found", err_of(g.download, g, dir .. "/missing", back))
         assert_kind("not_found", err_of(g.upload, g, "/no/such/local/file", dir .. "/x"))
         assert.is_false(exists(dir .. "/x"))
+        local err = err_of(g.download, g, "/etc/hostname", "/no/such/local/dir/file")
+        assert_kind("not_found", err)
+        assert.matches("cannot write local file '/no/such/local/dir/file'", err.message, 1, true)
       end)
     end)
 

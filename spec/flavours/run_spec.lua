@@ -215,9 +215,15 @@ for _, flavour in ipairs { "api", "vim25" } do
       end)
 
       it("raises not_found for a stdin file that is not there, before any I/O", function()
+        local before = sim:stats().creates
         local err = err_of(g.run, g, { "/bin/cat", stdin = { file = "/no/such/stdin" } })
         assert_kind("not_found", err)
         assert.matches("/no/such/stdin", err.message)
+        -- and for an output file it cannot create (never "no output")
+        err = err_of(g.run, g, { "/bin/echo", "lost?", stdout_file = "/no/such/dir/out" })
+        assert_kind("not_found", err)
+        assert.matches("cannot write local file '/no/such/dir/out'", err.message, 1, true)
+        assert.are.equal(before, sim:stats().creates)
       end)
 
       it("raises command_failed with check = true, the end of stderr in its message", function()
@@ -269,11 +275,12 @@ for _, flavour in ipairs { "api", "vim25" } do
         local marker = helper.tmpname(".where")
         local t = vg.spawn(function() return g:run { command = noting(marker, "exec sleep 60") } end)
         local shell, dir = where(marker)
-        -- the run's next poll fails, for good
-        sim:control { fail_next = { count = 1, kind = "unavailable", ops = { "get", "list" } } }
+        -- the run's next poll gets an answer that does not parse (not
+        -- retryable: the run ends there)
+        sim:control { malform_next = { count = 1, how = "not_json", ops = { "get", "list" } } }
         local ok, err = t:result()
         assert.is_false(ok)
-        assert_kind("service_unavailable", err)
+        assert_kind("protocol", err)
         assert.is_true(err.pid > 0)
         assert_clean(g, err.pid, shell, dir)
       end)
