@@ -185,7 +185,13 @@ local function run(o)
   _G.arg = { [0] = o.file }
   for k, v in ipairs(o.args or {}) do _G.arg[k] = v end
   local rc = run_chunk(chunk, o, o.args)
-  if rc then return rc end
+  if rc then
+    -- the playbook failed: the tasks it left are canceled, so runs they
+    -- wait for are stopped and their guests cleaned before vguest exits
+    for _, t in ipairs(task.live()) do t:cancel() end
+    task.take_unobserved()
+    return rc
+  end
   return finish_tasks()
 end
 

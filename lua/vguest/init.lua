@@ -266,7 +266,9 @@ function vg.connect(opts)
     end
     reraise(cs, 2)
   end
-  local s = setmetatable({ _core = cs, _closed = false }, Session)
+  -- _runs: the session's runs in flight (Op -> true), stopped by close
+  local s = setmetatable({ _core = cs, _closed = false, _runs = setmetatable({}, { __mode = "k" }) },
+    Session)
   local lok, err = pcall(task.await, cs:login())
   if not lok then
     s._closed = true
@@ -309,10 +311,25 @@ function session_methods:info()
   return out
 end
 
---- s:close(): log out (idempotent). Also run by `<close>` and the GC.
+-- The runs still in flight on a session that closes are stopped first,
+-- and waited for where the caller can wait: closing the session under
+-- them would leave their processes and temp files in the guests.
+local function stop_runs(s)
+  local ops = {}
+  for op in pairs(s._runs) do
+    if op:stop() then ops[#ops + 1] = op end
+  end
+  if #ops > 0 then task.settle(ops) end
+end
+
+--- s:close(): stop the session's runs in flight (their guest processes
+-- terminated, temp files removed), then log out (idempotent). Also run by
+-- `<close>` and the GC (which cannot wait: the runtime cleans up after
+-- runs in the background as long as it can).
 function session_methods:close()
   checkself(self, Session, "close")
   if self._closed then return end
+  stop_runs(self)
   self._closed = true
   local cs = self._core
   local ok, info = pcall(cs.info, cs)
@@ -648,7 +665,11 @@ function Guest:run(opts)
       if args and args ~= "" then spec.command = spec.command .. " " .. args end
     end
   end
-  local r = task.await(call(cs, "run", vm, cred, spec, "run"), 2)
+  local op = call(cs, "run", vm, cred, spec, "run")
+  local runs = self.session._runs
+  runs[op] = true
+  local _ <close> = setmetatable({}, { __close = function() runs[op] = nil end })
+  local r = task.await(op, 2)
   if check and r.exit_code ~= 0 then
     local e = { kind = "command_failed", op = "run", vm = vm, message = failure_message(r, opts) }
     for k, v in pairs(r) do e[k] = v end

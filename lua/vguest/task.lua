@@ -92,13 +92,17 @@ local function resume(t, ...)
     else
       local err = r[2]
       local tb = debug.traceback(co)
-      coroutine.close(co) -- an error does not unwind: run <close> variables
+      -- an error does not unwind: run <close> variables, which may wait
+      -- for a run's clean-up (the task is never resumed again)
+      t.canceling = true
+      coroutine.close(co)
       finish(t, "failed", nil, err, tb)
     end
   elseif r[2] ~= YIELD then
     -- the task body called coroutine.yield itself
     local tb = debug.traceback(co)
     t.unwait = nil
+    t.canceling = true
     coroutine.close(co)
     finish(t, "failed", nil, "attempt to yield from a vguest task (use vg.spawn for concurrency)", tb)
   end
@@ -231,6 +235,30 @@ function M.abandon(op)
     handlers[op] = nil
     op:cancel()
   end
+end
+
+--- Wait until none of ops is pending any more, without taking their
+-- completions from whoever awaits them: runs the loop where the caller may
+-- block (see can_block), polls on a timer in a task that can yield, and
+-- returns at once anywhere else. Returns false when Ctrl-C stopped it.
+function M.settle(ops)
+  local function settled()
+    for _, op in ipairs(ops) do
+      if op:status() == "pending" then return false end
+    end
+    return true
+  end
+  if settled() then return true end
+  local t = M.current()
+  if t and not t.canceling and coroutine.isyieldable() then
+    while not settled() do
+      if not pcall(M.await, M.core().timer(20)) then return false end
+    end
+    return true
+  elseif can_block() then
+    return M.pump(settled)
+  end
+  return false
 end
 
 --- Wait for an Op and return its result, or raise its error object.

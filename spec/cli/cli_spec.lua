@@ -382,6 +382,38 @@ print("not reached")
       end)
     end
 
+    it("a failing playbook stops the runs its tasks still wait for before exiting", function()
+      local marker = helper.tmpname(".where")
+      local f = script(string.format([[
+local vg = require "vguest"
+local s = vg.connect { protocol = "api" }
+local g = s:vm("web-01"):guest(vg.credentials {})
+vg.spawn(function() g:run { command = %q } end)
+while not io.open(%q) do vg.sleep(0.02) end
+error("playbook failed", 0)
+]], helper.noting(marker, "exec sleep 60"), marker))
+      local out, err, code = run({ "run", f }, "", env())
+      assert.are.same({ "", "vguest: playbook failed\n", 1 }, { out, err, code })
+      assert_clean(marker)
+    end)
+
+    it("a playbook whose session closes (<close>) stops the runs of its tasks first", function()
+      local marker = helper.tmpname(".where")
+      local f = script(string.format([[
+local vg = require "vguest"
+local s <close> = vg.connect { protocol = "api" }
+local g = s:vm("web-01"):guest(vg.credentials {})
+local t = vg.spawn(function() return g:run { command = %q } end)
+while not io.open(%q) do vg.sleep(0.02) end
+t.observed = true -- its failure is expected
+print("done")
+]], helper.noting(marker, "exec sleep 60"), marker))
+      local out, _, code = run({ "run", f }, "", env())
+      assert.are.equal("done\n", out)
+      assert.are.equal(0, code)
+      assert_clean(marker)
+    end)
+
     it("the REPL stops the run, cleans up and reads the next input", function()
       local marker = helper.tmpname(".where")
       local input = table.concat({
