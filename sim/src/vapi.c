@@ -51,7 +51,8 @@ static unsigned error_status(const struct dialect *d, const char *type) {
   return 500;
 }
 
-/* Sends a vAPI error. args (a JSON array) and data are stolen; NULL ok. */
+/* Sends a vAPI error. args (a JSON array of strings: the specs type
+ * LocalizableMessage.args as string[]) and data are stolen; NULL ok. */
 static void verror(struct reply *rp, const struct dialect *d, const char *type,
                    const char *id, const char *message, json_t *args,
                    json_t *data) {
@@ -219,14 +220,16 @@ static void gerror(struct reply *rp, const struct dialect *d,
            "com.vmware.api.vcenter.vm.guest.permission_denied", m,
            json_pack("[s]", f->text), NULL);
     break;
-  case GF_PID_NOT_FOUND:
-    snprintf(m, sizeof m, "Process %lld was not found in the guest.",
-             (long long)f->pid);
+  case GF_PID_NOT_FOUND: {
+    char pid[24];
+    snprintf(pid, sizeof pid, "%lld", (long long)f->pid);
+    snprintf(m, sizeof m, "Process %s was not found in the guest.", pid);
     verror(rp, d, "NOT_FOUND",
            "com.vmware.api.vcenter.vm.guest.process_not_found", m,
-           json_pack("[I]", (json_int_t)f->pid),
+           json_pack("[s]", pid),
            json_pack("{s:I}", "pid", (json_int_t)f->pid));
     break;
+  }
   case GF_VAR_NOT_FOUND:
     snprintf(m, sizeof m, "Environment variable '%s' is not set.", f->text);
     verror(rp, d, "NOT_FOUND",

@@ -1,0 +1,87 @@
+-- vguest-sim answers as the specs and open-vm-tools say a real vCenter and
+-- a real Linux guest do (issue 8): each case here pins one difference the
+-- simulator used to have.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local h = dofile(here .. "sim_helper.lua")
+local request = h.request
+
+local GUEST = { interactive_session = false, type = "USERNAME_PASSWORD",
+                user_name = "root", password = "guest-secret" }
+local VIM_AUTH = { _typeName = "NamePasswordAuthentication", interactiveSession = false,
+                   username = "root", password = "guest-secret" }
+local V = "/sdk/vim25/8.0.2.0"
+local GPM = V .. "/GuestProcessManager/guestOperationsProcessManager/"
+
+local function vmref(id)
+  return { _typeName = "ManagedObjectReference", type = "VirtualMachine", value = id }
+end
+
+describe("vguest-sim fidelity", function()
+  local sim, token
+
+  lazy_setup(function()
+    sim = h.start()
+    token = h.api_login(sim)
+  end)
+
+  lazy_teardown(function()
+    h.stop(sim)
+  end)
+
+  local function hdr(tok)
+    return { ["vmware-api-session-id"] = tok or token }
+  end
+
+  local function api(path, body)
+    return request(sim, "POST", "/api" .. path, { body = body, headers = hdr() })
+  end
+
+  local function rest(path, body)
+    return request(sim, "POST", "/rest" .. path, { body = body, headers = hdr() })
+  end
+
+  local function vim(method, path, body, tok)
+    return request(sim, method, V .. path, { body = body, headers = hdr(tok) })
+  end
+
+  describe("vAPI messages", function()
+    -- VapiStdLocalizableMessage.args is an array of strings (7.0 GA and
+    -- 7.0.3 specs alike)
+    local function all_strings(messages)
+      for _, m in ipairs(messages) do
+        for _, a in ipairs(m.args) do
+          assert.equal("string", type(a), "message " .. m.id .. " has a non-string arg")
+        end
+      end
+    end
+
+    it("send the pid of an unknown process as a string arg", function()
+      local r = api("/vcenter/vm/vm-42/guest/processes/987654321?action=get", { credentials = GUEST })
+      assert.equal(404, r.status, r.body)
+      assert.same({ "987654321" }, r.json.messages[1].args)
+      assert.same({ pid = 987654321 }, r.json.data)
+      assert.matches('"args":%["987654321"%]', r.body)
+      r = rest("/vcenter/vm/vm-42/guest/processes/987654321?action=get", { credentials = GUEST })
+      assert.equal(404, r.status, r.body)
+      assert.same({ "987654321" }, r.json.value.messages[1].args)
+    end)
+
+    it("send only string args in every fault", function()
+      local bodies = {
+        api("/vcenter/vm/vm-999/guest/processes?action=create",
+            { credentials = GUEST, spec = { path = "/bin/true" } }),
+        api("/vcenter/vm/vm-46/guest/processes?action=create",
+            { credentials = GUEST, spec = { path = "/bin/true" } }),
+        api("/vcenter/vm/vm-47/guest/processes?action=create",
+            { credentials = GUEST, spec = { path = "/bin/true" } }),
+        api("/vcenter/vm/vm-42/guest/processes?action=create",
+            { credentials = GUEST, spec = { path = "/no/such" } }),
+        api("/vcenter/vm/vm-42/guest/processes/1?action=delete", { credentials = GUEST }),
+      }
+      for _, r in ipairs(bodies) do
+        assert.is_table(r.json, r.body)
+        all_strings(r.json.messages)
+      end
+    end)
+  end)
+end)
