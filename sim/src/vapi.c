@@ -464,7 +464,7 @@ static void login(struct sim *sim, struct request *r, struct reply *rp,
   if (!begin(sim, rp, d, OP_LOGIN))
     return;
   if (!req_basic_auth(r, &user, &pass) ||
-      !state_login(sim, user, pass, d->fl, token)) {
+      !state_login(sim, user, pass, d->fl, token, NULL)) {
     unauthenticated(rp, d);
   } else if (d->legacy) {
     ok(rp, d, 200, json_string(token));

@@ -783,11 +783,12 @@ static void service_content(struct ctx *c) {
   result(c, sc);
 }
 
-static json_t *user_session(struct ctx *c, const char *user, int64_t login_ms,
-                            int64_t last_ms) {
-  char key[33], login[32], last[32];
+/* The UserSession of a session: key is the session's own (state.c), the
+ * same on every call. */
+static json_t *user_session(struct ctx *c, const char *key, const char *user,
+                            int64_t login_ms, int64_t last_ms) {
+  char login[32], last[32];
   const char *ua = req_header(c->r, "User-Agent");
-  util_random_hex(key, 32);
   util_format_time(login_ms, login);
   util_format_time(last_ms, last);
   return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:i}",
@@ -800,7 +801,7 @@ static json_t *user_session(struct ctx *c, const char *user, int64_t login_ms,
 
 static void login(struct ctx *c) {
   json_t *user, *pw, *locale;
-  char token[33];
+  char token[33], key[37];
   struct gfault f = {0};
   if (gfault_injected(req_begin_op(c->sim, c->rp, OP_LOGIN), &f)) {
     gfault_reply(c, &f);
@@ -811,14 +812,14 @@ static void login(struct ctx *c) {
       !member(c, c->body, "", "locale", false, JSON_STRING, &locale))
     return;
   if (!state_login(c->sim, json_string_value(user), json_string_value(pw),
-                   FL_VIM25, token)) {
+                   FL_VIM25, token, key)) {
     fault(c, "InvalidLogin",
           "Cannot complete login due to an incorrect user name or password.",
           NULL);
     return;
   }
   int64_t now = util_now_ms();
-  result(c, user_session(c, json_string_value(user), now, now));
+  result(c, user_session(c, key, json_string_value(user), now, now));
   c->rp->session_header = xstrdup(token);
 }
 
@@ -845,7 +846,7 @@ static void current_session(struct ctx *c) {
   char user[256];
   req_begin_op(c->sim, c->rp, OP_SESSION);
   if (state_session(c->sim, req_token(c->r), &s, user, sizeof user))
-    result(c, user_session(c, user, s.created_ms, s.last_ms));
+    result(c, user_session(c, s.key, user, s.created_ms, s.last_ms));
   else
     not_authenticated(c);
 }

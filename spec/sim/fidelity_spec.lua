@@ -84,4 +84,30 @@ describe("vguest-sim fidelity", function()
       end
     end)
   end)
+
+  describe("vim25 sessions", function()
+    local SM = "/SessionManager/SessionManager/"
+
+    local function login()
+      local r = request(sim, "POST", V .. SM .. "Login",
+                        { body = { userName = h.ADMIN, password = h.ADMIN_PW } })
+      assert.equal(200, r.status, r.body)
+      return r.headers["vmware-api-session-id"], r.json
+    end
+
+    it("keep one UserSession.key per session", function()
+      local tok, session = login()
+      assert.is_string(session.key)
+      assert.are_not.equal("", session.key)
+      assert.are_not.equal(tok, session.key) -- the key is no secret
+      for _ = 1, 2 do
+        local r = vim("GET", SM .. "currentSession", nil, tok)
+        assert.equal(200, r.status, r.body)
+        assert.equal(session.key, r.json.key)
+      end
+      local tok2, other = login()
+      assert.are_not.equal(session.key, other.key)
+      assert.equal(other.key, vim("GET", SM .. "currentSession", nil, tok2).json.key)
+    end)
+  end)
 end)
