@@ -841,6 +841,8 @@ static void logout(struct ctx *c) {
     not_authenticated(c);
 }
 
+/* Needs no privilege (System.Anonymous): without a valid session the
+ * value is null, sent as a void answer. */
 static void current_session(struct ctx *c) {
   struct session s;
   char user[256];
@@ -848,7 +850,7 @@ static void current_session(struct ctx *c) {
   if (state_session(c->sim, req_token(c->r), &s, user, sizeof user))
     result(c, user_session(c, s.key, user, s.created_ms, s.last_ms));
   else
-    not_authenticated(c);
+    no_content(c);
 }
 
 static void process_manager(struct ctx *c) {

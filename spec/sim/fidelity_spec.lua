@@ -109,5 +109,20 @@ describe("vguest-sim fidelity", function()
       assert.are_not.equal(session.key, other.key)
       assert.equal(other.key, vim("GET", SM .. "currentSession", nil, tok2).json.key)
     end)
+
+    it("answer currentSession without a session with null (204)", function()
+      -- "If the client is not logged on, the value is null. Required
+      -- privileges: System.Anonymous"
+      local none = request(sim, "GET", V .. SM .. "currentSession")
+      local unknown = vim("GET", SM .. "currentSession", nil, "0123456789abcdef0123456789abcdef")
+      local tok = login()
+      assert.equal(204, vim("POST", SM .. "Logout", nil, tok).status)
+      local gone = vim("GET", SM .. "currentSession", nil, tok)
+      for _, r in ipairs { none, unknown, gone } do
+        assert.equal(204, r.status, r.body)
+        assert.equal("", r.body)
+        assert.matches("application/json", r.headers["content-type"])
+      end
+    end)
   end)
 end)

@@ -467,7 +467,9 @@ describe("vguest-sim", function()
     it("logs out with 204", function()
       local t = h.vim_login(sim)
       assert.equal(204, vim("POST", "/SessionManager/SessionManager/Logout", nil, t).status)
-      expect_fault(vim("GET", "/SessionManager/SessionManager/currentSession", nil, t), "NotAuthenticated")
+      assert.equal(204, vim("GET", "/SessionManager/SessionManager/currentSession", nil, t).status)
+      expect_fault(call("ListProcessesInGuest", { vm = vmref("vm-42"), auth = VIM_AUTH }, t),
+                   "NotAuthenticated")
     end)
   end)
 
@@ -483,8 +485,11 @@ describe("vguest-sim", function()
       local vt = h.vim_login(sim)
       control(sim, { expire_sessions = true })
       assert.equal(401, api("GET", "/session", nil, t).status)
-      assert.equal("NotAuthenticated", vim("GET", "/SessionManager/SessionManager/currentSession",
-                                           nil, vt).json._typeName)
+      assert.equal(204, vim("GET", "/SessionManager/SessionManager/currentSession",
+                            nil, vt).status)
+      assert.equal("NotAuthenticated",
+                   vim("POST", "/GuestProcessManager/guestOperationsProcessManager/ListProcessesInGuest",
+                       { vm = vmref("vm-42"), auth = VIM_AUTH }, vt).json._typeName)
       token = h.api_login(sim)
     end)
 
