@@ -902,14 +902,27 @@ static void destroy_view(struct ctx *c) {
     object_not_found(c, "ContainerView", c->moid);
 }
 
+/* What Tools report of a VM: only while it is powered on with Tools
+ * running. */
+static bool guest_ready(const struct vm *vm) {
+  return vm->power == PS_POWERED_ON && vm->tools_running;
+}
+
+static const char *guest_family(const struct vm *vm) {
+  return strcmp(vm->os, "windows") == 0 ? "windowsGuest" : "linuxGuest";
+}
+
+static const char *tools_running_status(const struct vm *vm) {
+  return guest_ready(vm) ? "guestToolsRunning" : "guestToolsNotRunning";
+}
+
 /* Supported VirtualMachine properties, as Any values; NULL for one that is
  * unset (it is left out of the propSet, as a real PropertyCollector does). */
 static json_t *vm_property(const struct vm *vm, const char *name) {
-  bool ready = vm->power == PS_POWERED_ON && vm->tools_running;
+  bool ready = guest_ready(vm);
   if (strcmp(name, "guest.guestFamily") == 0) /* reported by Tools */
     return ready ? json_pack("{s:s,s:s}", "_typeName", "string", "_value",
-                             strcmp(vm->os, "windows") == 0 ? "windowsGuest"
-                                                            : "linuxGuest")
+                             guest_family(vm))
                  : NULL;
   if (strcmp(name, "name") == 0)
     return json_pack("{s:s,s:s}", "_typeName", "string", "_value", vm->name);
@@ -918,14 +931,72 @@ static json_t *vm_property(const struct vm *vm, const char *name) {
                      "_value", vim_power(vm->power));
   if (strcmp(name, "guest.toolsRunningStatus") == 0)
     return json_pack("{s:s,s:s}", "_typeName", "string", "_value",
-                     vm->tools_running && vm->power == PS_POWERED_ON
-                         ? "guestToolsRunning"
-                         : "guestToolsNotRunning");
+                     tools_running_status(vm));
   if (strcmp(name, "guest.guestOperationsReady") == 0)
     return json_pack("{s:s,s:b}", "_typeName", "boolean", "_value", ready);
   if (strcmp(name, "guest.interactiveGuestOperationsReady") == 0)
     return json_pack("{s:s,s:b}", "_typeName", "boolean", "_value", 0);
   return NULL;
+}
+
+/* VirtualMachine.runtime: a VirtualMachineRuntimeInfo with the members
+ * the WSDL requires, and cleanPowerOff for a powered-off VM. */
+static json_t *vm_runtime(const struct vm *vm) {
+  json_t *j = json_pack(
+      "{s:s,s:s,s:s,s:s,s:b,s:i,s:s,s:b,s:b}", "_typeName",
+      "VirtualMachineRuntimeInfo", "connectionState", "connected", "powerState",
+      vim_power(vm->power), "faultToleranceState", "notConfigured",
+      "toolsInstallerMounted", 0, "numMksConnections", 0, "recordReplayState",
+      "inactive", "onlineStandby", 0, "consolidationNeeded", 0);
+  if (vm->power == PS_POWERED_OFF)
+    json_object_set_new(j, "cleanPowerOff", json_true());
+  return j;
+}
+
+/* VirtualMachine.guest: a GuestInfo. What Tools report (family, host
+ * name) is there only while they run, as in vm_property. */
+static json_t *vm_guest(const struct vm *vm) {
+  bool ready = guest_ready(vm);
+  json_t *j = json_pack(
+      "{s:s,s:s,s:s,s:s,s:b,s:b}", "_typeName", "GuestInfo", "toolsStatus",
+      ready ? "toolsOk" : "toolsNotRunning", "toolsRunningStatus",
+      tools_running_status(vm), "guestState", ready ? "running" : "notRunning",
+      "guestOperationsReady", ready, "interactiveGuestOperationsReady", 0);
+  if (ready) {
+    json_object_set_new(j, "guestFamily", json_string(guest_family(vm)));
+    json_object_set_new(j, "hostName", json_string(vm->name));
+  }
+  return j;
+}
+
+/* GET VirtualMachine/{moId}/{name|runtime|guest}: a property read. */
+static void vm_read(struct ctx *c, json_t *(*value)(const struct vm *)) {
+  if (!begin_vms(c))
+    return;
+  sim_lock(c->sim);
+  const struct vm *vm = inventory_vm(&c->sim->inv, c->moid);
+  json_t *j = vm ? value(vm) : NULL;
+  sim_unlock(c->sim);
+  if (j)
+    result(c, j);
+  else
+    object_not_found(c, "VirtualMachine", c->moid);
+}
+
+static json_t *vm_name(const struct vm *vm) {
+  return json_string(vm->name);
+}
+
+static void vm_name_read(struct ctx *c) {
+  vm_read(c, vm_name);
+}
+
+static void vm_runtime_read(struct ctx *c) {
+  vm_read(c, vm_runtime);
+}
+
+static void vm_guest_read(struct ctx *c) {
+  vm_read(c, vm_guest);
 }
 
 static const char *const all_properties[] = {
@@ -1198,6 +1269,9 @@ static const struct route routes[] = {
      true, true, continue_retrieve},
     {"SearchIndex", "SearchIndex", "FindByInventoryPath", true, true,
      find_by_inventory_path},
+    {"VirtualMachine", NULL, "name", false, true, vm_name_read},
+    {"VirtualMachine", NULL, "runtime", false, true, vm_runtime_read},
+    {"VirtualMachine", NULL, "guest", false, true, vm_guest_read},
 };
 
 static bool release_served(struct sim *sim, const char *release) {

@@ -125,4 +125,62 @@ describe("vguest-sim fidelity", function()
       end
     end)
   end)
+
+  describe("vim25 property reads", function()
+    local vtok
+
+    lazy_setup(function()
+      vtok = h.vim_login(sim)
+    end)
+
+    local function prop(id, name, tok)
+      return vim("GET", "/VirtualMachine/" .. id .. "/" .. name, nil, tok or vtok)
+    end
+
+    it("serve VirtualMachine name, runtime and guest", function()
+      local r = prop("vm-42", "name")
+      assert.equal(200, r.status, r.body)
+      assert.matches("application/json", r.headers["content-type"])
+      assert.equal('"web-01"', r.body)
+      r = prop("vm-42", "runtime")
+      assert.equal(200, r.status, r.body)
+      assert.equal("VirtualMachineRuntimeInfo", r.json._typeName)
+      assert.equal("poweredOn", r.json.powerState)
+      assert.equal("connected", r.json.connectionState)
+      r = prop("vm-42", "guest")
+      assert.equal(200, r.status, r.body)
+      assert.equal("GuestInfo", r.json._typeName)
+      assert.equal("guestToolsRunning", r.json.toolsRunningStatus)
+      assert.equal("running", r.json.guestState)
+      assert.is_true(r.json.guestOperationsReady)
+      assert.is_false(r.json.interactiveGuestOperationsReady)
+      assert.equal("linuxGuest", r.json.guestFamily)
+    end)
+
+    it("follow the VM's state", function()
+      assert.equal("poweredOff", prop("vm-46", "runtime").json.powerState)
+      local g = prop("vm-46", "guest").json
+      assert.equal("guestToolsNotRunning", g.toolsRunningStatus)
+      assert.equal("notRunning", g.guestState)
+      assert.is_false(g.guestOperationsReady)
+      assert.is_nil(g.guestFamily)
+      assert.equal('"dup"', prop("vm-51", "name").body)
+    end)
+
+    it("answer an unknown moId with ManagedObjectNotFound", function()
+      for _, name in ipairs { "name", "runtime", "guest" } do
+        local r = prop("vm-999", name)
+        assert.equal(500, r.status, r.body)
+        assert.equal("ManagedObjectNotFound", r.json._typeName)
+        assert.same({ _typeName = "ManagedObjectReference", type = "VirtualMachine",
+                      value = "vm-999" }, r.json.obj)
+      end
+    end)
+
+    it("need a session", function()
+      local r = prop("vm-42", "name", "nope")
+      assert.equal(500, r.status, r.body)
+      assert.equal("NotAuthenticated", r.json._typeName)
+    end)
+  end)
 end)
