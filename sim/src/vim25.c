@@ -36,15 +36,21 @@ static void no_content(struct ctx *c) {
   c->rp->content_type = "application/json";
 }
 
-/* Sends fault type with fields (stolen, may be NULL). */
-static void fault(struct ctx *c, const char *type, const char *message,
-                  json_t *fields) {
+/* Sends fault type with fields (stolen, may be NULL) and HTTP status. */
+static void fault_status(struct ctx *c, unsigned status, const char *type,
+                         const char *message, json_t *fields) {
   json_t *j = json_pack("{s:s}", "_typeName", type);
   if (fields)
     json_object_update(j, fields);
   json_decref(fields);
   json_object_set_new(j, "faultstring", json_string(message));
-  reply_json(c->rp, 500, j);
+  reply_json(c->rp, status, j);
+}
+
+/* A method fault: HTTP 500. */
+static void fault(struct ctx *c, const char *type, const char *message,
+                  json_t *fields) {
+  fault_status(c, 500, type, message, fields);
 }
 
 static void invalid(struct ctx *c, const char *property) {
@@ -1296,7 +1302,13 @@ static void dispatch(struct ctx *c, const char *name) {
     return;
   }
   if (rt->post != req_is(c->r, "POST") || (!rt->post && !req_is(c->r, "GET"))) {
-    reply_text(c->rp, 405, "Method Not Allowed");
+    /* a method is POST, a property GET: say which, in the API's shape */
+    char m[128];
+    snprintf(m, sizeof m, "Method Not Allowed: %s takes %s, not %.20s.",
+             rt->post ? "a method" : "a property", rt->post ? "POST" : "GET",
+             c->r->method);
+    fault_status(c, 405, "InvalidRequest", m, NULL);
+    c->rp->allow = rt->post ? "POST" : "GET";
     return;
   }
   if (rt->auth && !authed(c))

@@ -183,4 +183,24 @@ describe("vguest-sim fidelity", function()
       assert.equal("NotAuthenticated", r.json._typeName)
     end)
   end)
+
+  describe("vim25 405", function()
+    it("names the allowed method and is a vim25 fault", function()
+      local cases = {
+        { "GET", "/GuestProcessManager/guestOperationsProcessManager/ListProcessesInGuest", "POST" },
+        { "POST", "/ServiceInstance/ServiceInstance/content", "GET" },
+        { "DELETE", "/SessionManager/SessionManager/Login", "POST" },
+        { "POST", "/VirtualMachine/vm-42/name", "GET" },
+      }
+      for _, case in ipairs(cases) do
+        local r = vim(case[1], case[2])
+        assert.equal(405, r.status, r.body)
+        assert.equal(case[3], r.headers["allow"])
+        assert.matches("application/json", r.headers["content-type"])
+        assert.is_table(r.json, r.body)
+        assert.equal("InvalidRequest", r.json._typeName)
+        assert.is_string(r.json.faultstring)
+      end
+    end)
+  end)
 end)
