@@ -203,4 +203,23 @@ describe("vguest-sim fidelity", function()
       end
     end)
   end)
+
+  describe("vim25 releases", function()
+    local function content(release)
+      return request(sim, "GET", "/sdk/vim25/" .. release .. "/ServiceInstance/ServiceInstance/content")
+    end
+
+    it("are every JSON release of the spec's enum by default, as on a 9.1.1 server", function()
+      -- the enum of the 9.1.1.0 spec, from 8.0.1.0 (the first with VI/JSON) up
+      for _, rel in ipairs { "8.0.1.0", "8.0.2.0", "8.0.3.0", "8.0.3.1", "9.0.0.0",
+                             "9.1.0.0", "9.1.1.0" } do
+        local r = content(rel)
+        assert.equal(200, r.status, rel .. ": " .. r.body)
+        assert.equal(rel, r.json.about.apiVersion)
+      end
+      for _, rel in ipairs { "8.0.0.2", "7.0.3.2", "9.1.2.0", "9.2.0.0" } do
+        assert.equal(404, content(rel).status, rel)
+      end
+    end)
+  end)
 end)
