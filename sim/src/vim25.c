@@ -765,12 +765,45 @@ static void transfer_to_guest(struct ctx *c) {
 
 /* ---- ServiceInstance, SessionManager, GuestOperationsManager ---------- */
 
+/* The product the simulator plays: a server of the newest release it
+ * serves (a.b.c.d), i.e. product version "a.b.c". Releases that are not
+ * four numbers do not count; the build is the simulator's own, made from
+ * the release so that it grows with it. */
+static void product(const struct sim *sim, char version[32], char build[16]) {
+  long best[4] = {-1, 0, 0, 0};
+  for (size_t i = 0; i < sim->cfg.nreleases; i++) {
+    long v[4];
+    char end;
+    if (sscanf(sim->cfg.releases[i], "%ld.%ld.%ld.%ld%c", &v[0], &v[1], &v[2],
+               &v[3], &end) != 4 ||
+        v[0] < 0 || v[0] > 99 || v[1] < 0 || v[1] > 9 || v[2] < 0 || v[2] > 9 ||
+        v[3] < 0 || v[3] > 9)
+      continue;
+    int k = 0;
+    while (k < 3 && v[k] == best[k])
+      k++;
+    if (v[k] > best[k])
+      memcpy(best, v, sizeof best);
+  }
+  if (best[0] < 0) { /* nothing numeric: name the first release as it is */
+    snprintf(version, 32, "%.31s", sim->cfg.releases[0]);
+    snprintf(build, 16, "0");
+    return;
+  }
+  snprintf(version, 32, "%ld.%ld.%ld", best[0], best[1], best[2]);
+  snprintf(build, 16, "%ld",
+           best[0] * 1000000 + best[1] * 100000 + best[2] * 10000 +
+               best[3] * 1000);
+}
+
 static void service_content(struct ctx *c) {
-  char *full = xasprintf("VMware vCenter Server 8.0.2 build-22617221");
+  char version[32], build[16];
+  product(c->sim, version, build);
+  char *full = xasprintf("VMware vCenter Server %s build-%s", version, build);
   json_t *about = json_pack(
       "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "_typeName",
       "AboutInfo", "name", "VMware vCenter Server", "fullName", full, "vendor",
-      "VMware, Inc.", "version", "8.0.2", "build", "22617221", "localeVersion",
+      "VMware, Inc.", "version", version, "build", build, "localeVersion",
       "INTL", "localeBuild", "000", "osType", "linux-x64", "productLineId",
       "vpx", "apiType", "VirtualCenter", "apiVersion", c->release,
       "instanceUuid", "5b4f3c2e-7a1d-4e3a-9c1b-0d2e3f4a5b6c",

@@ -221,5 +221,24 @@ describe("vguest-sim fidelity", function()
         assert.equal(404, content(rel).status, rel)
       end
     end)
+
+    it("describe a server of the newest release in about, on every release", function()
+      for _, rel in ipairs { "8.0.1.0", "9.0.0.0", "9.1.1.0" } do
+        local about = content(rel).json.about
+        assert.equal("9.1.1", about.version)
+        assert.matches("^%d+$", about.build)
+        assert.equal("VMware vCenter Server 9.1.1 build-" .. about.build, about.fullName)
+        assert.equal(rel, about.apiVersion)
+      end
+    end)
+
+    it("follow --vim25-releases", function()
+      local other = h.start("--flavours vim25 --vim25-releases 8.0.3.1,8.0.2.0")
+      finally(function() h.stop(other) end)
+      local r = request(other, "GET", "/sdk/vim25/8.0.2.0/ServiceInstance/ServiceInstance/content")
+      assert.equal("8.0.3", r.json.about.version)
+      assert.equal("8.0.2.0", r.json.about.apiVersion)
+      assert.equal("VMware vCenter Server 8.0.3 build-" .. r.json.about.build, r.json.about.fullName)
+    end)
   end)
 end)
