@@ -17,9 +17,11 @@ static const char *basename_of(const char *path) {
 }
 
 int64_t gproc_spawn(struct sim *sim, const struct gspawn *sp) {
+  /* as VixToolsStartProgramImpl builds it: the path always in double
+   * quotes (nothing in it escaped), then the arguments as they are */
   const char *args = sp->arguments ? sp->arguments : "";
-  char *command =
-      *args ? xasprintf("%s %s", sp->path, args) : xstrdup(sp->path);
+  char *command = *args ? xasprintf("\"%s\" %s", sp->path, args)
+                        : xasprintf("\"%s\"", sp->path);
   const char *dir = sp->working_directory;
   if (!dir || !*dir)
     dir = getenv("HOME");

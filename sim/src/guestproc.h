@@ -1,5 +1,5 @@
 /* Guest processes really run on the host, the way a Linux guest's Tools
- * runs them: `/bin/bash -c "<path> <arguments>"` in its own process group,
+ * runs them: `/bin/bash -c '"<path>" <arguments>'` in its own process group,
  * stdio on /dev/null. A reaper thread records exit codes; housekeeping
  * escalates terminations to SIGKILL and forgets processes after the
  * retention window. */

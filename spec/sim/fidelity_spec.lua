@@ -10,10 +10,21 @@ local GUEST = { interactive_session = false, type = "USERNAME_PASSWORD",
 local VIM_AUTH = { _typeName = "NamePasswordAuthentication", interactiveSession = false,
                    username = "root", password = "guest-secret" }
 local V = "/sdk/vim25/8.0.2.0"
-local GPM = V .. "/GuestProcessManager/guestOperationsProcessManager/"
+local GPM = "/GuestProcessManager/guestOperationsProcessManager/" -- under V
 
 local function vmref(id)
   return { _typeName = "ManagedObjectReference", type = "VirtualMachine", value = id }
+end
+
+-- A directory with a space in its name holding an executable script
+-- that exits 7; returns the directory and the script's path.
+local function spaced_program()
+  local dir = h.mkdtemp() .. "/with space"
+  assert(os.execute("mkdir " .. h.q(dir)))
+  local prog = dir .. "/exit seven"
+  h.spit(prog, "#!/bin/sh\nexit 7\n")
+  assert(os.execute("chmod 755 " .. h.q(prog)))
+  return dir:match("^(.*)/with space$"), prog
 end
 
 describe("vguest-sim fidelity", function()
@@ -239,6 +250,54 @@ describe("vguest-sim fidelity", function()
       assert.equal("8.0.3", r.json.about.version)
       assert.equal("8.0.2.0", r.json.about.apiVersion)
       assert.equal("VMware vCenter Server 8.0.3 build-" .. r.json.about.build, r.json.about.fullName)
+    end)
+  end)
+
+  describe("the guest command line", function()
+    local function api_create(spec)
+      return api("/vcenter/vm/vm-42/guest/processes?action=create", { credentials = GUEST, spec = spec })
+    end
+
+    local function api_wait(pid)
+      return h.eventually(function()
+        local r = api(("/vcenter/vm/vm-42/guest/processes/%d?action=get"):format(pid),
+                      { credentials = GUEST })
+        return r.json and r.json.exit_code ~= nil and r.json
+      end)
+    end
+
+    local function vim_start(path, args)
+      return vim("POST", GPM .. "StartProgramInGuest", {
+        vm = vmref("vm-42"), auth = VIM_AUTH,
+        spec = { _typeName = "GuestProgramSpec", programPath = path, arguments = args } },
+        h.vim_login(sim))
+    end
+
+    it("is the quoted path and the arguments: a path with a space runs", function()
+      local top, prog = spaced_program()
+      finally(function() h.rmtree(top) end)
+      local r = api_create { path = prog, arguments = "a  'b c'" }
+      assert.equal(201, r.status, r.body)
+      local info = api_wait(r.json)
+      assert.equal(7, info.exit_code)
+      assert.equal('"' .. prog .. '" a  \'b c\'', info.command)
+      assert.equal("exit seven", info.name)
+      r = api_create { path = prog }
+      assert.equal('"' .. prog .. '"', api_wait(r.json).command)
+      local vt = h.vim_login(sim)
+      local pid = vim_start(prog, "x").json
+      local p = h.eventually(function()
+        local l = vim("POST", GPM .. "ListProcessesInGuest",
+                      { vm = vmref("vm-42"), auth = VIM_AUTH, pids = { pid } }, vt).json
+        return l[1] and l[1].exitCode and l[1]
+      end)
+      assert.equal(7, p.exitCode)
+      assert.equal('"' .. prog .. '" x', p.cmdLine)
+    end)
+
+    it("leaves the arguments to the shell", function()
+      local r = api_create { path = "/bin/sh", arguments = [[-c 'exit $((2 + 3))']] }
+      assert.equal(5, api_wait(r.json).exit_code)
     end)
   end)
 end)
