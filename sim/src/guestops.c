@@ -260,14 +260,19 @@ bool gop_get(struct sim *sim, const char *id, const struct gauth *a,
   return p != NULL;
 }
 
+/* As Tools do it: a process that has exited cannot be signalled (ESRCH),
+ * which is "not found", although it is still listed with its exit code. */
 bool gop_delete(struct sim *sim, const char *id, const struct gauth *a,
                 int64_t pid, struct gfault *f) {
   sim_lock(sim);
   struct gproc *p = checked_proc(sim, id, a, pid, f);
-  if (p)
-    gproc_terminate(sim, p);
+  bool ok = p && gproc_terminate(sim, p);
+  if (p && !ok) {
+    f->kind = GF_PID_NOT_FOUND;
+    f->pid = pid;
+  }
   sim_unlock(sim);
-  return p != NULL;
+  return ok;
 }
 
 bool gop_environment(struct sim *sim, const char *id, const struct gauth *a,

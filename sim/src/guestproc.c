@@ -87,13 +87,14 @@ struct gproc *gproc_find(struct sim *sim, const char *vm_id, int64_t pid) {
   return NULL;
 }
 
-void gproc_terminate(struct sim *sim, struct gproc *p) {
+bool gproc_terminate(struct sim *sim, struct gproc *p) {
   (void)sim;
-  if (p->exited)
-    return;
-  kill(-(pid_t)p->pid, SIGTERM);
+  /* reaped but not yet recorded: the group is gone too (ESRCH) */
+  if (p->exited || (kill(-(pid_t)p->pid, SIGTERM) != 0 && errno == ESRCH))
+    return false;
   if (!p->kill_at_mono)
     p->kill_at_mono = util_mono_ms() + 1000;
+  return true;
 }
 
 static void record_exit(struct sim *sim, pid_t pid, int status) {

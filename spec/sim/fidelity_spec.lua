@@ -299,5 +299,27 @@ describe("vguest-sim fidelity", function()
       local r = api_create { path = "/bin/sh", arguments = [[-c 'exit $((2 + 3))']] }
       assert.equal(5, api_wait(r.json).exit_code)
     end)
+
+    it("terminates a process that has exited as not found (kill: ESRCH)", function()
+      local pid = api_create({ path = "/bin/true" }).json
+      assert.equal(0, api_wait(pid).exit_code)
+      local path = ("/vcenter/vm/vm-42/guest/processes/%d?action="):format(pid)
+      local r = api(path .. "delete", { credentials = GUEST })
+      assert.equal(404, r.status, r.body)
+      assert.equal("NOT_FOUND", r.json.error_type)
+      assert.same({ pid = pid }, r.json.data)
+      r = rest(path .. "delete", { credentials = GUEST })
+      assert.equal(404, r.status, r.body)
+      assert.equal("com.vmware.vapi.std.errors.not_found", r.json.type)
+      r = vim("POST", GPM .. "TerminateProcessInGuest",
+              { vm = vmref("vm-42"), auth = VIM_AUTH, pid = pid }, h.vim_login(sim))
+      assert.equal(500, r.status, r.body)
+      assert.equal("GuestProcessNotFound", r.json._typeName)
+      assert.equal(pid, r.json.pid)
+      -- Tools still remember it: its exit code stays readable
+      r = api(path .. "get", { credentials = GUEST })
+      assert.equal(200, r.status, r.body)
+      assert.equal(0, r.json.exit_code)
+    end)
   end)
 end)

@@ -160,8 +160,8 @@ describe("vguest-sim", function()
       assert.is_nil(found.finished)
       -- a process of vm-42 is not visible on vm-43
       assert.equal(404, api_get("vm-43", pid).status)
-      -- deleting a finished, retained process succeeds
-      assert.equal(204, api("POST", ("/vcenter/vm/vm-42/guest/processes/%d?action=delete"):format(pid),
+      -- a finished, retained process cannot be terminated: not found
+      assert.equal(404, api("POST", ("/vcenter/vm/vm-42/guest/processes/%d?action=delete"):format(pid),
                             { credentials = GUEST }).status)
     end)
 
@@ -293,9 +293,13 @@ describe("vguest-sim", function()
                         { credentials = GUEST, pids = { pid } }).json.value
       assert.equal(1, #list)
       assert.equal(7, list[1].exit_code)
-      r = rest("POST", ("/vcenter/vm/vm-43/guest/processes/%d?action=delete"):format(pid),
+      local spid = rest("POST", "/vcenter/vm/vm-43/guest/processes?action=create",
+                        { credentials = GUEST, spec = { path = "/bin/sleep", arguments = "30",
+                          environment_variables = { { key = "A", value = "b" } } } }).json.value
+      r = rest("POST", ("/vcenter/vm/vm-43/guest/processes/%d?action=delete"):format(spid),
                { credentials = GUEST })
       assert.equal(200, r.status)
+      assert.equal("", r.body)
     end)
 
     it("renders faults in the /rest envelope with /rest statuses", function()
