@@ -103,9 +103,10 @@ static void record_exit(struct sim *sim, pid_t pid, int status) {
     if (p->pid == pid && !p->exited) {
       p->exited = true;
       p->finished_ms = util_now_ms();
-      p->exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
-                     : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                           : 1;
+      /* what Tools report (procMgrPosix.c): WEXITSTATUS, and 0 when the
+       * process did not exit by itself (a signal killed it), never the
+       * shell's 128 + signal */
+      p->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
       break;
     }
   }

@@ -321,5 +321,27 @@ describe("vguest-sim fidelity", function()
       assert.equal(200, r.status, r.body)
       assert.equal(0, r.json.exit_code)
     end)
+
+    it("reports WEXITSTATUS of a process a signal killed: 0", function()
+      -- procMgrPosix.c: exitCode = WEXITSTATUS(status), and 0 when
+      -- !WIFEXITED; never 128 + signal
+      local pid = api_create({ path = "/bin/sleep", arguments = "30" }).json
+      local r = api(("/vcenter/vm/vm-42/guest/processes/%d?action=delete"):format(pid),
+                    { credentials = GUEST })
+      assert.equal(204, r.status, r.body)
+      assert.equal(0, api_wait(pid).exit_code)
+      pid = api_create({ path = "/bin/sh", arguments = [[-c 'kill -KILL $$']] }).json
+      assert.equal(0, api_wait(pid).exit_code)
+      local vt = h.vim_login(sim)
+      pid = vim_start("/bin/sleep", "30").json
+      assert.equal(204, vim("POST", GPM .. "TerminateProcessInGuest",
+                            { vm = vmref("vm-42"), auth = VIM_AUTH, pid = pid }, vt).status)
+      local p = h.eventually(function()
+        local l = vim("POST", GPM .. "ListProcessesInGuest",
+                      { vm = vmref("vm-42"), auth = VIM_AUTH, pids = { pid } }, vt).json
+        return l[1] and l[1].endTime and l[1]
+      end)
+      assert.equal(0, p.exitCode)
+    end)
   end)
 end)
