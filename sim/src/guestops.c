@@ -148,16 +148,12 @@ static bool check_paths(const struct gspec *spec, struct gfault *f) {
     gfault_set(f, GF_PERMISSION, spec->path);
     return false;
   }
+  /* Tools: a working directory that File_IsDirectory refuses (missing,
+   * or not a directory) is VIX_E_NOT_A_DIRECTORY */
   const char *wd = spec->working_directory;
-  if (wd && *wd) {
-    if (stat(wd, &st) != 0) {
-      gfault_set(f, GF_FILE_NOT_FOUND, wd);
-      return false;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      gfault_set(f, GF_NOT_A_DIRECTORY, wd);
-      return false;
-    }
+  if (wd && *wd && (stat(wd, &st) != 0 || !S_ISDIR(st.st_mode))) {
+    gfault_set(f, GF_NOT_A_DIRECTORY, wd);
+    return false;
   }
   return true;
 }

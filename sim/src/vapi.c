@@ -156,11 +156,10 @@ static void gerror(struct reply *rp, const struct dialect *d,
            "com.vmware.vcenter.vm.guest.credentials.invalid",
            "The guest operating system credentials are not valid.", NULL, NULL);
     break;
-  case GF_NOT_A_DIRECTORY:
-    if (!f->fs)
-      goto not_found;
+  case GF_NOT_A_DIRECTORY: /* a file operation's, or a working directory */
     ferror_(rp, d, "INVALID_ARGUMENT",
-            "com.vmware.api.vcenter.vm.guest.filesystem.not_a_directory",
+            f->fs ? "com.vmware.api.vcenter.vm.guest.filesystem.not_a_directory"
+                  : "com.vmware.api.vcenter.vm.guest.not_a_directory",
             "'%s' is not a directory in the guest.", "NOT_A_DIRECTORY", f);
     break;
   case GF_NOT_A_FILE:
@@ -201,19 +200,11 @@ static void gerror(struct reply *rp, const struct dialect *d,
            m, json_pack("[s,s]", f->text, f->detail), NULL);
     break;
   case GF_FILE_NOT_FOUND:
-  not_found : {
-    bool nf = f->kind == GF_FILE_NOT_FOUND;
-    snprintf(m, sizeof m,
-             nf ? "File '%s' was not found in the guest."
-                : "'%s' is not a directory in the guest.",
-             f->text);
-    verror(rp, d, "NOT_FOUND",
-           nf ? "com.vmware.api.vcenter.vm.guest.file_not_found"
-              : "com.vmware.api.vcenter.vm.guest.not_a_directory",
+    snprintf(m, sizeof m, "File '%s' was not found in the guest.", f->text);
+    verror(rp, d, "NOT_FOUND", "com.vmware.api.vcenter.vm.guest.file_not_found",
            m, json_pack("[s]", f->text),
-           file_details(nf ? "FILE_NOT_FOUND" : "NOT_A_DIRECTORY", f->text));
+           file_details("FILE_NOT_FOUND", f->text));
     break;
-  }
   case GF_PERMISSION:
     snprintf(m, sizeof m, "Permission denied for '%s' in the guest.", f->text);
     verror(rp, d, "UNAUTHORIZED",

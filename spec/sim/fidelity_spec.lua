@@ -343,5 +343,34 @@ describe("vguest-sim fidelity", function()
       end)
       assert.equal(0, p.exitCode)
     end)
+
+    it("refuses a working directory that is not a directory as NotADirectory", function()
+      -- VixToolsStartProgramImpl: workingDir set and !File_IsDirectory
+      -- (missing, or not a directory) is VIX_E_NOT_A_DIRECTORY
+      local vt = h.vim_login(sim)
+      for _, wd in ipairs { "/bin/true", "/no/such/dir" } do
+        local r = api_create { path = "/bin/true", working_directory = wd }
+        assert.equal(400, r.status, r.body)
+        assert.equal("INVALID_ARGUMENT", r.json.error_type)
+        assert.same({ reason = "NOT_A_DIRECTORY", file_path = wd }, r.json.data)
+        r = rest("/vcenter/vm/vm-42/guest/processes?action=create",
+                 { credentials = GUEST, spec = { path = "/bin/true", working_directory = wd,
+                   environment_variables = { { key = "A", value = "b" } } } })
+        assert.equal(400, r.status, r.body)
+        assert.equal("com.vmware.vapi.std.errors.invalid_argument", r.json.type)
+        assert.same({ reason = "NOT_A_DIRECTORY", file_path = wd }, r.json.value.data)
+        r = vim("POST", GPM .. "StartProgramInGuest", {
+          vm = vmref("vm-42"), auth = VIM_AUTH,
+          spec = { _typeName = "GuestProgramSpec", programPath = "/bin/true", arguments = "",
+                   workingDirectory = wd } }, vt)
+        assert.equal(500, r.status, r.body)
+        assert.equal("NotADirectory", r.json._typeName)
+        assert.equal(wd, r.json.file)
+      end
+      -- the program is checked first
+      local r = api_create { path = "/no/such/program", working_directory = "/no/such/dir" }
+      assert.equal(404, r.status, r.body)
+      assert.equal("FILE_NOT_FOUND", r.json.data.reason)
+    end)
   end)
 end)
