@@ -144,7 +144,9 @@ static bool check_paths(const struct gspec *spec, struct gfault *f) {
     gfault_set(f, GF_FILE_NOT_FOUND, spec->path);
     return false;
   }
-  if (!S_ISREG(st.st_mode) || access(spec->path, X_OK) != 0) {
+  /* Tools ask only access(X_OK): a directory the user may search is
+   * started, and the shell exits 126 */
+  if (access(spec->path, X_OK) != 0) {
     gfault_set(f, GF_PERMISSION, spec->path);
     return false;
   }

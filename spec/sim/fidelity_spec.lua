@@ -372,5 +372,31 @@ describe("vguest-sim fidelity", function()
       assert.equal(404, r.status, r.body)
       assert.equal("FILE_NOT_FOUND", r.json.data.reason)
     end)
+
+    it("starts a directory given as the program, which exits 126", function()
+      -- Tools check only that the path exists and passes access(X_OK);
+      -- the shell then cannot run a directory
+      local dir = h.mkdtemp()
+      finally(function() h.rmtree(dir) end)
+      local r = api_create { path = dir }
+      assert.equal(201, r.status, r.body)
+      assert.equal(126, api_wait(r.json).exit_code)
+      local vt = h.vim_login(sim)
+      local pid = vim_start("/tmp", "").json
+      assert.is_number(pid)
+      local p = h.eventually(function()
+        local l = vim("POST", GPM .. "ListProcessesInGuest",
+                      { vm = vmref("vm-42"), auth = VIM_AUTH, pids = { pid } }, vt).json
+        return l[1] and l[1].endTime and l[1]
+      end)
+      assert.equal(126, p.exitCode)
+      -- one the guest user may not search is still refused (root may
+      -- search any directory, so this needs another user)
+      if h.run("id -u"):match("^0%s") then return end
+      assert(os.execute("chmod 600 " .. h.q(dir)))
+      r = api_create { path = dir }
+      assert.equal(403, r.status, r.body)
+      assert.equal("UNAUTHORIZED", r.json.error_type)
+    end)
   end)
 end)
