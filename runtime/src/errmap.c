@@ -50,8 +50,10 @@ static const entry vim[] = {
     {"NoPermission", VG_EUNAUTHORIZED, NULL},
     {"GuestProcessNotFound", VG_ENOTFOUND, NULL},
     {"FileNotFound", VG_ENOTFOUND, NULL},
-    {"NotADirectory", VG_ENOTFOUND, NULL}, /* as /api's FileErrorDetails */
-    {"NotAFile", VG_ENOTFOUND, NULL},
+    /* as /api's INVALID_ARGUMENT (NOT_A_DIRECTORY, NOT_A_FILE): one kind on
+       every flavour for "that path is not what the call needs" */
+    {"NotADirectory", VG_EINVALID, NULL},
+    {"NotAFile", VG_EINVALID, NULL},
     {"ManagedObjectNotFound", VG_ENOTFOUND, NULL},
     {"InvalidPowerState", VG_ESTATE, NULL},
     {"InvalidState", VG_ESTATE, NULL},

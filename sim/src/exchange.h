@@ -29,6 +29,7 @@ struct reply {
   const char *content_type;
   char *session_header; /* owned: value of a vmware-api-session-id header */
   char *set_cookie;     /* owned */
+  const char *allow;    /* static: the Allow header of a 405, or NULL */
   bool drop;            /* close the connection without answering */
   bool has_op;          /* op is set: the request began an operation */
   enum op op;

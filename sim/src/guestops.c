@@ -144,20 +144,18 @@ static bool check_paths(const struct gspec *spec, struct gfault *f) {
     gfault_set(f, GF_FILE_NOT_FOUND, spec->path);
     return false;
   }
-  if (!S_ISREG(st.st_mode) || access(spec->path, X_OK) != 0) {
+  /* Tools ask only access(X_OK): a directory the user may search is
+   * started, and the shell exits 126 */
+  if (access(spec->path, X_OK) != 0) {
     gfault_set(f, GF_PERMISSION, spec->path);
     return false;
   }
+  /* Tools: a working directory that File_IsDirectory refuses (missing,
+   * or not a directory) is VIX_E_NOT_A_DIRECTORY */
   const char *wd = spec->working_directory;
-  if (wd && *wd) {
-    if (stat(wd, &st) != 0) {
-      gfault_set(f, GF_FILE_NOT_FOUND, wd);
-      return false;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      gfault_set(f, GF_NOT_A_DIRECTORY, wd);
-      return false;
-    }
+  if (wd && *wd && (stat(wd, &st) != 0 || !S_ISDIR(st.st_mode))) {
+    gfault_set(f, GF_NOT_A_DIRECTORY, wd);
+    return false;
   }
   return true;
 }
@@ -260,14 +258,19 @@ bool gop_get(struct sim *sim, const char *id, const struct gauth *a,
   return p != NULL;
 }
 
+/* As Tools do it: a process that has exited cannot be signalled (ESRCH),
+ * which is "not found", although it is still listed with its exit code. */
 bool gop_delete(struct sim *sim, const char *id, const struct gauth *a,
                 int64_t pid, struct gfault *f) {
   sim_lock(sim);
   struct gproc *p = checked_proc(sim, id, a, pid, f);
-  if (p)
-    gproc_terminate(sim, p);
+  bool ok = p && gproc_terminate(sim, p);
+  if (p && !ok) {
+    f->kind = GF_PID_NOT_FOUND;
+    f->pid = pid;
+  }
   sim_unlock(sim);
-  return p != NULL;
+  return ok;
 }
 
 bool gop_environment(struct sim *sim, const char *id, const struct gauth *a,

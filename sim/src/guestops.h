@@ -100,6 +100,8 @@ bool gop_list(struct sim *sim, const char *vm, const struct gauth *a,
               struct gfault *f);
 bool gop_get(struct sim *sim, const char *vm, const struct gauth *a,
              int64_t pid, struct ginfo *out, struct gfault *f);
+/* Terminates a running process; GF_PID_NOT_FOUND for one that has exited
+ * (it stays listed until retention ends). */
 bool gop_delete(struct sim *sim, const char *vm, const struct gauth *a,
                 int64_t pid, struct gfault *f);
 /* The guest environment; names NULL or empty = all. Returns-owned pairs

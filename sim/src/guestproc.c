@@ -17,9 +17,11 @@ static const char *basename_of(const char *path) {
 }
 
 int64_t gproc_spawn(struct sim *sim, const struct gspawn *sp) {
+  /* as VixToolsStartProgramImpl builds it: the path always in double
+   * quotes (nothing in it escaped), then the arguments as they are */
   const char *args = sp->arguments ? sp->arguments : "";
-  char *command =
-      *args ? xasprintf("%s %s", sp->path, args) : xstrdup(sp->path);
+  char *command = *args ? xasprintf("\"%s\" %s", sp->path, args)
+                        : xasprintf("\"%s\"", sp->path);
   const char *dir = sp->working_directory;
   if (!dir || !*dir)
     dir = getenv("HOME");
@@ -85,13 +87,14 @@ struct gproc *gproc_find(struct sim *sim, const char *vm_id, int64_t pid) {
   return NULL;
 }
 
-void gproc_terminate(struct sim *sim, struct gproc *p) {
+bool gproc_terminate(struct sim *sim, struct gproc *p) {
   (void)sim;
-  if (p->exited)
-    return;
-  kill(-(pid_t)p->pid, SIGTERM);
+  /* reaped but not yet recorded: the group is gone too (ESRCH) */
+  if (p->exited || (kill(-(pid_t)p->pid, SIGTERM) != 0 && errno == ESRCH))
+    return false;
   if (!p->kill_at_mono)
     p->kill_at_mono = util_mono_ms() + 1000;
+  return true;
 }
 
 static void record_exit(struct sim *sim, pid_t pid, int status) {
@@ -100,9 +103,10 @@ static void record_exit(struct sim *sim, pid_t pid, int status) {
     if (p->pid == pid && !p->exited) {
       p->exited = true;
       p->finished_ms = util_now_ms();
-      p->exit_code = WIFEXITED(status)     ? WEXITSTATUS(status)
-                     : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                           : 1;
+      /* what Tools report (procMgrPosix.c): WEXITSTATUS, and 0 when the
+       * process did not exit by itself (a signal killed it), never the
+       * shell's 128 + signal */
+      p->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
       break;
     }
   }

@@ -1,5 +1,5 @@
 /* Guest processes really run on the host, the way a Linux guest's Tools
- * runs them: `/bin/bash -c "<path> <arguments>"` in its own process group,
+ * runs them: `/bin/bash -c '"<path>" <arguments>'` in its own process group,
  * stdio on /dev/null. A reaper thread records exit codes; housekeeping
  * escalates terminations to SIGKILL and forgets processes after the
  * retention window. */
@@ -23,8 +23,9 @@ int64_t gproc_spawn(struct sim *sim, const struct gspawn *sp);
 /* Caller holds sim->mu. A process of vm that is still remembered. */
 struct gproc *gproc_find(struct sim *sim, const char *vm_id, int64_t pid);
 /* Caller holds sim->mu. SIGTERM to the group, SIGKILL ~1 s later (via
- * gproc_housekeep). No-op for a finished process. */
-void gproc_terminate(struct sim *sim, struct gproc *p);
+ * gproc_housekeep). False, and no signal, for a process that has exited:
+ * Tools' kill(2) then fails with ESRCH. */
+bool gproc_terminate(struct sim *sim, struct gproc *p);
 
 int gproc_start_reaper(struct sim *sim);
 /* Kills every running guest process group and joins the reaper. */

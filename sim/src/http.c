@@ -92,6 +92,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
       MHD_add_response_header(resp, "vmware-api-session-id", rp.session_header);
     if (rp.set_cookie)
       MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, rp.set_cookie);
+    if (rp.allow)
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rp.allow);
     ret = MHD_queue_response(conn, rp.status, resp);
     MHD_destroy_response(resp);
   }

@@ -23,7 +23,8 @@
 #define VGUEST_SIM_DEFAULT_INVENTORY "inventory.json"
 #endif
 
-#define DEFAULT_RELEASES "8.0.1.0,8.0.2.0,8.0.3.0,9.0.0.0"
+#define DEFAULT_RELEASES                                                       \
+  "8.0.1.0,8.0.2.0,8.0.3.0,8.0.3.1,9.0.0.0,9.1.0.0,9.1.1.0"
 
 static const char usage[] =
     "usage: vguest-sim [options]\n"

@@ -121,8 +121,17 @@ void sim_unlock(struct sim *sim) {
   pthread_mutex_unlock(&sim->mu);
 }
 
+/* Writes a random key in the form of vCenter's session keys,
+ * "52a3f5d5-8c3e-7a53-5d2b-1f1f2c8b1e3a". */
+static void session_key(char key[37]) {
+  char hex[33];
+  util_random_hex(hex, 32);
+  snprintf(key, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+           hex + 16, hex + 20);
+}
+
 bool state_login(struct sim *sim, const char *user, const char *password,
-                 enum flavour fl, char token[33]) {
+                 enum flavour fl, char token[33], char key[37]) {
   bool ok = false;
   sim_lock(sim);
   for (size_t i = 0; i < sim->inv.nusers; i++) {
@@ -133,11 +142,14 @@ bool state_login(struct sim *sim, const char *user, const char *password,
   if (ok) {
     struct session *s = xcalloc(1, sizeof *s);
     util_random_hex(s->token, 32);
+    session_key(s->key);
     s->user = xstrdup(user);
     s->created_ms = s->last_ms = util_now_ms();
     s->next = sim->sessions;
     sim->sessions = s;
     memcpy(token, s->token, 33);
+    if (key)
+      memcpy(key, s->key, 37);
     sim->logins[fl]++;
   }
   sim_unlock(sim);

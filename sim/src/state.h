@@ -60,6 +60,7 @@ bool malform_parse(const char *name, enum malform *out);
 
 struct session {
   char token[33];
+  char key[37]; /* UserSession.key: names the session, stable, no secret */
   char *user;
   int64_t created_ms;
   int64_t last_ms;
@@ -180,9 +181,11 @@ void sim_destroy(struct sim *sim);
 void sim_lock(struct sim *sim);
 void sim_unlock(struct sim *sim);
 
-/* Sessions (each takes the lock). A token works on every flavour. */
+/* Sessions (each takes the lock). A token works on every flavour. On
+ * success token gets the new session's token and key (when not NULL) its
+ * key, a random UUID-like string. */
 bool state_login(struct sim *sim, const char *user, const char *password,
-                 enum flavour fl, char token[33]);
+                 enum flavour fl, char token[33], char key[37]);
 /* Looks up token and touches it; on success copies its data into out
  * (out->user borrowed until the next state change: copy it if needed). */
 bool state_session(struct sim *sim, const char *token, struct session *out,

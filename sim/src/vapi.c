@@ -51,7 +51,8 @@ static unsigned error_status(const struct dialect *d, const char *type) {
   return 500;
 }
 
-/* Sends a vAPI error. args (a JSON array) and data are stolen; NULL ok. */
+/* Sends a vAPI error. args (a JSON array of strings: the specs type
+ * LocalizableMessage.args as string[]) and data are stolen; NULL ok. */
 static void verror(struct reply *rp, const struct dialect *d, const char *type,
                    const char *id, const char *message, json_t *args,
                    json_t *data) {
@@ -155,11 +156,10 @@ static void gerror(struct reply *rp, const struct dialect *d,
            "com.vmware.vcenter.vm.guest.credentials.invalid",
            "The guest operating system credentials are not valid.", NULL, NULL);
     break;
-  case GF_NOT_A_DIRECTORY:
-    if (!f->fs)
-      goto not_found;
+  case GF_NOT_A_DIRECTORY: /* a file operation's, or a working directory */
     ferror_(rp, d, "INVALID_ARGUMENT",
-            "com.vmware.api.vcenter.vm.guest.filesystem.not_a_directory",
+            f->fs ? "com.vmware.api.vcenter.vm.guest.filesystem.not_a_directory"
+                  : "com.vmware.api.vcenter.vm.guest.not_a_directory",
             "'%s' is not a directory in the guest.", "NOT_A_DIRECTORY", f);
     break;
   case GF_NOT_A_FILE:
@@ -200,33 +200,27 @@ static void gerror(struct reply *rp, const struct dialect *d,
            m, json_pack("[s,s]", f->text, f->detail), NULL);
     break;
   case GF_FILE_NOT_FOUND:
-  not_found : {
-    bool nf = f->kind == GF_FILE_NOT_FOUND;
-    snprintf(m, sizeof m,
-             nf ? "File '%s' was not found in the guest."
-                : "'%s' is not a directory in the guest.",
-             f->text);
-    verror(rp, d, "NOT_FOUND",
-           nf ? "com.vmware.api.vcenter.vm.guest.file_not_found"
-              : "com.vmware.api.vcenter.vm.guest.not_a_directory",
+    snprintf(m, sizeof m, "File '%s' was not found in the guest.", f->text);
+    verror(rp, d, "NOT_FOUND", "com.vmware.api.vcenter.vm.guest.file_not_found",
            m, json_pack("[s]", f->text),
-           file_details(nf ? "FILE_NOT_FOUND" : "NOT_A_DIRECTORY", f->text));
+           file_details("FILE_NOT_FOUND", f->text));
     break;
-  }
   case GF_PERMISSION:
     snprintf(m, sizeof m, "Permission denied for '%s' in the guest.", f->text);
     verror(rp, d, "UNAUTHORIZED",
            "com.vmware.api.vcenter.vm.guest.permission_denied", m,
            json_pack("[s]", f->text), NULL);
     break;
-  case GF_PID_NOT_FOUND:
-    snprintf(m, sizeof m, "Process %lld was not found in the guest.",
-             (long long)f->pid);
+  case GF_PID_NOT_FOUND: {
+    char pid[24];
+    snprintf(pid, sizeof pid, "%lld", (long long)f->pid);
+    snprintf(m, sizeof m, "Process %s was not found in the guest.", pid);
     verror(rp, d, "NOT_FOUND",
            "com.vmware.api.vcenter.vm.guest.process_not_found", m,
-           json_pack("[I]", (json_int_t)f->pid),
+           json_pack("[s]", pid),
            json_pack("{s:I}", "pid", (json_int_t)f->pid));
     break;
+  }
   case GF_VAR_NOT_FOUND:
     snprintf(m, sizeof m, "Environment variable '%s' is not set.", f->text);
     verror(rp, d, "NOT_FOUND",
@@ -461,7 +455,7 @@ static void login(struct sim *sim, struct request *r, struct reply *rp,
   if (!begin(sim, rp, d, OP_LOGIN))
     return;
   if (!req_basic_auth(r, &user, &pass) ||
-      !state_login(sim, user, pass, d->fl, token)) {
+      !state_login(sim, user, pass, d->fl, token, NULL)) {
     unauthenticated(rp, d);
   } else if (d->legacy) {
     ok(rp, d, 200, json_string(token));

@@ -36,15 +36,21 @@ static void no_content(struct ctx *c) {
   c->rp->content_type = "application/json";
 }
 
-/* Sends fault type with fields (stolen, may be NULL). */
-static void fault(struct ctx *c, const char *type, const char *message,
-                  json_t *fields) {
+/* Sends fault type with fields (stolen, may be NULL) and HTTP status. */
+static void fault_status(struct ctx *c, unsigned status, const char *type,
+                         const char *message, json_t *fields) {
   json_t *j = json_pack("{s:s}", "_typeName", type);
   if (fields)
     json_object_update(j, fields);
   json_decref(fields);
   json_object_set_new(j, "faultstring", json_string(message));
-  reply_json(c->rp, 500, j);
+  reply_json(c->rp, status, j);
+}
+
+/* A method fault: HTTP 500. */
+static void fault(struct ctx *c, const char *type, const char *message,
+                  json_t *fields) {
+  fault_status(c, 500, type, message, fields);
 }
 
 static void invalid(struct ctx *c, const char *property) {
@@ -759,12 +765,45 @@ static void transfer_to_guest(struct ctx *c) {
 
 /* ---- ServiceInstance, SessionManager, GuestOperationsManager ---------- */
 
+/* The product the simulator plays: a server of the newest release it
+ * serves (a.b.c.d), i.e. product version "a.b.c". Releases that are not
+ * four numbers do not count; the build is the simulator's own, made from
+ * the release so that it grows with it. */
+static void product(const struct sim *sim, char version[32], char build[16]) {
+  long best[4] = {-1, 0, 0, 0};
+  for (size_t i = 0; i < sim->cfg.nreleases; i++) {
+    long v[4];
+    char end;
+    if (sscanf(sim->cfg.releases[i], "%ld.%ld.%ld.%ld%c", &v[0], &v[1], &v[2],
+               &v[3], &end) != 4 ||
+        v[0] < 0 || v[0] > 99 || v[1] < 0 || v[1] > 9 || v[2] < 0 || v[2] > 9 ||
+        v[3] < 0 || v[3] > 9)
+      continue;
+    int k = 0;
+    while (k < 3 && v[k] == best[k])
+      k++;
+    if (v[k] > best[k])
+      memcpy(best, v, sizeof best);
+  }
+  if (best[0] < 0) { /* nothing numeric: name the first release as it is */
+    snprintf(version, 32, "%.31s", sim->cfg.releases[0]);
+    snprintf(build, 16, "0");
+    return;
+  }
+  snprintf(version, 32, "%ld.%ld.%ld", best[0], best[1], best[2]);
+  snprintf(build, 16, "%ld",
+           best[0] * 1000000 + best[1] * 100000 + best[2] * 10000 +
+               best[3] * 1000);
+}
+
 static void service_content(struct ctx *c) {
-  char *full = xasprintf("VMware vCenter Server 8.0.2 build-22617221");
+  char version[32], build[16];
+  product(c->sim, version, build);
+  char *full = xasprintf("VMware vCenter Server %s build-%s", version, build);
   json_t *about = json_pack(
       "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "_typeName",
       "AboutInfo", "name", "VMware vCenter Server", "fullName", full, "vendor",
-      "VMware, Inc.", "version", "8.0.2", "build", "22617221", "localeVersion",
+      "VMware, Inc.", "version", version, "build", build, "localeVersion",
       "INTL", "localeBuild", "000", "osType", "linux-x64", "productLineId",
       "vpx", "apiType", "VirtualCenter", "apiVersion", c->release,
       "instanceUuid", "5b4f3c2e-7a1d-4e3a-9c1b-0d2e3f4a5b6c",
@@ -783,11 +822,12 @@ static void service_content(struct ctx *c) {
   result(c, sc);
 }
 
-static json_t *user_session(struct ctx *c, const char *user, int64_t login_ms,
-                            int64_t last_ms) {
-  char key[33], login[32], last[32];
+/* The UserSession of a session: key is the session's own (state.c), the
+ * same on every call. */
+static json_t *user_session(struct ctx *c, const char *key, const char *user,
+                            int64_t login_ms, int64_t last_ms) {
+  char login[32], last[32];
   const char *ua = req_header(c->r, "User-Agent");
-  util_random_hex(key, 32);
   util_format_time(login_ms, login);
   util_format_time(last_ms, last);
   return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:i}",
@@ -800,7 +840,7 @@ static json_t *user_session(struct ctx *c, const char *user, int64_t login_ms,
 
 static void login(struct ctx *c) {
   json_t *user, *pw, *locale;
-  char token[33];
+  char token[33], key[37];
   struct gfault f = {0};
   if (gfault_injected(req_begin_op(c->sim, c->rp, OP_LOGIN), &f)) {
     gfault_reply(c, &f);
@@ -811,14 +851,14 @@ static void login(struct ctx *c) {
       !member(c, c->body, "", "locale", false, JSON_STRING, &locale))
     return;
   if (!state_login(c->sim, json_string_value(user), json_string_value(pw),
-                   FL_VIM25, token)) {
+                   FL_VIM25, token, key)) {
     fault(c, "InvalidLogin",
           "Cannot complete login due to an incorrect user name or password.",
           NULL);
     return;
   }
   int64_t now = util_now_ms();
-  result(c, user_session(c, json_string_value(user), now, now));
+  result(c, user_session(c, key, json_string_value(user), now, now));
   c->rp->session_header = xstrdup(token);
 }
 
@@ -840,14 +880,16 @@ static void logout(struct ctx *c) {
     not_authenticated(c);
 }
 
+/* Needs no privilege (System.Anonymous): without a valid session the
+ * value is null, sent as a void answer. */
 static void current_session(struct ctx *c) {
   struct session s;
   char user[256];
   req_begin_op(c->sim, c->rp, OP_SESSION);
   if (state_session(c->sim, req_token(c->r), &s, user, sizeof user))
-    result(c, user_session(c, user, s.created_ms, s.last_ms));
+    result(c, user_session(c, s.key, user, s.created_ms, s.last_ms));
   else
-    not_authenticated(c);
+    no_content(c);
 }
 
 static void process_manager(struct ctx *c) {
@@ -899,14 +941,27 @@ static void destroy_view(struct ctx *c) {
     object_not_found(c, "ContainerView", c->moid);
 }
 
+/* What Tools report of a VM: only while it is powered on with Tools
+ * running. */
+static bool guest_ready(const struct vm *vm) {
+  return vm->power == PS_POWERED_ON && vm->tools_running;
+}
+
+static const char *guest_family(const struct vm *vm) {
+  return strcmp(vm->os, "windows") == 0 ? "windowsGuest" : "linuxGuest";
+}
+
+static const char *tools_running_status(const struct vm *vm) {
+  return guest_ready(vm) ? "guestToolsRunning" : "guestToolsNotRunning";
+}
+
 /* Supported VirtualMachine properties, as Any values; NULL for one that is
  * unset (it is left out of the propSet, as a real PropertyCollector does). */
 static json_t *vm_property(const struct vm *vm, const char *name) {
-  bool ready = vm->power == PS_POWERED_ON && vm->tools_running;
+  bool ready = guest_ready(vm);
   if (strcmp(name, "guest.guestFamily") == 0) /* reported by Tools */
     return ready ? json_pack("{s:s,s:s}", "_typeName", "string", "_value",
-                             strcmp(vm->os, "windows") == 0 ? "windowsGuest"
-                                                            : "linuxGuest")
+                             guest_family(vm))
                  : NULL;
   if (strcmp(name, "name") == 0)
     return json_pack("{s:s,s:s}", "_typeName", "string", "_value", vm->name);
@@ -915,14 +970,72 @@ static json_t *vm_property(const struct vm *vm, const char *name) {
                      "_value", vim_power(vm->power));
   if (strcmp(name, "guest.toolsRunningStatus") == 0)
     return json_pack("{s:s,s:s}", "_typeName", "string", "_value",
-                     vm->tools_running && vm->power == PS_POWERED_ON
-                         ? "guestToolsRunning"
-                         : "guestToolsNotRunning");
+                     tools_running_status(vm));
   if (strcmp(name, "guest.guestOperationsReady") == 0)
     return json_pack("{s:s,s:b}", "_typeName", "boolean", "_value", ready);
   if (strcmp(name, "guest.interactiveGuestOperationsReady") == 0)
     return json_pack("{s:s,s:b}", "_typeName", "boolean", "_value", 0);
   return NULL;
+}
+
+/* VirtualMachine.runtime: a VirtualMachineRuntimeInfo with the members
+ * the WSDL requires, and cleanPowerOff for a powered-off VM. */
+static json_t *vm_runtime(const struct vm *vm) {
+  json_t *j = json_pack(
+      "{s:s,s:s,s:s,s:s,s:b,s:i,s:s,s:b,s:b}", "_typeName",
+      "VirtualMachineRuntimeInfo", "connectionState", "connected", "powerState",
+      vim_power(vm->power), "faultToleranceState", "notConfigured",
+      "toolsInstallerMounted", 0, "numMksConnections", 0, "recordReplayState",
+      "inactive", "onlineStandby", 0, "consolidationNeeded", 0);
+  if (vm->power == PS_POWERED_OFF)
+    json_object_set_new(j, "cleanPowerOff", json_true());
+  return j;
+}
+
+/* VirtualMachine.guest: a GuestInfo. What Tools report (family, host
+ * name) is there only while they run, as in vm_property. */
+static json_t *vm_guest(const struct vm *vm) {
+  bool ready = guest_ready(vm);
+  json_t *j = json_pack(
+      "{s:s,s:s,s:s,s:s,s:b,s:b}", "_typeName", "GuestInfo", "toolsStatus",
+      ready ? "toolsOk" : "toolsNotRunning", "toolsRunningStatus",
+      tools_running_status(vm), "guestState", ready ? "running" : "notRunning",
+      "guestOperationsReady", ready, "interactiveGuestOperationsReady", 0);
+  if (ready) {
+    json_object_set_new(j, "guestFamily", json_string(guest_family(vm)));
+    json_object_set_new(j, "hostName", json_string(vm->name));
+  }
+  return j;
+}
+
+/* GET VirtualMachine/{moId}/{name|runtime|guest}: a property read. */
+static void vm_read(struct ctx *c, json_t *(*value)(const struct vm *)) {
+  if (!begin_vms(c))
+    return;
+  sim_lock(c->sim);
+  const struct vm *vm = inventory_vm(&c->sim->inv, c->moid);
+  json_t *j = vm ? value(vm) : NULL;
+  sim_unlock(c->sim);
+  if (j)
+    result(c, j);
+  else
+    object_not_found(c, "VirtualMachine", c->moid);
+}
+
+static json_t *vm_name(const struct vm *vm) {
+  return json_string(vm->name);
+}
+
+static void vm_name_read(struct ctx *c) {
+  vm_read(c, vm_name);
+}
+
+static void vm_runtime_read(struct ctx *c) {
+  vm_read(c, vm_runtime);
+}
+
+static void vm_guest_read(struct ctx *c) {
+  vm_read(c, vm_guest);
 }
 
 static const char *const all_properties[] = {
@@ -1195,6 +1308,9 @@ static const struct route routes[] = {
      true, true, continue_retrieve},
     {"SearchIndex", "SearchIndex", "FindByInventoryPath", true, true,
      find_by_inventory_path},
+    {"VirtualMachine", NULL, "name", false, true, vm_name_read},
+    {"VirtualMachine", NULL, "runtime", false, true, vm_runtime_read},
+    {"VirtualMachine", NULL, "guest", false, true, vm_guest_read},
 };
 
 static bool release_served(struct sim *sim, const char *release) {
@@ -1219,7 +1335,13 @@ static void dispatch(struct ctx *c, const char *name) {
     return;
   }
   if (rt->post != req_is(c->r, "POST") || (!rt->post && !req_is(c->r, "GET"))) {
-    reply_text(c->rp, 405, "Method Not Allowed");
+    /* a method is POST, a property GET: say which, in the API's shape */
+    char m[128];
+    snprintf(m, sizeof m, "Method Not Allowed: %s takes %s, not %.20s.",
+             rt->post ? "a method" : "a property", rt->post ? "POST" : "GET",
+             c->r->method);
+    fault_status(c, 405, "InvalidRequest", m, NULL);
+    c->rp->allow = rt->post ? "POST" : "GET";
     return;
   }
   if (rt->auth && !authed(c))

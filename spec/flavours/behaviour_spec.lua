@@ -220,7 +220,6 @@ for _, flavour in ipairs(FLAVOURS) do
         assert_kind("not_found", err_of(g.create, g, { path = "/no/such/program" }))
         assert_kind("not_found", err_of(g.get, g, 999999))
         assert_kind("not_found", err_of(g.delete, g, 999999))
-        assert_kind("not_found", err_of(g.create, g, { path = "/bin/true", working_directory = "/no/such/dir" }))
         local gone = setmetatable({ id = "vm-999", name = "gone", session = s }, vg.VM):guest(cred)
         local err = err_of(gone.create, gone, { path = "/bin/true" })
         assert_kind("not_found", err)
@@ -231,9 +230,13 @@ for _, flavour in ipairs(FLAVOURS) do
         assert_kind("invalid_argument", err_of(g.create, g, { path = "/bin/true", start_minimized = true }))
       end)
 
-      it("raises not_found for a working directory that is a file", function()
-        local err = err_of(g.create, g, { path = "/bin/true", working_directory = "/bin/true" })
-        assert_kind("not_found", err)
+      it("raises invalid_argument for a working directory that is missing or a file", function()
+        -- one kind on every flavour (vim25's NotADirectory, /api's
+        -- INVALID_ARGUMENT with its NOT_A_DIRECTORY reason)
+        assert_kind("invalid_argument",
+          err_of(g.create, g, { path = "/bin/true", working_directory = "/no/such/dir" }))
+        assert_kind("invalid_argument",
+          err_of(g.create, g, { path = "/bin/true", working_directory = "/bin/true" }))
       end)
 
       it("raises unauthorized for a program the guest user may not run", function()

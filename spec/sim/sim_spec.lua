@@ -146,7 +146,7 @@ describe("vguest-sim", function()
       assert.equal(3, info.exit_code)
       assert.equal("sh", info.name)
       assert.equal("root", info.owner)
-      assert.equal("/bin/sh -c 'exit 3'", info.command)
+      assert.equal([["/bin/sh" -c 'exit 3']], info.command)
       assert.is_string(info.finished)
       assert.is_nil(info.pid)
       local list = api("POST", "/vcenter/vm/vm-42/guest/processes?action=list",
@@ -160,8 +160,8 @@ describe("vguest-sim", function()
       assert.is_nil(found.finished)
       -- a process of vm-42 is not visible on vm-43
       assert.equal(404, api_get("vm-43", pid).status)
-      -- deleting a finished, retained process succeeds
-      assert.equal(204, api("POST", ("/vcenter/vm/vm-42/guest/processes/%d?action=delete"):format(pid),
+      -- a finished, retained process cannot be terminated: not found
+      assert.equal(404, api("POST", ("/vcenter/vm/vm-42/guest/processes/%d?action=delete"):format(pid),
                             { credentials = GUEST }).status)
     end)
 
@@ -170,7 +170,7 @@ describe("vguest-sim", function()
       assert.is_nil(api_get("vm-42", pid).json.exit_code)
       assert.equal(204, api("POST", ("/vcenter/vm/vm-42/guest/processes/%d?action=delete"):format(pid),
                             { credentials = GUEST }).status)
-      assert.equal(143, api_wait("vm-42", pid).exit_code)
+      assert.equal(0, api_wait("vm-42", pid).exit_code) -- WEXITSTATUS, as Tools report it
     end)
 
     it("replaces the environment and honours working_directory", function()
@@ -293,9 +293,13 @@ describe("vguest-sim", function()
                         { credentials = GUEST, pids = { pid } }).json.value
       assert.equal(1, #list)
       assert.equal(7, list[1].exit_code)
-      r = rest("POST", ("/vcenter/vm/vm-43/guest/processes/%d?action=delete"):format(pid),
+      local spid = rest("POST", "/vcenter/vm/vm-43/guest/processes?action=create",
+                        { credentials = GUEST, spec = { path = "/bin/sleep", arguments = "30",
+                          environment_variables = { { key = "A", value = "b" } } } }).json.value
+      r = rest("POST", ("/vcenter/vm/vm-43/guest/processes/%d?action=delete"):format(spid),
                { credentials = GUEST })
       assert.equal(200, r.status)
+      assert.equal("", r.body)
     end)
 
     it("renders faults in the /rest envelope with /rest statuses", function()
@@ -386,7 +390,7 @@ describe("vguest-sim", function()
       end)
       assert.equal("GuestProcessInfo", info._typeName)
       assert.equal(5, info.exitCode)
-      assert.equal("/bin/sh -c 'exit 5'", info.cmdLine)
+      assert.equal([["/bin/sh" -c 'exit 5']], info.cmdLine)
       assert.is_string(info.endTime)
       -- unknown pids are silently omitted
       r = call("ListProcessesInGuest", { vm = vmref("vm-44"), auth = VIM_AUTH, pids = { 1 } })
@@ -467,7 +471,9 @@ describe("vguest-sim", function()
     it("logs out with 204", function()
       local t = h.vim_login(sim)
       assert.equal(204, vim("POST", "/SessionManager/SessionManager/Logout", nil, t).status)
-      expect_fault(vim("GET", "/SessionManager/SessionManager/currentSession", nil, t), "NotAuthenticated")
+      assert.equal(204, vim("GET", "/SessionManager/SessionManager/currentSession", nil, t).status)
+      expect_fault(call("ListProcessesInGuest", { vm = vmref("vm-42"), auth = VIM_AUTH }, t),
+                   "NotAuthenticated")
     end)
   end)
 
@@ -483,8 +489,11 @@ describe("vguest-sim", function()
       local vt = h.vim_login(sim)
       control(sim, { expire_sessions = true })
       assert.equal(401, api("GET", "/session", nil, t).status)
-      assert.equal("NotAuthenticated", vim("GET", "/SessionManager/SessionManager/currentSession",
-                                           nil, vt).json._typeName)
+      assert.equal(204, vim("GET", "/SessionManager/SessionManager/currentSession",
+                            nil, vt).status)
+      assert.equal("NotAuthenticated",
+                   vim("POST", "/GuestProcessManager/guestOperationsProcessManager/ListProcessesInGuest",
+                       { vm = vmref("vm-42"), auth = VIM_AUTH }, vt).json._typeName)
       token = h.api_login(sim)
     end)
 
