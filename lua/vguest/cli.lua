@@ -234,7 +234,12 @@ local function do_main(argv)
         or "\nvg.connect{} reads VGUEST_SERVER, VGUEST_USER, VGUEST_PASSWORD.")
       .. "\nTry: s = vg.connect{}  g = s:vm(\"NAME\"):guest(vg.credentials{})  g:run{\"uname\", \"-a\"}"
       .. "\nCtrl-C interrupts a wait, Ctrl-D quits."
-    return repl.run { traceback = true, banner = banner }
+    local rc = repl.run { traceback = true, banner = banner }
+    -- tasks still running at the end of input are canceled: their runs
+    -- stopped and their guests cleaned before vguest exits
+    for _, t in ipairs(task.live()) do t:cancel() end
+    task.take_unobserved()
+    return rc
   end)
   for i = #cleanup, 1, -1 do pcall(cleanup[i]) end
   if not ok then

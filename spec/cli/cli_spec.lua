@@ -414,6 +414,20 @@ print("done")
       assert_clean(marker)
     end)
 
+    it("the REPL cancels the runs of background tasks at the end of input", function()
+      local marker = helper.tmpname(".where")
+      local input = table.concat({
+        "s = vg.connect{ protocol = 'api' } g = s:vm('web-01'):guest(vg.credentials{})",
+        string.format("t = vg.spawn(function() return g:run{ command = %q } end)",
+          helper.noting(marker, "exec sleep 60")),
+        string.format("while not io.open(%q) do vg.sleep(0.02) end", marker),
+        "print(t:status())",
+      }, "\n") .. "\n"
+      local out, err, code = run({ "repl", "-e", "_PROMPT = '' _PROMPT2 = ''" }, input, env())
+      assert.are.same({ "running\n", "", 0 }, { out, err, code })
+      assert_clean(marker)
+    end)
+
     it("the REPL stops the run, cleans up and reads the next input", function()
       local marker = helper.tmpname(".where")
       local input = table.concat({
