@@ -8,6 +8,16 @@
 local task = require "vguest.task"
 local vg = require "vguest"
 
+-- Under `vguest run busted` (sanitizer builds) the runner is itself a task
+-- driven by the real core's loop, which a fake core cannot stand in for.
+-- The same paths run on the real core in spec/flavours/run_spec.lua.
+if task.current() then
+  describe("giving up a wait on a run", function()
+    pending("runs at top level only (the fake core cannot drive the runner's own task)")
+  end)
+  return
+end
+
 -- A fake vguest.core: step() completes the pending op due first (one per
 -- step); a stopped op completes `cleanup` ticks later, canceled.
 local function fake_core(log)
