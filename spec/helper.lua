@@ -30,8 +30,12 @@ local function sim_tmpdir()
   if not tmpdir then
     local base = os.getenv("TMPDIR")
     if not base or base == "" then base = "/tmp" end
-    tmpdir = string.format("%s/vguest-spec-sims-%d-%d", base, os.time(), math.random(1, 1e9))
-    os.execute("mkdir -p '" .. tmpdir .. "'")
+    -- mktemp: busted may seed math.random alike in every file, and each
+    -- file has its own instance of this module (and its own directory)
+    local p = assert(io.popen("mktemp -d '" .. base .. "/vguest-spec-sims-XXXXXX'"))
+    tmpdir = p:read("l")
+    p:close()
+    assert(tmpdir and tmpdir ~= "", "mktemp -d failed")
     helper._tmpdir_guard = setmetatable({}, { __gc = function()
       os.execute("rm -rf '" .. tmpdir .. "'")
     end })
@@ -112,12 +116,13 @@ local function slurp(path)
   return s
 end
 
-local tmpn = 0
+-- A fresh local path: unique even across spec files, which each get their
+-- own instance of this module and may see math.random seeded alike.
 function helper.tmpname(suffix)
-  tmpn = tmpn + 1
-  local base = os.getenv("TMPDIR")
-  if not base or base == "" then base = "/tmp" end
-  return string.format("%s/vguest-spec-%d-%d%s", base, math.random(1, 1e9), tmpn, suffix or "")
+  local placeholder = os.tmpname() -- mkstemp: unique while it exists
+  local name = placeholder .. "-vguest-spec" .. (suffix or "")
+  os.remove(placeholder)
+  return name
 end
 
 function helper.write(path, text)

@@ -82,9 +82,10 @@ function H.sim()
   end
   -- a TMPDIR of its own: the guest's temporary directory is in it, apart
   -- from other suites that count what is left in theirs
-  local tmp = string.format("%s/vguest-core-sim-%d-%d", (os.getenv("TMPDIR") or "") ~= "" and
-    os.getenv("TMPDIR") or "/tmp", os.time(), math.random(1, 1e9))
-  os.execute("mkdir -p '" .. tmp .. "'")
+  local p = assert(io.popen("mktemp -d '" .. ((os.getenv("TMPDIR") or "") ~= "" and
+    os.getenv("TMPDIR") or "/tmp") .. "/vguest-core-sim-XXXXXX'"))
+  local tmp = p:read("l")
+  p:close()
   H._tmp_guard = setmetatable({}, { __gc = function() os.execute("rm -rf '" .. tmp .. "'") end })
   local ok2, s = pcall(mod.start, { binary = bin, lifetime = 600, tmpdir = tmp })
   if not ok2 then
