@@ -393,9 +393,12 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
     goto fail;
   *out = h;
   return VG_OK;
-fail:
+fail : {
+  int e = errno; /* why a local file did not open, for the caller */
   http_free(h);
+  errno = e;
   return st;
+}
 }
 
 void vgi_http_cancel(vgi_http *h) {

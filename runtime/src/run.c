@@ -24,6 +24,7 @@
 #define DEFAULT_MAX_OUTPUT (64u << 20)
 #define POLL_FIRST_MS 50
 #define POLL_MAX_MS 1000
+#define RETRY_FOR_MS 60000 /* as p:wait's retry_for */
 
 typedef enum phase {
   P_FAMILY,
@@ -64,13 +65,14 @@ typedef struct run {
   uint64_t deadline; /* 0: none */
 
   phase at;
-  vg_op *sub;      /* the op in flight (a timer while waiting) */
-  char *dir;       /* the guest temp directory */
-  int stopping;    /* vg_run_stop: to the tail once the step in flight ends */
-  int created;     /* the process was started */
-  int exited;      /* ... and has an exit code */
-  long delay_ms;   /* next poll back-off */
-  vg_status final; /* the first failure (VG_OK: none) */
+  vg_op *sub;    /* the op in flight (a timer while waiting) */
+  char *dir;     /* the guest temp directory */
+  int stopping;  /* vg_run_stop: to the tail once the step in flight ends */
+  int created;   /* the process was started */
+  int exited;    /* ... and has an exit code */
+  long delay_ms; /* next poll back-off */
+  uint64_t poll_failing_since; /* first of the polls failing in a row */
+  vg_status final;             /* the first failure (VG_OK: none) */
   vgi_error ferr;
   stream out, err;
 } run;
@@ -382,10 +384,18 @@ static void on_polled(vg_op *sub, void *ud) {
   if (!(sub = took(r, sub)))
     return;
   const vg_process_info *pi;
-  if (sub->status != VG_OK) {
+  if (sub->status != VG_OK && sub->err.pub.retryable &&
+      (!r->poll_failing_since ||
+       vgi_now_ms() - r->poll_failing_since < RETRY_FOR_MS)) {
+    /* a busy or unavailable server, a dropped connection: the command
+       runs on; polls ride it out as p:wait does (retry_for) */
+    if (!r->poll_failing_since)
+      r->poll_failing_since = vgi_now_ms();
+  } else if (sub->status != VG_OK) {
     failed(r, sub->status, &sub->err);
     r->at = tail(r);
   } else if (vg_op_processes(sub, &pi) == 1) {
+    r->poll_failing_since = 0;
     vg_run_result *res = r->op->res.run;
     if (!res->started)
       res->started = copy_str(pi->started);

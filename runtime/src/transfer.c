@@ -7,6 +7,7 @@
 
 #include "http.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,12 @@ static vg_status exchange(vg_session *s, vgi_http_request *req, int download,
     req->sink_ud = op;
   }
   st = vgi_session_exchange(op, req, transfer_done);
-  if (st != VG_OK) {
+  if (st == VG_ENOTFOUND && (req->sink_file || req->body_file)) {
+    /* the local file, not the guest's: the op fails and says which */
+    const char *path = req->sink_file ? req->sink_file : req->body_file;
+    vgi_op_fail(op, VG_EINVALID, "cannot %s the local file %s: %s",
+                req->sink_file ? "write" : "read", path, strerror(errno));
+  } else if (st != VG_OK) {
     vg_op_free(op);
     return st;
   }

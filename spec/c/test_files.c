@@ -156,6 +156,13 @@ static void test_files(vg_session *s, vg_credentials *c) {
   CHECK(done(op) == VG_OK);
   CHECK(stat(local, &st) == 0 && st.st_size == (off_t)sizeof bytes);
   unlink(local);
+  /* a local file that cannot be written is that file's error, not the
+     guest file's */
+  to.local_path = "/no/such/dir/out";
+  CHECK(vg_file_download(s, VM, c, file, &to, NULL, NULL, &op) == VG_OK);
+  CHECK(wait_for(op) == VG_EINVALID &&
+        strstr(vg_op_error(op)->message, "local file /no/such/dir/out"));
+  vg_op_free(op);
 
   /* stat: type, size, mode; a missing path is not_found */
   const vg_file_info *fi;
@@ -279,11 +286,17 @@ static int ended(vg_session *s, vg_credentials *c, int64_t pid) {
   return 0;
 }
 
-/* No file of a run is left in /tmp. */
+/* The simulator's guest temp directory is private to this test (TMPDIR),
+   so counting what runs leave there is not disturbed by other tests. */
+static char tmpdir[] = "/tmp/vg-files-XXXXXX";
+
+/* No file of a run is left behind. */
 static int temp_dirs(void) {
-  FILE *p = popen("find /tmp -maxdepth 2 -name 'vguest-run-*' 2>/dev/null "
-                  "| wc -l",
-                  "r");
+  char cmd[200];
+  snprintf(cmd, sizeof cmd,
+           "find '%s' -maxdepth 2 -name 'vguest-run-*' 2>/dev/null | wc -l",
+           tmpdir);
+  FILE *p = popen(cmd, "r");
   int n = -1;
   if (p && fscanf(p, "%d", &n) != 1)
     n = -1;
@@ -386,6 +399,30 @@ static void test_runs(vg_session *s, vg_credentials *c) {
   outcome_free(&o);
   unlink(local);
 
+  /* a stdout_file that cannot be written fails the run, naming it: the
+     output never silently disappears */
+  memset(&r, 0, sizeof r);
+  r.command = "echo hello";
+  r.stdout_file = "/no/such/dir/out";
+  vg_op *op;
+  CHECK(vg_run(s, VM, c, &r, NULL, NULL, &op) == VG_OK);
+  CHECK(wait_for(op) == VG_EINVALID &&
+        strstr(vg_op_error(op)->message, "/no/such/dir/out"));
+  vg_op_free(op);
+  /* one busy or unavailable answer to a poll does not end the command:
+     polls ride it out as p:wait does */
+  memset(&r, 0, sizeof r);
+  r.command = "sleep 0.5; echo done";
+  CHECK(vg_run(s, VM, c, &r, NULL, NULL, &op) == VG_OK);
+  for (int i = 0; i < 200 && !(vg_op_run(op) && vg_op_run(op)->pid); i++)
+    vg_runtime_step(rt, 20);
+  CHECK(test_sim_control(&sim, "/sim/control",
+                         "{\"fail_next\":{\"count\":2,\"kind\":"
+                         "\"unavailable\",\"ops\":[\"get\",\"list\"]}}") == 0);
+  CHECK(wait_for(op) == VG_OK && vg_op_run(op)->has_exit_code &&
+        strcmp(vg_op_run(op)->out, "done\n") == 0);
+  vg_op_free(op);
+
   /* a timeout: the process is terminated, the output so far kept, nothing
      left behind */
   memset(&r, 0, sizeof r);
@@ -398,7 +435,6 @@ static void test_runs(vg_session *s, vg_credentials *c) {
   outcome_free(&o);
 
   /* vg_run_stop: the same clean-up, reported as canceled */
-  vg_op *op;
   r.timeout_ms = 0;
   CHECK(vg_run(s, VM, c, &r, NULL, NULL, &op) == VG_OK);
   for (int i = 0; i < 200 && !(vg_op_run(op) && vg_op_run(op)->pid); i++)
@@ -535,7 +571,8 @@ static void test_unsupported(void) {
 }
 
 int main(void) {
-  if (test_sim_start(&sim, NULL) != 0) {
+  if (!mkdtemp(tmpdir) || setenv("TMPDIR", tmpdir, 1) != 0 ||
+      test_sim_start(&sim, NULL) != 0) {
     fprintf(stderr, "cannot start the simulator (VGUEST_SIM)\n");
     return 1;
   }
@@ -554,6 +591,10 @@ int main(void) {
   test_transfer_tls();
   vg_runtime_free(rt);
   test_sim_stop(&sim);
+  char rm[200];
+  snprintf(rm, sizeof rm, "rm -rf '%s'", tmpdir);
+  if (system(rm) != 0)
+    fprintf(stderr, "could not remove %s\n", tmpdir);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -137,7 +137,9 @@ int vg_runtime_fd(const vg_runtime *rt);
 long vg_runtime_timeout_ms(const vg_runtime *rt);
 
 /* Number of ops in flight (started, not yet completed or freed), including
-   detached ones. */
+   detached ones. An op that has completed but whose callback has not run
+   yet is not counted: vg_runtime_timeout_ms() is 0 while such callbacks
+   wait, so a host loop steps once more before it calls the runtime idle. */
 size_t vg_runtime_pending(const vg_runtime *rt);
 
 /* Async-signal-safe: wakes a blocked vg_runtime_step(), which then returns
@@ -305,7 +307,9 @@ vg_status vg_session_new(vg_runtime *rt, const vg_session_options *o,
 /* Frees the session; owns s. Its pending ops complete with VG_ECANCELED
    (callbacks are called from the next step) — free them as usual. When
    logged in, a logout is sent in the background (detached, owned by the
-   runtime). NULL is a no-op. */
+   runtime). A run still pending cannot clean up in the guest once its
+   session is gone: stop runs (vg_run_stop) and wait for them first. NULL
+   is a no-op. */
 void vg_session_free(vg_session *s);
 
 /* Logs in (probing the protocol when VG_PROTOCOL_AUTO); completes at once
