@@ -32,7 +32,8 @@ typedef enum phase {
   P_MKTEMP,
   P_STDIN,
   P_CREATE,
-  P_WAIT,
+  P_WAIT, /* a back-off timer */
+  P_POLL, /* a get of the process */
   P_KILL,
   P_OUT,
   P_ERR,
@@ -65,6 +66,7 @@ typedef struct run {
   uint64_t deadline; /* 0: none */
 
   phase at;
+  void (*done)(struct run *r, vg_op *sub); /* the handler of sub's end */
   vg_op *sub;    /* the op in flight (a timer while waiting) */
   char *dir;     /* the guest temp directory */
   int stopping;  /* vg_run_stop: to the tail once the step in flight ends */
@@ -260,17 +262,28 @@ static vg_op *took(run *r, vg_op *sub) {
 
 /* ---- the steps ---------------------------------------------------------- */
 
-static void on_family(vg_op *sub, void *ud) {
+/* Every step's op ends here: what it learnt is taken by the step's
+   handler (r->done), then the run moves on. */
+static void on_sub(vg_op *sub, void *ud) {
   run *r = ud;
   if (!(sub = took(r, sub)))
     return;
+  r->done(r, sub);
+  vg_op_free(sub);
+  step(r);
+}
+
+static vg_callback then(run *r, void (*done)(run *r, vg_op *sub)) {
+  r->done = done;
+  return on_sub;
+}
+
+static void family_done(run *r, vg_op *sub) {
   /* A guest that cannot tell (Tools not running, a server without the
      identity call) is taken for POSIX: the steps that follow report a
      real problem themselves. */
   r->os = vg_op_os(sub) == VG_OS_WINDOWS ? VG_OS_WINDOWS : VG_OS_POSIX;
   r->at = P_ENV;
-  vg_op_free(sub);
-  step(r);
 }
 
 /* The guest's variables that env does not set, then env. */
@@ -299,10 +312,7 @@ static char **merged(char **env, const char *const *names,
   return m;
 }
 
-static void on_env(vg_op *sub, void *ud) {
-  run *r = ud;
-  if (!(sub = took(r, sub)))
-    return;
+static void env_done(run *r, vg_op *sub) {
   if (sub->status != VG_OK) {
     failed(r, sub->status, &sub->err);
     r->at = P_DONE;
@@ -319,14 +329,9 @@ static void on_env(vg_op *sub, void *ud) {
       r->at = P_DONE;
     }
   }
-  vg_op_free(sub);
-  step(r);
 }
 
-static void on_mktemp(vg_op *sub, void *ud) {
-  run *r = ud;
-  if (!(sub = took(r, sub)))
-    return;
+static void mktemp_done(run *r, vg_op *sub) {
   if (sub->status != VG_OK) {
     failed(r, sub->status, &sub->err);
     r->at = P_DONE;
@@ -336,29 +341,19 @@ static void on_mktemp(vg_op *sub, void *ud) {
   } else {
     r->at = r->has_stdin ? P_STDIN : P_CREATE;
   }
-  vg_op_free(sub);
-  step(r);
 }
 
 /* Any step whose failure sends the run to its tail. */
-static void on_step(vg_op *sub, void *ud) {
-  run *r = ud;
-  if (!(sub = took(r, sub)))
-    return;
+static void step_done(run *r, vg_op *sub) {
   if (sub->status != VG_OK) {
     failed(r, sub->status, &sub->err);
     r->at = tail(r);
   } else {
     r->at++;
   }
-  vg_op_free(sub);
-  step(r);
 }
 
-static void on_created(vg_op *sub, void *ud) {
-  run *r = ud;
-  if (!(sub = took(r, sub)))
-    return;
+static void created_done(run *r, vg_op *sub) {
   if (sub->status != VG_OK) {
     failed(r, sub->status, &sub->err);
     /* a create whose answer was lost may have started the process: its
@@ -371,19 +366,15 @@ static void on_created(vg_op *sub, void *ud) {
     r->delay_ms = POLL_FIRST_MS;
     r->at = P_WAIT;
   }
-  vg_op_free(sub);
-  step(r);
 }
 
 static char *copy_str(const char *s) {
   return s ? strdup(s) : NULL;
 }
 
-static void on_polled(vg_op *sub, void *ud) {
-  run *r = ud;
-  if (!(sub = took(r, sub)))
-    return;
+static void polled_done(run *r, vg_op *sub) {
   const vg_process_info *pi;
+  r->at = P_WAIT; /* unless it ended, or the poll failed for good */
   if (sub->status != VG_OK && sub->err.pub.retryable &&
       (!r->poll_failing_since ||
        vgi_now_ms() - r->poll_failing_since < RETRY_FOR_MS)) {
@@ -407,68 +398,42 @@ static void on_polled(vg_op *sub, void *ud) {
       r->at = P_OUT;
     }
   }
-  vg_op_free(sub);
-  step(r);
 }
 
-static void on_timer(vg_op *sub, void *ud) {
-  run *r = ud;
-  if (!(sub = took(r, sub)))
-    return;
-  vg_op_free(sub);
+static void timer_done(run *r, vg_op *sub) {
+  (void)sub;
   if (r->deadline && vgi_now_ms() >= r->deadline) {
     failedf(r, VG_ETIMEDOUT,
             "the command did not finish within %ld ms; it was terminated",
             r->timeout_ms);
     r->at = P_KILL;
-    step(r);
-    return;
-  }
-  if (vg_process_get(r->s, r->vm, r->cred, r->op->res.run->pid, on_polled, r,
-                     &r->sub) != VG_OK) {
-    failedf(r, VG_ENOMEM, "cannot poll the process");
-    r->at = tail(r);
-    step(r);
+  } else {
+    r->at = P_POLL;
   }
 }
 
-static void on_killed(vg_op *sub, void *ud) {
-  run *r = ud;
-  if (!(sub = took(r, sub)))
-    return;
+static void killed_done(run *r, vg_op *sub) {
   /* not found: it had exited meanwhile, which is what was wanted */
   if (sub->status != VG_OK && sub->status != VG_ENOTFOUND)
     failed(r, sub->status, &sub->err);
   r->exited = 1;
   r->at = P_OUT;
-  vg_op_free(sub);
-  step(r);
 }
 
-static void on_fetched(vg_op *sub, void *ud) {
-  run *r = ud;
-  if (!(sub = took(r, sub)))
-    return;
+static void fetched_done(run *r, vg_op *sub) {
   /* a missing output file is an empty output (a program that never
      started); anything else is a failure of the run */
   if (sub->status != VG_OK && sub->status != VG_ENOTFOUND)
     failed(r, sub->status, &sub->err);
   r->at++;
-  vg_op_free(sub);
-  step(r);
 }
 
-static void on_cleaned(vg_op *sub, void *ud) {
-  run *r = ud;
-  if (!(sub = took(r, sub)))
-    return;
+static void cleaned_done(run *r, vg_op *sub) {
   if (sub->status != VG_OK && sub->status != VG_ENOTFOUND)
     failed(r, sub->status, &sub->err);
   free(r->dir);
   r->dir = NULL;
   r->at = P_DONE;
-  vg_op_free(sub);
-  step(r);
 }
 
 /* Keeps the first cap bytes of a stream, counting the rest. */
@@ -491,8 +456,8 @@ static vg_status fetch(run *r, const char *name, stream *s, const char *local) {
     to.write = keep;
     to.ud = s;
   }
-  vg_status st =
-      vg_file_download(r->s, r->vm, r->cred, path, &to, on_fetched, r, &r->sub);
+  vg_status st = vg_file_download(r->s, r->vm, r->cred, path, &to,
+                                  then(r, fetched_done), r, &r->sub);
   free(path);
   return st;
 }
@@ -576,7 +541,8 @@ static vg_status create(run *r) {
   p.arguments = args;
   p.working_directory = r->cwd;
   p.env = (const char *const *)r->env;
-  st = vg_process_create(r->s, r->vm, r->cred, &p, on_created, r, &r->sub);
+  st = vg_process_create(r->s, r->vm, r->cred, &p, then(r, created_done), r,
+                         &r->sub);
   free(args);
   return st;
 }
@@ -590,7 +556,8 @@ static vg_status wait_a_little(run *r) {
     if (left < ms)
       ms = left;
   }
-  return vg_timer_start(vgi_session_runtime(r->s), ms, on_timer, r, &r->sub);
+  return vg_timer_start(vgi_session_runtime(r->s), ms, then(r, timer_done), r,
+                        &r->sub);
 }
 
 static void finish(run *r) {
@@ -625,7 +592,7 @@ static void step(run *r) {
       step(r);
       return;
     }
-    st = vg_guest_os(r->s, r->vm, on_family, r, &r->sub);
+    st = vg_guest_os(r->s, r->vm, then(r, family_done), r, &r->sub);
     break;
   case P_ENV:
     if (r->env_mode != VG_ENV_MERGE || !r->env) {
@@ -633,11 +600,13 @@ static void step(run *r) {
       step(r);
       return;
     }
-    st = vg_guest_env(r->s, r->vm, r->cred, NULL, on_env, r, &r->sub);
+    st =
+        vg_guest_env(r->s, r->vm, r->cred, NULL, then(r, env_done), r, &r->sub);
     break;
   case P_MKTEMP: {
     vg_mktemp_spec m = {"vguest-run-", "", NULL, 1};
-    st = vg_file_mktemp(r->s, r->vm, r->cred, &m, on_mktemp, r, &r->sub);
+    st = vg_file_mktemp(r->s, r->vm, r->cred, &m, then(r, mktemp_done), r,
+                        &r->sub);
     break;
   }
   case P_STDIN: {
@@ -648,8 +617,8 @@ static void step(run *r) {
     from.local_path = r->stdin_path;
     from.data = r->stdin_data;
     from.len = r->stdin_len;
-    st = in ? vg_file_upload(r->s, r->vm, r->cred, in, &a, &from, on_step, r,
-                             &r->sub)
+    st = in ? vg_file_upload(r->s, r->vm, r->cred, in, &a, &from,
+                             then(r, step_done), r, &r->sub)
             : VG_ENOMEM;
     free(in);
     break;
@@ -667,9 +636,13 @@ static void step(run *r) {
   case P_WAIT:
     st = wait_a_little(r);
     break;
+  case P_POLL:
+    st = vg_process_get(r->s, r->vm, r->cred, r->op->res.run->pid,
+                        then(r, polled_done), r, &r->sub);
+    break;
   case P_KILL:
-    st = vg_process_delete(r->s, r->vm, r->cred, r->op->res.run->pid, on_killed,
-                           r, &r->sub);
+    st = vg_process_delete(r->s, r->vm, r->cred, r->op->res.run->pid,
+                           then(r, killed_done), r, &r->sub);
     break;
   case P_OUT:
     st = fetch(r, "stdout", &r->out, r->stdout_file);
@@ -679,8 +652,8 @@ static void step(run *r) {
     break;
   case P_CLEAN:
     st = vg_file_remove(r->s, r->vm, r->cred, r->dir,
-                        VG_REMOVE_DIRECTORY | VG_REMOVE_RECURSIVE, on_cleaned,
-                        r, &r->sub);
+                        VG_REMOVE_DIRECTORY | VG_REMOVE_RECURSIVE,
+                        then(r, cleaned_done), r, &r->sub);
     break;
   case P_DONE:
     finish(r);
@@ -704,7 +677,7 @@ void vg_run_stop(vg_op *op) {
     return; /* already on its way out */
   failedf(r, VG_ECANCELED, "the run was stopped");
   r->stopping = 1;
-  if (r->at == P_WAIT) { /* a back-off timer or a poll: nothing to lose */
+  if (r->at == P_WAIT || r->at == P_POLL) { /* nothing to lose */
     vg_op_free(r->sub);
     r->sub = NULL;
     step(r);
