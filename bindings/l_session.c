@@ -137,6 +137,17 @@ static void transfer_pins(lua_State *L, const lvg_call *c, int idx,
 /* core.session({server=, user=, password=Secret, protocol=, release=,
    ca_file=, thumbprint=, insecure=, timeout=, max_connections=,
    transfer_thumbprint=, insecure_transfers=} [, call]) */
+
+/* Does the server URL carry user info ("user:pw@") in its authority? */
+static int has_userinfo(const char *server) {
+  const char *a = server ? strstr(server, "://") : NULL;
+  a = a ? a + 3 : server;
+  if (!a)
+    return 0;
+  size_t n = strcspn(a, "/?#");
+  return memchr(a, '@', n) != NULL;
+}
+
 int lvg_core_session(lua_State *L) {
   static const char *const known[] = {"server",
                                       "user",
@@ -159,7 +170,7 @@ int lvg_core_session(lua_State *L) {
   lvg_session *s;
   double timeout;
   lua_Integer maxconn;
-  int p;
+  int p, userinfo;
   vg_status st;
 
   memset(&o, 0, sizeof o);
@@ -169,8 +180,11 @@ int lvg_core_session(lua_State *L) {
   protocols[p] = NULL;
   lvg_checkoptions(L, &c, 1, known);
   o.server = lvg_optfield_string(L, &c, 1, "server", LVG_REQUIRED);
-  o.user = lvg_optfield_string(L, &c, 1, "user", LVG_REQUIRED);
-  o.password = lvg_optfield_secret(L, &c, 1, "password", 1);
+  /* a server URL with user info (https://user:pw@vc, as govc takes it)
+     can stand in for user and password: the runtime takes them from it */
+  userinfo = has_userinfo(o.server);
+  o.user = lvg_optfield_string(L, &c, 1, "user", userinfo ? 0 : LVG_REQUIRED);
+  o.password = lvg_optfield_secret(L, &c, 1, "password", !userinfo);
   p = lvg_optfield_choice(L, &c, 1, "protocol", protocols);
   if (p < 0 || vg_protocol_from_name(protocols[p], &o.protocol) != VG_OK)
     o.protocol = VG_PROTOCOL_AUTO;

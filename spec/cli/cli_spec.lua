@@ -169,6 +169,27 @@ print("not reached")
     end)
   end)
 
+  it("takes user and password from the server URL and never shows them", function()
+    local f = script [[
+local vg = require "vguest"
+local d = require "vguest.defaults"
+local url = d.server:gsub("https://", "https://administrator%%40vsphere.local:VMware1%%21@")
+d.user, d.password = nil, nil
+local s <close> = vg.connect { server = url }
+print(s.server, s.user, tostring(s), tostring(s:info().server))
+local ok, err = pcall(vg.connect, { server = url:gsub("VMware1", "Wr0ngPl4nted") })
+print(ok, err.kind, tostring(err))
+]]
+    local out, err, code = run({ "run", "--sim", f }, "", sim_env())
+    assert.are.equal(0, code, err)
+    assert.truthy(out:find("administrator@vsphere.local", 1, true), out)
+    assert.truthy(out:find("false\tunauthenticated", 1, true), out)
+    for _, secret in ipairs { "VMware1", "Wr0ngPl4nted" } do
+      assert.falsy(out:find(secret, 1, true), out)
+      assert.falsy(err:find(secret, 1, true), err)
+    end
+  end)
+
   it("says where a missing server or user can come from", function()
     local f = script 'require("vguest").connect {}'
     local _, err, code = run({ "run", f }, "", { VGUEST_SERVER = "", VGUEST_USER = "" })
