@@ -52,6 +52,11 @@ int64_t gproc_spawn(struct sim *sim, const struct gspawn *sp) {
       if (fd > 2)
         close(fd);
     }
+    /* a guest program sees none of the simulator's descriptors (its
+       listening sockets, pipes), as none of Tools' reach a real one */
+    if (close_range(3, ~0U, 0) != 0)
+      for (long i = 3, n = sysconf(_SC_OPEN_MAX); i < n; i++)
+        close((int)i);
     if (chdir(dir) != 0)
       _exit(127);
     execve(argv[0], argv, envp);

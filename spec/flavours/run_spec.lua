@@ -83,6 +83,12 @@ for _, flavour in ipairs { "api", "vim25" } do
         assert.is_nil(r.stderr_truncated)
       end)
 
+      it("runs the program with no descriptor of the server's open", function()
+        -- as under Tools: only the redirected 0, 1 and 2
+        local r = g:run { command = "ls /proc/$$/fd" }
+        assert.are.equal("0\n1\n2\n", r.stdout)
+      end)
+
       it("quotes an argument vector for the guest: each argument comes back as it was", function()
         local args = { "it's", "", "two words", "\"double\"", "$HOME", "`id`", "back\\slash",
           "new\nline", "tab\there", "*", "UTF-8: é ✓ 日本", "-n" }
