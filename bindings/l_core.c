@@ -30,6 +30,7 @@
 static const luaL_Reg funcs[] = {
     {"secret", lvg_core_secret},
     {"secret_env", lvg_core_secret_env},
+    {"has_secret_env", lvg_core_has_secret_env},
     {"secret_file", lvg_core_secret_file},
     {"secret_prompt", lvg_core_secret_prompt},
     {"credentials", lvg_core_credentials},

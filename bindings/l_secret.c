@@ -8,6 +8,7 @@
  * raises "attempt to use a closed vguest.Secret".
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -79,15 +80,71 @@ int lvg_core_secret(lua_State *L) {
   return 1;
 }
 
+/*
+ * Secrets read from the environment leave it: the value is wiped in place
+ * and the variable unset before any child (the simulator of --sim, a
+ * guest program's io.popen, os.execute) can inherit it. The secret is
+ * kept in the registry table below, so a later read of the same variable
+ * (a second vg.connect{}) still finds it. The VGUEST_* password variables
+ * are taken when the module loads.
+ */
+#define ENV_SECRETS "vguest.core.env_secrets"
+
+/* Pushes the table of secrets taken from the environment. */
+static void env_secrets(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, ENV_SECRETS) == LUA_TTABLE)
+    return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, ENV_SECRETS);
+}
+
+/* The secret of variable name, taken from the environment on first use;
+   NULL when it was never set. Nothing is pushed. */
+static const vg_secret *env_secret(lua_State *L, const char *name) {
+  const vg_secret *found = NULL;
+  env_secrets(L);
+  if (lua_getfield(L, -1, name) == LUA_TUSERDATA) {
+    found = ((lvg_secret *)lua_touserdata(L, -1))->s;
+    lua_pop(L, 2);
+    return found;
+  }
+  lua_pop(L, 1);
+  char *v = getenv(name);
+  if (v) {
+    lvg_secret *p = newsecret(L);
+    if (vg_secret_new(v, strlen(v), &p->s) == VG_OK) {
+      explicit_bzero(v, strlen(v)); /* the copy in the environment block */
+      unsetenv(name);
+      lua_setfield(L, -2, name);
+      found = p->s;
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  return found;
+}
+
 /* core.secret_env(name): read in C, never as a Lua string. */
 int lvg_core_secret_env(lua_State *L) {
   const char *name = checkstring(L, "secret_env", 1);
-  lvg_secret *p = newsecret(L);
-  vg_status st = vg_secret_from_env(name, &p->s);
-  if (st == VG_ENOTFOUND)
+  const vg_secret *from = env_secret(L, name);
+  if (!from)
     return luaL_error(L, "environment variable %s is not set", name);
+  lvg_secret *p = newsecret(L);
+  vg_status st = vg_secret_dup(from, &p->s);
   if (st != VG_OK)
     return lvg_raisestatus(L, "secret_env", st, NULL);
+  return 1;
+}
+
+/* core.has_secret_env(name): is that variable's secret at hand (in the
+   environment, or taken from it already)? */
+int lvg_core_has_secret_env(lua_State *L) {
+  const char *name = checkstring(L, "has_secret_env", 1);
+  lua_pushboolean(L, env_secret(L, name) != NULL);
   return 1;
 }
 
@@ -184,4 +241,6 @@ void lvg_open_secret(lua_State *L) {
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);
+  env_secret(L, "VGUEST_PASSWORD");
+  env_secret(L, "VGUEST_GUEST_PASSWORD");
 }

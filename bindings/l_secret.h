@@ -13,6 +13,7 @@
 #define LVG_SECRET "vguest.Secret"
 
 void lvg_open_secret(lua_State *L);
+int lvg_core_has_secret_env(lua_State *L);
 int lvg_core_secret(lua_State *L);
 int lvg_core_secret_env(lua_State *L);
 int lvg_core_secret_file(lua_State *L);

@@ -147,7 +147,7 @@ local function make_credentials(opts, fname, level)
     if defaults.guest_password and (o.user == nil or o.user == defaults.guest_user) then
       o.password = defaults.guest_password
       o.user = o.user or defaults.guest_user
-    elseif getenv("VGUEST_GUEST_PASSWORD") then
+    elseif core.has_secret_env("VGUEST_GUEST_PASSWORD") then
       o.password = core.secret_env("VGUEST_GUEST_PASSWORD")
     end
   end
@@ -233,7 +233,8 @@ function vg.connect(opts)
   default("user", defaults.user or getenv("VGUEST_USER"))
   o.password = field_secret(opts, "password", "connect", 2)
   if o.password == nil then
-    o.password = defaults.password or (getenv("VGUEST_PASSWORD") and core.secret_env("VGUEST_PASSWORD"))
+    o.password = defaults.password or
+      (core.has_secret_env("VGUEST_PASSWORD") and core.secret_env("VGUEST_PASSWORD") or nil)
   end
   if o.protocol == nil then
     local from = defaults.protocol and "vguest.defaults.protocol" or "VGUEST_PROTOCOL"

@@ -190,6 +190,21 @@ print(ok, err.kind, tostring(err))
     end
   end)
 
+  it("takes the password variables out of the environment before any child starts", function()
+    local f = script [[
+require "vguest"
+print(os.getenv("VGUEST_PASSWORD"), os.getenv("VGUEST_GUEST_PASSWORD"))
+local p = io.popen("env")
+local env = p:read("a")
+p:close()
+print(env:find("Pl4nted", 1, true) == nil, require("vguest.core").has_secret_env("VGUEST_PASSWORD"))
+]]
+    local out, err, code = run({ "run", f }, "", {
+      VGUEST_PASSWORD = "Pl4nted-vc", VGUEST_GUEST_PASSWORD = "Pl4nted-guest" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("nil\tnil\ntrue\ttrue\n", out)
+  end)
+
   it("says where a missing server or user can come from", function()
     local f = script 'require("vguest").connect {}'
     local _, err, code = run({ "run", f }, "", { VGUEST_SERVER = "", VGUEST_USER = "" })
