@@ -291,7 +291,7 @@ typedef struct vg_session_options {
   long max_connections;   /* per host; 0: 16 */
   /* TLS to the ESXi hosts that serve file transfers (ca_file above
      verifies them by default): */
-  const char *transfer_thumbprint; /* pin for every transfer host, or */
+  const char *transfer_thumbprint;  /* pin for every transfer host, or */
   const char *const *transfer_pins; /* "host=thumbprint", NULL-terminated */
   int insecure_transfers;           /* 1: no verification (warns) */
 } vg_session_options;
@@ -386,13 +386,13 @@ vg_status vg_guest_env(vg_session *s, const char *vm, const vg_credentials *c,
 /* ops end with VG_EUNSUPPORTED there. Paths are the guest's own.         */
 
 typedef struct vg_file_info {
-  const char *name;     /* list_files: the entry's name; stat: the path */
-  const char *type;     /* "file", "directory", "symlink" (static) */
-  int64_t size;         /* bytes */
-  int has_mode;         /* POSIX guests: */
-  unsigned mode;        /*   permission bits, e.g. 0644 */
-  int64_t owner, group; /*   uid and gid, -1 when not told */
-  const char *modified; /* RFC 3339, or NULL */
+  const char *name;           /* list_files: the entry's name; stat: the path */
+  const char *type;           /* "file", "directory", "symlink" (static) */
+  int64_t size;               /* bytes */
+  int has_mode;               /* POSIX guests: */
+  unsigned mode;              /*   permission bits, e.g. 0644 */
+  int64_t owner, group;       /*   uid and gid, -1 when not told */
+  const char *modified;       /* RFC 3339, or NULL */
   const char *symlink_target; /* or NULL */
 } vg_file_info;
 
@@ -404,27 +404,24 @@ typedef struct vg_mktemp_spec {
 } vg_mktemp_spec;
 
 /* The new file's or directory's absolute path: vg_op_path. */
-vg_status vg_file_mktemp(vg_session *s, const char *vm,
-                         const vg_credentials *c, const vg_mktemp_spec *m,
-                         vg_callback cb, void *ud, vg_op **out);
+vg_status vg_file_mktemp(vg_session *s, const char *vm, const vg_credentials *c,
+                         const vg_mktemp_spec *m, vg_callback cb, void *ud,
+                         vg_op **out);
 /* One vg_file_info (vg_op_files); a missing path is VG_ENOTFOUND. */
 vg_status vg_file_stat(vg_session *s, const char *vm, const vg_credentials *c,
-                       const char *path, vg_callback cb, void *ud,
-                       vg_op **out);
+                       const char *path, vg_callback cb, void *ud, vg_op **out);
 /* The entries of a directory, every page of them (vg_op_files). */
 vg_status vg_file_list(vg_session *s, const char *vm, const vg_credentials *c,
-                       const char *dir, vg_callback cb, void *ud,
-                       vg_op **out);
+                       const char *dir, vg_callback cb, void *ud, vg_op **out);
 vg_status vg_file_mkdir(vg_session *s, const char *vm, const vg_credentials *c,
-                        const char *path, int parents, vg_callback cb,
-                        void *ud, vg_op **out);
+                        const char *path, int parents, vg_callback cb, void *ud,
+                        vg_op **out);
 
 #define VG_REMOVE_DIRECTORY 1u /* path is a directory */
 #define VG_REMOVE_RECURSIVE 2u /* and everything in it */
-vg_status vg_file_remove(vg_session *s, const char *vm,
-                         const vg_credentials *c, const char *path,
-                         unsigned flags, vg_callback cb, void *ud,
-                         vg_op **out);
+vg_status vg_file_remove(vg_session *s, const char *vm, const vg_credentials *c,
+                         const char *path, unsigned flags, vg_callback cb,
+                         void *ud, vg_op **out);
 
 /* Results of file ops: valid-until vg_op_free. */
 const char *vg_op_path(const vg_op *op); /* mktemp; transfer URLs */
@@ -441,7 +438,7 @@ typedef struct vg_file_attributes {
   int64_t size;  /* required for an upload: the exact number of bytes */
   int overwrite; /* 1: replace an existing file */
   int has_mode;
-  unsigned mode; /* POSIX permission bits */
+  unsigned mode;        /* POSIX permission bits */
   int64_t owner, group; /* -1: the guest user's */
 } vg_file_attributes;
 
@@ -476,8 +473,8 @@ vg_status vg_transfer_to_guest(vg_session *s, const char *vm,
    ESXi host's refusal is its own error (kind unauthorized, not_found,
    ...), never taken for an expired vCenter session. */
 vg_status vg_transfer_get(vg_session *s, const char *url,
-                          const vg_transfer_spec *to, vg_callback cb,
-                          void *ud, vg_op **out);
+                          const vg_transfer_spec *to, vg_callback cb, void *ud,
+                          vg_op **out);
 /* PUT the spec's source to a transfer URL; the size must be known (a
    file's, len, or size for a callback). */
 vg_status vg_transfer_put(vg_session *s, const char *url,
@@ -489,13 +486,12 @@ vg_status vg_transfer_put(vg_session *s, const char *url,
    or memory). */
 vg_status vg_file_download(vg_session *s, const char *vm,
                            const vg_credentials *c, const char *path,
-                           const vg_transfer_spec *to, vg_callback cb,
-                           void *ud, vg_op **out);
-vg_status vg_file_upload(vg_session *s, const char *vm,
-                         const vg_credentials *c, const char *path,
-                         const vg_file_attributes *a,
-                         const vg_transfer_spec *from, vg_callback cb,
-                         void *ud, vg_op **out);
+                           const vg_transfer_spec *to, vg_callback cb, void *ud,
+                           vg_op **out);
+vg_status vg_file_upload(vg_session *s, const char *vm, const vg_credentials *c,
+                         const char *path, const vg_file_attributes *a,
+                         const vg_transfer_spec *from, vg_callback cb, void *ud,
+                         vg_op **out);
 
 /* Bytes a download kept in memory; valid-until vg_op_free. */
 const void *vg_op_data(const vg_op *op, size_t *len);
@@ -533,13 +529,13 @@ typedef struct vg_run_spec {
   const char *command;     /* or: shell text passed untouched (/bin/sh -c,
                               cmd.exe /c) */
   vg_os os;
-  const char *cwd;         /* NULL: the guest user's home */
-  const char *const *env;  /* "K=V", NULL-terminated, or NULL */
+  const char *cwd;        /* NULL: the guest user's home */
+  const char *const *env; /* "K=V", NULL-terminated, or NULL */
   vg_env_mode env_mode;
   vg_transfer_spec stdin_from; /* local_path or data/len, or nothing */
-  long timeout_ms; /* 0: none; past it the process is terminated, the
-                      output so far downloaded, and the op fails with
-                      VG_ETIMEDOUT (its run result still readable) */
+  long timeout_ms;         /* 0: none; past it the process is terminated, the
+                              output so far downloaded, and the op fails with
+                              VG_ETIMEDOUT (its run result still readable) */
   size_t max_output;       /* per stream kept in memory; 0: 64 MiB */
   const char *stdout_file; /* local paths the output streams to instead */
   const char *stderr_file;
@@ -551,8 +547,7 @@ typedef struct vg_run_spec {
    process is not left running and the temp files are removed before the
    op completes. */
 vg_status vg_run(vg_session *s, const char *vm, const vg_credentials *c,
-                 const vg_run_spec *r, vg_callback cb, void *ud,
-                 vg_op **out);
+                 const vg_run_spec *r, vg_callback cb, void *ud, vg_op **out);
 
 /* Stops a pending run: terminates the guest process, downloads the output
    so far, removes the temp files, then completes the op with VG_ECANCELED
