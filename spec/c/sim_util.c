@@ -1,5 +1,7 @@
 #include "sim_util.h"
 
+#include "vguest/vguest.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,4 +76,15 @@ int test_sim_control(const test_sim *s, const char *path, const char *body) {
            "-d '%s' '%s%s' >/dev/null",
            s->ca_file, body, s->url, path);
   return system(cmd) == 0 ? 0 : -1;
+}
+
+vg_credentials *test_guest_credentials(const char *password) {
+  vg_secret *pw = NULL;
+  vg_credentials *c = NULL;
+  if (vg_secret_new(password, strlen(password), &pw) == VG_OK) {
+    vg_credentials_options co = {"root", pw, NULL, 0};
+    vg_credentials_new(&co, &c, NULL);
+  }
+  vg_secret_free(pw);
+  return c;
 }

@@ -14,6 +14,12 @@ typedef struct test_sim {
 /* extra: extra command line words (NULL-terminated) or NULL. 0 on success. */
 int test_sim_start(test_sim *s, const char *const *extra);
 void test_sim_stop(test_sim *s);
+/* Guest credentials of user root with that password (the simulator's
+   default inventory: "guest-secret"); NULL on failure. Free with
+   vg_credentials_free. */
+struct vg_credentials;
+struct vg_credentials *test_guest_credentials(const char *password);
+
 /* POST body to url/path with curl's CLI (control endpoints). 0 on success. */
 int test_sim_control(const test_sim *s, const char *path, const char *body);
 

@@ -85,23 +85,13 @@ static vg_session *open_session(vg_runtime *rt, vg_protocol p) {
   return s;
 }
 
-static vg_credentials *guest_credentials(void) {
-  vg_secret *pw;
-  vg_secret_new("guest-secret", 12, &pw);
-  vg_credentials_options co = {"root", pw, NULL, 0};
-  vg_credentials *c = NULL;
-  vg_credentials_new(&co, &c, NULL);
-  vg_secret_free(pw);
-  return c;
-}
-
 /* Runs four programs with different exit codes, driving the runtime only
    from poll() and step(0), beside a timerfd of the host's own. */
 static void test_host_loop(vg_protocol p) {
   vg_runtime *rt;
   CHECK(vg_runtime_new(NULL, &rt) == VG_OK);
   vg_session *s = open_session(rt, p);
-  vg_credentials *cred = guest_credentials();
+  vg_credentials *cred = test_guest_credentials("guest-secret");
   CHECK(s && cred);
   CHECK(vg_runtime_timeout_ms(rt) == -1); /* nothing to do yet */
   job jobs[4];
@@ -203,7 +193,7 @@ static void test_host_libraries(void) {
   json_get_alloc_funcs(&m, &f);
   CHECK(m == host_malloc && f == host_free);
   vg_session *s = open_session(rt, VG_PROTOCOL_AUTO);
-  vg_credentials *cred = guest_credentials();
+  vg_credentials *cred = test_guest_credentials("guest-secret");
   vg_program_spec ps = {"/bin/true", NULL, NULL, NULL, 0};
   vg_op *op = NULL;
   CHECK(vg_process_create(s, "vm-42", cred, &ps, NULL, NULL, &op) == VG_OK);

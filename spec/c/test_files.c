@@ -38,16 +38,6 @@ static vg_session *session(vg_protocol p, const char *ca_file,
   return s;
 }
 
-static vg_credentials *creds(void) {
-  vg_secret *pw;
-  vg_secret_new("guest-secret", 12, &pw);
-  vg_credentials_options co = {"root", pw, NULL, 0};
-  vg_credentials *c = NULL;
-  vg_credentials_new(&co, &c, NULL);
-  vg_secret_free(pw);
-  return c;
-}
-
 /* Waits for op; returns its status and frees nothing. */
 static vg_status wait_for(vg_op *op) {
   return op ? vg_op_wait(op) : VG_EMISUSE;
@@ -507,7 +497,7 @@ static void test_transfer_tls(void) {
   CHECK(test_sim_start(&other, extra) == 0 && other.transfer_cert_file[0]);
   test_sim keep = sim;
   sim = other;
-  vg_credentials *c = creds();
+  vg_credentials *c = test_guest_credentials("guest-secret");
   char right[128], wrong[128], pins[200];
   fingerprint(other.transfer_cert_file, right);
   fingerprint(other.ca_file, wrong);
@@ -554,7 +544,7 @@ static void test_transfer_tls(void) {
 
 static void test_unsupported(void) {
   vg_session *s = session(VG_PROTOCOL_REST, sim.ca_file, NULL, 0);
-  vg_credentials *c = creds();
+  vg_credentials *c = test_guest_credentials("guest-secret");
   vg_op *op;
   vg_mktemp_spec m = {NULL, NULL, NULL, 0};
   CHECK(vg_file_mktemp(s, VM, c, &m, NULL, NULL, &op) == VG_OK);
@@ -581,7 +571,7 @@ int main(void) {
   for (int i = 0; i < 2; i++) {
     fprintf(stderr, "-- %s\n", vg_protocol_name(ps[i]));
     vg_session *s = session(ps[i], sim.ca_file, NULL, 0);
-    vg_credentials *c = creds();
+    vg_credentials *c = test_guest_credentials("guest-secret");
     test_files(s, c);
     test_runs(s, c);
     vg_session_free(s);

@@ -208,16 +208,6 @@ static vg_session *open_session(const test_sim *sim, vg_protocol p,
   return s;
 }
 
-static vg_credentials *guest_creds(const char *password) {
-  vg_secret *pw;
-  vg_secret_new(password, strlen(password), &pw);
-  vg_credentials_options co = {"root", pw, NULL, 0};
-  vg_credentials *c = NULL;
-  vg_credentials_new(&co, &c, NULL);
-  vg_secret_free(pw);
-  return c;
-}
-
 /* Runs op to completion; returns its status, frees nothing. */
 static vg_status run(vg_op *op) {
   return op ? vg_op_wait(op) : VG_EMISUSE;
@@ -295,7 +285,7 @@ static void test_flavour(const test_sim *sim, vg_protocol p, const char *name) {
   vg_op_free(op);
 
   /* a process with an exit code, its info, list, env */
-  vg_credentials *c = guest_creds("guest-secret");
+  vg_credentials *c = test_guest_credentials("guest-secret");
   int64_t pid = create(s, "vm-42", c, "/bin/sh", "-c 'exit 3'");
   CHECK(pid > 0);
   CHECK(wait_exit(s, "vm-42", c, pid) == 3);
@@ -327,7 +317,7 @@ static void test_flavour(const test_sim *sim, vg_protocol p, const char *name) {
 
   /* faults from state */
   const char *auth = NULL;
-  vg_credentials *bad = guest_creds("wrong");
+  vg_credentials *bad = test_guest_credentials("wrong");
   CHECK(guest_status(s, "vm-42", bad, pid, &auth) == VG_EUNAUTHENTICATED);
   CHECK(auth && strcmp(auth, "guest") == 0);
   CHECK(vg_session_logged_in(s));
