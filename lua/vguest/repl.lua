@@ -13,9 +13,8 @@
 --   and ">> "), so tests can blank them. They are written to stdout.
 -- * On a terminal lines are read with libedit (core.readline) and history
 --   is kept in $XDG_STATE_HOME/vguest/history (default
---   ~/.local/state/vguest/history). Inputs that look like they contain a
---   literal secret (vg.secret("..."), password = "...", saml_token = "...")
---   are not saved. When stdin is not a terminal, lines are read with io.read
+--   ~/.local/state/vguest/history). An input that mentions a secret in
+--   any way (M.may_save below) is not saved. When stdin is not a terminal, lines are read with io.read
 --   and no history is kept.
 local task = require "vguest.task"
 local errors = require "vguest.errors"
@@ -34,11 +33,82 @@ local function history_path()
 end
 M.history_path = history_path
 
---- Whether an input may go to the history file.
+-- The history filter. An input is kept out of the history when any word
+-- of it names a secret: a word of an identifier, of a string literal's
+-- contents or of a comment, split at "_", digits, punctuation and camelCase
+-- humps (`pw`, `Password`, `["passwd"]`, `"pass" .. "word"`, `secret_key`,
+-- `vg.secret`, `vg.credentials`, `saml_token`, `api_key`). A string holding
+-- a URL with a password in its user info is kept out too. Wrongly keeping a
+-- harmless line out costs one history entry; the opposite costs a secret.
+local secret_words = {}
+for w in ([[password passwords passwd passphrase pass pwd pw pword secret secrets token tokens
+  saml credential credentials cred creds auth authorization apikey privatekey]]):gmatch("%S+") do
+  secret_words[w] = true
+end
+-- "key" names a secret beside one of these (api_key, privateKey, sshKey)
+local key_words = { api = true, private = true, access = true, secret = true, auth = true, ssh = true,
+  signing = true, session = true }
+
+-- The words of a piece of text, lower case.
+local function words(text, into)
+  text = text:gsub("(%l)(%u)", "%1 %2"):gsub("(%u)(%u%l)", "%1 %2")
+  for w in text:lower():gmatch("%a+") do into[#into + 1] = w end
+  return into
+end
+
+local function names_secret(ws)
+  local key, keyish = false, false
+  for _, w in ipairs(ws) do
+    if secret_words[w] then return true end
+    if w == "key" or w == "keys" then key = true end
+    if key_words[w] then keyish = true end
+  end
+  return key and keyish
+end
+
+-- The identifiers, string contents and comments of a Lua input, as a list
+-- of texts; an unterminated string or comment runs to the end.
+local function pieces(input)
+  local out, i, n = {}, 1, #input
+  while i <= n do
+    local c = input:sub(i, i)
+    if c:match("[%a_]") then
+      local j = input:find("[^%w_]", i) or n + 1
+      out[#out + 1] = input:sub(i, j - 1)
+      i = j
+    elseif c == '"' or c == "'" then
+      local j, buf = i + 1, {}
+      while j <= n and input:sub(j, j) ~= c do
+        if input:sub(j, j) == "\\" then j = j + 1 end
+        buf[#buf + 1] = input:sub(j, j)
+        j = j + 1
+      end
+      out[#out + 1] = table.concat(buf)
+      i = j + 1
+    elseif input:find("^%[=*%[", i) or input:find("^%-%-%[=*%[", i) then
+      local open = input:match("^%-?%-?%[(=*)%[", i)
+      local from = select(2, input:find("^%-?%-?%[=*%[", i)) + 1
+      local close = "]" .. open .. "]"
+      local j = input:find(close, from, true)
+      out[#out + 1] = input:sub(from, (j or n + 1) - 1)
+      i = j and j + #close or n + 1
+    elseif input:find("^%-%-", i) then
+      local j = input:find("\n", i, true) or n + 1
+      out[#out + 1] = input:sub(i + 2, j - 1)
+      i = j
+    else
+      i = i + 1
+    end
+  end
+  return out
+end
+
+--- Whether an input may go to the history file (see above).
 function M.may_save(input)
-  local s = input:lower()
-  if s:find("secret%s*%(?%s*[\"'%[]") then return false end
-  if s:find("password%s*=%s*[\"'%[]") or s:find("saml_token%s*=%s*[\"'%[]") then return false end
+  for _, piece in ipairs(pieces(input)) do
+    if names_secret(words(piece, {})) then return false end
+    if piece:find("%a[%w+.-]*://[^/@%s]*:[^/@%s]*@") then return false end
+  end
   return true
 end
 
