@@ -2,6 +2,7 @@
    connections of its pool, with the pool's TLS policy. */
 #include "http.h"
 
+#include "error.h"
 #include "loop.h"
 
 #include <errno.h>
@@ -43,6 +44,9 @@ struct vgi_http {
   int local_error;
   char local_msg[128];
   char errbuf[CURL_ERROR_SIZE];
+  int verify_error;             /* OpenSSL's, -1 before any check */
+  int pin_mismatch;             /* the leaf was not the pinned one */
+  char peer_sha256[2 * 32 + 1]; /* the leaf's digest, "" if none seen */
 };
 
 /* ---- pools ------------------------------------------------------------- */
@@ -82,17 +86,32 @@ const vgi_tls *vgi_pool_tls(const vgi_pool *p) {
   return &p->tls;
 }
 
-/* ---- certificate thumbprint pinning ---------------------------------- */
+/* ---- certificate checks ------------------------------------------------ */
 
-/* Replaces OpenSSL's chain verification: the leaf's digest must be the
-   pin. The pinned leaf is trusted as such: chain and name do not matter. */
-static int pin_check(X509_STORE_CTX *x, void *arg) {
-  const char *want = arg;
+/* Every verified handshake goes through check_cert (OpenSSL's certificate
+   verification callback), which notes the leaf's SHA-256 digest and why
+   the check failed, for the message: a pin is then compared with the
+   leaf's digest (chain and host name do not matter: the pinned leaf is
+   trusted as such), else OpenSSL's own chain verification runs. libcurl
+   makes one OpenSSL context per connection, so each handshake reports to
+   the exchange that opened its connection. */
+static int check_cert(X509_STORE_CTX *x, void *arg) {
+  vgi_http *h = arg;
+  const char *want = h->pool->tls.thumbprint;
   X509 *leaf = X509_STORE_CTX_get0_cert(x);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
+  char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+  if (leaf && X509_digest(leaf, EVP_sha256(), md, &mdlen)) {
+    for (unsigned int i = 0; i < mdlen; i++)
+      snprintf(h->peer_sha256 + 2 * i, 3, "%02x", md[i]);
+  }
+  if (!want) {
+    int ok = X509_verify_cert(x);
+    h->verify_error = ok == 1 ? X509_V_OK : X509_STORE_CTX_get_error(x);
+    return ok;
+  }
   const EVP_MD *type = strlen(want) == 40 ? EVP_sha1() : EVP_sha256();
-  char hex[2 * EVP_MAX_MD_SIZE + 1];
   if (!leaf || !X509_digest(leaf, type, md, &mdlen))
     goto refuse;
   for (unsigned int i = 0; i < mdlen; i++)
@@ -100,36 +119,121 @@ static int pin_check(X509_STORE_CTX *x, void *arg) {
   if (strcmp(hex, want) != 0)
     goto refuse;
   X509_STORE_CTX_set_error(x, X509_V_OK);
+  h->verify_error = X509_V_OK;
   return 1;
 refuse:
+  h->pin_mismatch = 1;
   X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_REJECTED);
   return 0;
 }
 
 static CURLcode on_ssl_ctx(CURL *e, void *sslctx, void *ud) {
   (void)e;
-  const vgi_pool *p = ud;
-  /* libcurl set SSL_VERIFY_NONE (verification is ours): a failed pin
-     must still end the handshake. */
-  SSL_CTX_set_verify(sslctx, SSL_VERIFY_PEER, NULL);
-  SSL_CTX_set_cert_verify_callback(sslctx, pin_check,
-                                   (void *)p->tls.thumbprint);
+  vgi_http *h = ud;
+  /* With a pin libcurl set SSL_VERIFY_NONE (verification is ours): a
+     failed pin must still end the handshake. */
+  if (h->pool->tls.thumbprint)
+    SSL_CTX_set_verify(sslctx, SSL_VERIFY_PEER, NULL);
+  SSL_CTX_set_cert_verify_callback(sslctx, check_cert, h);
   return CURLE_OK;
 }
 
-static void apply_tls(CURL *e, vgi_pool *p) {
+static void apply_tls(vgi_http *h, const vgi_pool *p) {
+  CURL *e = h->easy;
   curl_easy_setopt(e, CURLOPT_SHARE, p->share);
   if (p->tls.insecure) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-  } else if (p->tls.thumbprint) {
+    return;
+  }
+  if (p->tls.thumbprint) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, p);
   } else if (p->tls.ca_file) {
     curl_easy_setopt(e, CURLOPT_CAINFO, p->tls.ca_file);
   }
+  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+  curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
+}
+
+/* What was wrong with the server's certificate, for a failed exchange. */
+static vgi_tls_problem tls_problem(const vgi_http *h, CURLcode code) {
+  if (h->pin_mismatch)
+    return VGI_TLS_WRONG_PIN;
+  switch (h->verify_error) {
+  case X509_V_ERR_CERT_HAS_EXPIRED:
+    return VGI_TLS_EXPIRED;
+  case X509_V_ERR_CERT_NOT_YET_VALID:
+    return VGI_TLS_NOT_YET_VALID;
+  case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+  case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+  case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+  case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+  case X509_V_ERR_CERT_UNTRUSTED:
+    return VGI_TLS_UNTRUSTED;
+  case X509_V_OK:
+    /* the chain was fine: libcurl checks the host name after it */
+    return code == CURLE_PEER_FAILED_VERIFICATION && h->peer_sha256[0] &&
+                   !h->pool->tls.thumbprint
+               ? VGI_TLS_WRONG_HOST
+               : VGI_TLS_OTHER;
+  default:
+    return h->verify_error >= 0 ? VGI_TLS_OTHER : VGI_TLS_NONE;
+  }
+}
+
+void vgi_http_tls_error(vgi_error *err, const char *peer, const char *pin,
+                        const vgi_http_result *r) {
+  const char *what, *advice;
+  char fp[3 * 32 + 1] = "";
+  switch (r->tls_problem) {
+  case VGI_TLS_EXPIRED:
+    what = "its certificate has expired";
+    advice = "renew the server's certificate";
+    break;
+  case VGI_TLS_NOT_YET_VALID:
+    what = "its certificate is not valid yet";
+    advice = "check this machine's clock";
+    break;
+  case VGI_TLS_UNTRUSTED:
+    what = "its certificate is not signed by a CA this client trusts";
+    advice = NULL; /* ca_file or the pin option */
+    break;
+  case VGI_TLS_WRONG_HOST:
+    what = "its certificate is for another host name";
+    advice = "connect with a name the certificate is for (ca_file does "
+             "not change this)";
+    break;
+  case VGI_TLS_WRONG_PIN:
+    what = "its certificate is not the one the thumbprint pins";
+    advice = NULL;
+    break;
+  default:
+    what = r->curl_error;
+    advice = NULL;
+    break;
+  }
+  char hint[128];
+  if (!advice) {
+    if (r->tls && r->tls->thumbprint)
+      snprintf(hint, sizeof hint, "check %s", pin);
+    else
+      snprintf(hint, sizeof hint,
+               "set ca_file to the CA that signed it, or pin it with %s", pin);
+    advice = hint;
+  }
+  if (r->peer_sha256)
+    for (size_t i = 0; r->peer_sha256[2 * i] && i < 32; i++)
+      snprintf(fp + (i ? 3 * i - 1 : 0), 4, "%s%.2s", i ? ":" : "",
+               r->peer_sha256 + 2 * i);
+  if (what == r->curl_error)
+    vgi_error_set(err, VG_ETLS, "TLS with %s failed: %s (%s)%s%s", peer, what,
+                  advice, fp[0] ? "; its SHA-256 thumbprint is " : "", fp);
+  else
+    vgi_error_set(err, VG_ETLS, "TLS with %s failed: %s: %s (%s)%s%s", peer,
+                  what, r->curl_error, advice,
+                  fp[0] ? "; its SHA-256 thumbprint is " : "", fp);
 }
 
 /* ---- callbacks --------------------------------------------------------- */
@@ -255,6 +359,10 @@ static void on_done(vgi_transfer *t, CURLcode code) {
   r.curl = code;
   r.curl_error = h->errbuf[0] ? h->errbuf : curl_easy_strerror(code);
   r.tls = &h->pool->tls;
+  if (code != CURLE_OK) {
+    r.tls_problem = tls_problem(h, code);
+    r.peer_sha256 = h->peer_sha256[0] ? h->peer_sha256 : NULL;
+  }
   long sent = 0;
   curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &sent);
   r.sent = code == CURLE_OK || sent > 0;
@@ -338,6 +446,7 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
     return VG_ENOMEM;
   vg_status st = VG_ENOMEM;
   h->xfer.done = on_done;
+  h->verify_error = -1;
   h->rt = rt;
   h->pool = req->pool;
   h->done = done;
@@ -378,7 +487,7 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
   curl_easy_setopt(e, CURLOPT_USERAGENT, "vguest/" VG_VERSION);
-  apply_tls(e, req->pool);
+  apply_tls(h, req->pool);
   int put =
       strcmp(req->method, "PUT") == 0 && (req->body_file || req->body_read);
   if (strcmp(req->method, "GET") != 0 && !put)

@@ -70,6 +70,17 @@ typedef struct vgi_http_request {
 typedef struct vgi_http vgi_http;
 
 /* What came back; valid during the done callback only. */
+/* What was wrong with the server's certificate. */
+typedef enum vgi_tls_problem {
+  VGI_TLS_NONE,          /* no certificate was checked, or it was fine */
+  VGI_TLS_EXPIRED,       /* past its notAfter */
+  VGI_TLS_NOT_YET_VALID, /* before its notBefore (a clock off?) */
+  VGI_TLS_UNTRUSTED,     /* not signed by a CA of ca_file or the system's */
+  VGI_TLS_WRONG_HOST,    /* a good chain, for another host name */
+  VGI_TLS_WRONG_PIN,     /* not the certificate the thumbprint pins */
+  VGI_TLS_OTHER          /* refused for another reason */
+} vgi_tls_problem;
+
 typedef struct vgi_http_result {
   long status;      /* HTTP status, 0 when there was no answer */
   const char *body; /* the buffered answer, NUL-terminated ("" if none or
@@ -83,7 +94,20 @@ typedef struct vgi_http_result {
   int local_error;    /* the body file could not be read or the sink file
                          written (curl_error says which) */
   const vgi_tls *tls; /* the policy the exchange ran under */
+  vgi_tls_problem tls_problem; /* of a failed exchange */
+  const char *peer_sha256;     /* the server certificate's SHA-256 digest
+                                  (lowercase hex) when a failed exchange saw
+                                  one, else NULL */
 } vgi_http_result;
+
+/* Sets err (kind tls) for an exchange that failed its TLS check: what was
+   wrong with peer's certificate (peer: the server, or "the ESXi host"),
+   what to do about it (pin: the option that pins it), and the
+   certificate's SHA-256 thumbprint when one was seen, colon-separated as
+   the pin options take it. */
+struct vgi_error;
+void vgi_http_tls_error(struct vgi_error *err, const char *peer,
+                        const char *pin, const vgi_http_result *r);
 
 /* Called once, from vg_runtime_step, when the exchange ends (it is freed
    when the callback returns). */

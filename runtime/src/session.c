@@ -802,17 +802,8 @@ static vg_status transport_error(sop *o, const vgi_http_result *r) {
   vg_session *s = o->s;
   vg_op *op = o->op;
   vg_status st = vgi_http_failure(r);
-  const vgi_tls *tls = vgi_pool_tls(s->pool);
-  if (st == VG_ETLS && tls->thumbprint)
-    vgi_error_set(&op->err, st,
-                  "TLS with %s failed: %s (is the pinned thumbprint the "
-                  "server's certificate?)",
-                  s->server, r->curl_error);
-  else if (st == VG_ETLS)
-    vgi_error_set(&op->err, st,
-                  "TLS with %s failed: %s (set ca_file to the CA that signed "
-                  "the server's certificate, or pin it with thumbprint)",
-                  s->server, r->curl_error);
+  if (st == VG_ETLS)
+    vgi_http_tls_error(&op->err, s->server, "thumbprint", r);
   else if (r->sent && !idempotent(op)) {
     vgi_error_set(&op->err, st,
                   "%s was sent to %s but its answer was lost (%s); it may "

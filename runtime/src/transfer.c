@@ -35,17 +35,10 @@ static void transfer_done(vg_op *op, vgi_http *h, const vgi_http_result *r) {
   }
   if (r->status == 0) {
     vg_status st = vgi_http_failure(r);
-    if (st == VG_ETLS && r->tls->thumbprint)
-      vgi_op_fail(op, st,
-                  "TLS with the ESXi host failed: %s (is the pinned transfer "
-                  "thumbprint that host's certificate?)",
-                  r->curl_error);
-    else if (st == VG_ETLS)
-      vgi_op_fail(op, st,
-                  "TLS with the ESXi host failed: %s (its certificate is "
-                  "checked with ca_file; pin it with transfer_thumbprint)",
-                  r->curl_error);
-    else
+    if (st == VG_ETLS) {
+      vgi_http_tls_error(&op->err, "the ESXi host", "transfer_thumbprint", r);
+      vgi_op_complete(op, st);
+    } else
       vgi_op_fail(op, st, "%s with the ESXi host failed: %s", what(op),
                   r->curl_error);
     /* a PUT that left may have written the file: it is not sent again */
