@@ -16,6 +16,7 @@
  */
 #include <lauxlib.h>
 
+#include "l_alloc.h"
 #include "l_core.h"
 #include "l_credentials.h"
 #include "l_edit.h"
@@ -61,6 +62,8 @@ static void pushprotocols(lua_State *L) {
 }
 
 int luaopen_vguest_core(lua_State *L) {
+  /* first: from here on no freed block keeps a secret's bytes */
+  lvg_alloc_wrap(L);
   lvg_runtime_open(L);
   lvg_open_secret(L);
   lvg_open_credentials(L);

@@ -86,9 +86,11 @@ int lvg_core_secret(lua_State *L) {
  * guest program's io.popen, os.execute) can inherit it. The secret is
  * kept in the registry table below, so a later read of the same variable
  * (a second vg.connect{}) still finds it. The VGUEST_* password variables
- * are taken when the module loads.
+ * and the password of VGUEST_SERVER's user info are taken when the module
+ * loads.
  */
 #define ENV_SECRETS "vguest.core.env_secrets"
+#define SERVER_ENV "VGUEST_SERVER"
 
 /* Pushes the table of secrets taken from the environment. */
 static void env_secrets(lua_State *L) {
@@ -111,6 +113,10 @@ static const vg_secret *env_secret(lua_State *L, const char *name) {
     return found;
   }
   lua_pop(L, 1);
+  if (strcmp(name, SERVER_ENV) == 0) { /* only what take_server took */
+    lua_pop(L, 1);
+    return NULL;
+  }
   char *v = getenv(name);
   if (v) {
     lvg_secret *p = newsecret(L);
@@ -125,6 +131,49 @@ static const vg_secret *env_secret(lua_State *L, const char *name) {
   }
   lua_pop(L, 1);
   return found;
+}
+
+/*
+ * VGUEST_SERVER with a password in its user info (https://user:pw@vc, as
+ * govc users write it): the whole URL is taken as the secret of that name,
+ * and the variable is set again without the password, so that os.getenv
+ * and every child see the user and the host only.
+ */
+static void take_server(lua_State *L) {
+  char *v = getenv(SERVER_ENV);
+  const char *auth, *at = NULL, *colon;
+  size_t alen, len;
+  char *redacted;
+  lvg_secret *p;
+  if (!v)
+    return;
+  auth = strstr(v, "://");
+  auth = auth ? auth + 3 : v;
+  alen = strcspn(auth, "/?#");
+  for (const char *c = auth; c < auth + alen; c++)
+    if (*c == '@')
+      at = c;
+  colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+  if (!colon)
+    return; /* no password in it */
+  len = strlen(v);
+  redacted = malloc(len + 1);
+  if (!redacted)
+    return;
+  memcpy(redacted, v, (size_t)(colon - v));
+  memcpy(redacted + (colon - v), at, strlen(at) + 1);
+  env_secrets(L);
+  p = newsecret(L);
+  if (vg_secret_new(v, len, &p->s) == VG_OK) {
+    explicit_bzero(v, len); /* the copy in the environment block */
+    if (setenv(SERVER_ENV, redacted, 1) != 0)
+      unsetenv(SERVER_ENV);
+    lua_setfield(L, -2, SERVER_ENV);
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  free(redacted);
 }
 
 /* core.secret_env(name): read in C, never as a Lua string. */
@@ -243,4 +292,5 @@ void lvg_open_secret(lua_State *L) {
   lua_pop(L, 1);
   env_secret(L, "VGUEST_PASSWORD");
   env_secret(L, "VGUEST_GUEST_PASSWORD");
+  take_server(L);
 }

@@ -179,7 +179,15 @@ int lvg_core_session(lua_State *L) {
     protocols[p] = vg_protocol_name((vg_protocol)p);
   protocols[p] = NULL;
   lvg_checkoptions(L, &c, 1, known);
-  o.server = lvg_optfield_string(L, &c, 1, "server", LVG_REQUIRED);
+  /* a Secret when the URL carries a password (VGUEST_SERVER's, taken
+     from the environment by l_secret.c) */
+  if (lua_getfield(L, 1, "server") == LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    o.server = vg_secret_reveal(lvg_optfield_secret(L, &c, 1, "server", 1));
+  } else {
+    lua_pop(L, 1);
+    o.server = lvg_optfield_string(L, &c, 1, "server", LVG_REQUIRED);
+  }
   /* a server URL with user info (https://user:pw@vc, as govc takes it)
      can stand in for user and password: the runtime takes them from it */
   userinfo = has_userinfo(o.server);

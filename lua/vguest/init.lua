@@ -229,6 +229,11 @@ function vg.connect(opts)
     end
     return n
   end
+  -- VGUEST_SERVER with a password in it is a Secret (the C module took it
+  -- from the environment and left the URL there without the password)
+  if o.server == nil and defaults.server == nil and core.has_secret_env("VGUEST_SERVER") then
+    o.server = core.secret_env("VGUEST_SERVER")
+  end
   default("server", defaults.server or getenv("VGUEST_SERVER"))
   default("user", defaults.user or getenv("VGUEST_USER"))
   o.password = field_secret(opts, "password", "connect", 2)

@@ -7,6 +7,7 @@
  * libcurl.
  */
 #include "loop.h"
+#include "wipe.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -99,8 +100,14 @@ vg_status vg_runtime_new(const vg_runtime_options *opts, vg_runtime **out) {
   rt->epfd = -1;
   rt->evfd = -1;
   /* Reference counted by libcurl (thread-safe since 7.84): every runtime
-     takes one reference and gives it back in vg_runtime_free. */
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+     takes one reference and gives it back in vg_runtime_free. The first
+     one also gives libcurl allocation functions that zero what they free,
+     since its request buffers hold the Basic-auth header and bodies with
+     guest passwords; when the host initialized libcurl first, libcurl
+     keeps the host's functions (README: "Secrets in memory"). */
+  if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, vgi_wipe_malloc, vgi_wipe_free,
+                           vgi_wipe_realloc, vgi_wipe_strdup,
+                           vgi_wipe_calloc) != CURLE_OK) {
     vg_runtime_free(rt);
     return VG_ENOMEM;
   }

@@ -1,21 +1,49 @@
-/* Secrets: one allocation holding the bytes and a NUL, zeroed before free,
-   compared in constant time. Nothing here formats a secret anywhere. */
+/* Secrets: one mapping of their own holding the bytes and a NUL, kept
+   out of core files (MADV_DONTDUMP), out of swap where the limits allow
+   (mlock), out of children made by fork (MADV_WIPEONFORK), and zeroed
+   before it is unmapped; compared in constant time. Nothing here formats
+   a secret anywhere. */
 #include "vguest/vguest.h"
 
 #include "buf.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <termios.h>
 #include <unistd.h>
 
 struct vg_secret {
   size_t len;
+  size_t map;   /* size of the mapping, whole pages */
   char bytes[]; /* len bytes plus NUL */
 };
+
+/* A zeroed mapping of at least n bytes, advised as above; NULL when the
+   system has no memory for it. The advice is best effort: a kernel
+   without MADV_WIPEONFORK, or a memlock limit reached, still gives a
+   secret that is wiped when freed. */
+static void *secret_map(size_t n, size_t *map) {
+  long page = sysconf(_SC_PAGESIZE);
+  size_t ps = page > 0 ? (size_t)page : 4096;
+  if (n > SIZE_MAX - ps)
+    return NULL;
+  *map = (n + ps - 1) / ps * ps;
+  void *p = mmap(NULL, *map, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  (void)madvise(p, *map, MADV_DONTDUMP);
+#ifdef MADV_WIPEONFORK
+  (void)madvise(p, *map, MADV_WIPEONFORK);
+#endif
+  (void)mlock(p, *map);
+  return p;
+}
 
 vg_status vg_secret_new(const void *bytes, size_t len, vg_secret **out) {
   if (!out)
@@ -23,9 +51,13 @@ vg_status vg_secret_new(const void *bytes, size_t len, vg_secret **out) {
   *out = NULL;
   if (!bytes && len)
     return VG_EMISUSE;
-  vg_secret *s = malloc(sizeof *s + len + 1);
+  if (len > SIZE_MAX / 2)
+    return VG_ENOMEM;
+  size_t map;
+  vg_secret *s = secret_map(sizeof *s + len + 1, &map);
   if (!s)
     return VG_ENOMEM;
+  s->map = map;
   s->len = len;
   if (len)
     memcpy(s->bytes, bytes, len);
@@ -165,8 +197,10 @@ vg_status vg_secret_dup(const vg_secret *s, vg_secret **out) {
 void vg_secret_free(vg_secret *s) {
   if (!s)
     return;
-  explicit_bzero(s, sizeof *s + s->len + 1);
-  free(s);
+  size_t map = s->map;
+  explicit_bzero(s, map);
+  (void)munlock(s, map);
+  munmap(s, map);
 }
 
 size_t vg_secret_len(const vg_secret *s) {
