@@ -389,7 +389,15 @@ static vg_status session_new(vg_runtime *rt, const vg_session_options *o,
   }
   if (o->protocol != VG_PROTOCOL_AUTO)
     use(s, place_of(vgi_protocol_get(o->protocol)));
-  vgi_runtime_max_connections(rt, o->max_connections ? o->max_connections : 16);
+  /* max_connections: requests in flight at most, per pool (the vCenter,
+     and the ESXi hosts of transfers); libcurl keeps that many idle */
+  size_t limit = o->max_connections ? (size_t)o->max_connections
+                                    : VGI_DEFAULT_MAX_CONNECTIONS;
+  vgi_pool_set_limit(s->pool, limit);
+  vgi_pool_set_limit(s->xfer_pool, limit);
+  for (size_t i = 0; i < s->npins; i++)
+    vgi_pool_set_limit(s->pins[i].pool, limit);
+  vgi_runtime_max_connections(rt, (long)(limit * (2 + s->npins)));
   if (o->insecure)
     vgi_runtime_warn(rt,
                      "TLS verification is off for %s (insecure = true): "
@@ -688,7 +696,7 @@ static vg_status exchange(sop *o, vgi_request *req) {
   hr.body = req->body.len ? &req->body : NULL;
   hr.timeout_ms = s->timeout_ms;
   hr.connect_timeout_ms = s->timeout_ms < 15000 ? s->timeout_ms : 15000;
-  hr.fresh_connection = !idempotent(o->op);
+  hr.once = !idempotent(o->op);
   st = vgi_http_start(s->rt, &hr, on_answer, o, &o->http);
   if (st == VG_OK)
     o->token_gen = s->token_gen;
