@@ -537,6 +537,103 @@ describe("vguest-sim", function()
       assert.equal(201, api_create("vm-45", { path = "/bin/true" }).status)
     end)
 
+    it("drops connections before the operation: nothing is done", function()
+      local before = h.stats(sim)
+      control(sim, { drop_next = { count = 2, when = "before", ops = { "create", "logout" } } })
+      local r = api_create("vm-45", { path = "/bin/sh", arguments = "-c 'exit 0'" })
+      assert.equal(0, r.status)
+      assert.equal(52, r.curl_exit) -- empty reply
+      -- a logout dropped before it is done leaves the session open
+      local t = h.api_login(sim)
+      assert.equal(0, api("DELETE", "/session", nil, t).status)
+      assert.equal(200, api("GET", "/session", nil, t).status)
+      local after = h.stats(sim)
+      assert.equal(before.creates, after.creates)
+      assert.equal(#before.processes, #after.processes)
+      assert.equal(before.by_op.create + 1, after.by_op.create)
+      assert.equal(before.injected.dropped + 2, after.injected.dropped)
+      -- the count is used up: both answer again
+      assert.equal(201, api_create("vm-45", { path = "/bin/true" }).status)
+      assert.equal(204, api("DELETE", "/session", nil, t).status)
+      -- vim25: a dropped StartProgramInGuest starts nothing either
+      local vt = h.vim_login(sim)
+      control(sim, { drop_next = { count = 1, when = "before", ops = { "create" } } })
+      r = vim("POST", "/GuestProcessManager/guestOperationsProcessManager/StartProgramInGuest",
+              { vm = vmref("vm-45"), auth = VIM_AUTH,
+                spec = { _typeName = "GuestProgramSpec", programPath = "/bin/true", arguments = "" } }, vt)
+      assert.equal(0, r.status)
+      assert.equal(before.creates + 1, h.stats(sim).creates)
+    end)
+
+    it("drops connections after a successful operation: it is done", function()
+      local pid = api_create("vm-45", { path = "/bin/sh", arguments = "-c 'exit 7'" }).json
+      api_wait("vm-45", pid)
+      local before = h.stats(sim)
+      control(sim, { drop_next = { count = 1, when = "after", ops = { "get", "delete" } } })
+      -- a request that fails answers normally and keeps the count
+      assert.equal(404, api_get("vm-45", 1).status)
+      local r = api_get("vm-45", pid)
+      assert.equal(0, r.status)
+      assert.equal(52, r.curl_exit)
+      assert.equal(200, api_get("vm-45", pid).status)
+      -- a dropped delete has terminated its process
+      local spid = api_create("vm-45", { path = "/bin/sleep", arguments = "30" }).json
+      control(sim, { drop_next = { count = 1, when = "after", ops = { "delete" } } })
+      r = api("POST", ("/vcenter/vm/vm-45/guest/processes/%d?action=delete"):format(spid),
+              { credentials = GUEST })
+      assert.equal(0, r.status)
+      assert.equal(0, api_wait("vm-45", spid).exit_code)
+      local after = h.stats(sim)
+      assert.equal(before.injected.dropped + 2, after.injected.dropped)
+      -- drop_next_create_response is the same as one create dropped after
+      control(sim, { drop_next = { count = 3, when = "before", ops = { "create" } } })
+      control(sim, { drop_next_create_response = false }) -- cancels it
+      assert.equal(201, api_create("vm-45", { path = "/bin/true" }).status)
+    end)
+
+    it("refuses a malformed drop_next", function()
+      for _, body in ipairs {
+        { drop_next = { count = 1 } },
+        { drop_next = { count = 1, when = "later" } },
+        { drop_next = { count = -1, when = "before" } },
+        { drop_next = { count = 1, when = "after", ops = { "frob" } } },
+        { drop_next = { count = 1, when = "after", kind = "busy" } },
+        { drop_next = { count = 1, when = "after" }, drop_next_create_response = true },
+      } do
+        local r = request(sim, "POST", "/sim/control", { body = body })
+        assert.equal(400, r.status)
+        assert.is_string(r.json.error)
+      end
+    end)
+
+    it("lists processes with their commands and exit codes, and counts injections", function()
+      local pid = api_create("vm-45", { path = "/bin/sh", arguments = "-c 'exit 42'" }).json
+      api_wait("vm-45", pid)
+      local before = h.stats(sim)
+      local rec
+      for _, p in ipairs(before.processes) do
+        if p.pid == pid then rec = p end
+      end
+      assert.same({ pid = pid, vm = "vm-45", command = [["/bin/sh" -c 'exit 42']], exited = true,
+        exit_code = 42 }, rec)
+      local spid = api_create("vm-45", { path = "/bin/sleep", arguments = "30" }).json
+      for _, p in ipairs(h.stats(sim).processes) do
+        if p.pid == spid then rec = p end
+      end
+      assert.is_false(rec.exited)
+      assert.is_nil(rec.exit_code)
+      api("POST", ("/vcenter/vm/vm-45/guest/processes/%d?action=delete"):format(spid),
+          { credentials = GUEST })
+      control(sim, { fail_next = { count = 1, kind = "busy", ops = { "get" } } })
+      assert.equal(500, api_get("vm-45", pid).status)
+      control(sim, { malform_next = { count = 1, how = "empty", ops = { "get" } } })
+      assert.equal(200, api_get("vm-45", pid).status)
+      local after = h.stats(sim)
+      assert.equal(before.injected.failed + 1, after.injected.failed)
+      assert.equal(before.injected.garbled + 1, after.injected.garbled)
+      assert.equal(before.injected.dropped, after.injected.dropped)
+    end)
+
     it("adds latency and changes VM state", function()
       -- with 2 s of latency a client allowed 0.2 s gives up (curl exit 28);
       -- without it the same call answers
