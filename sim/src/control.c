@@ -60,8 +60,8 @@ static bool parse_fail_next(struct sim *sim, json_t *fn, const char **err) {
   if (!json_is_object(fn) || !only_members(fn, known) ||
       !json_is_integer(count) || json_integer_value(count) < 0 ||
       !json_is_string(kind)) {
-    *err = "fail_next needs {count:int>=0, kind:\"busy\"|\"unavailable\", "
-           "ops?}";
+    *err = "fail_next needs {count:int>=0, kind:\"busy\"|\"unavailable\"|"
+           "\"unauthenticated\", ops?}";
     return false;
   }
   enum inject inj;
@@ -69,8 +69,11 @@ static bool parse_fail_next(struct sim *sim, json_t *fn, const char **err) {
     inj = INJ_BUSY;
   else if (strcmp(json_string_value(kind), "unavailable") == 0)
     inj = INJ_UNAVAILABLE;
+  else if (strcmp(json_string_value(kind), "unauthenticated") == 0)
+    inj = INJ_UNAUTHENTICATED;
   else {
-    *err = "fail_next.kind must be \"busy\" or \"unavailable\"";
+    *err = "fail_next.kind must be \"busy\", \"unavailable\" or "
+           "\"unauthenticated\"";
     return false;
   }
   if (!parse_ops(json_object_get(fn, "ops"), mask, err))

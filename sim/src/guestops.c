@@ -19,7 +19,11 @@ bool gfault_injected(enum inject inj, struct gfault *f) {
     return false;
   /* INJ_DROP: the fault is never sent (the reply is dropped), but the
      handler stops here as for any injected failure */
-  gfault_set(f, inj == INJ_BUSY ? GF_BUSY : GF_UNAVAILABLE, "");
+  gfault_set(f,
+             inj == INJ_BUSY              ? GF_BUSY
+             : inj == INJ_UNAUTHENTICATED ? GF_NO_SESSION
+                                          : GF_UNAVAILABLE,
+             "");
   return true;
 }
 

@@ -41,9 +41,15 @@ const char *op_name(enum op op);
 bool op_parse(const char *name, enum op *out);
 
 /* What state_begin_op tells a handler: go on, fail the request (busy,
- * unavailable), or close the connection without doing the operation
- * (drop_next "before"). */
-enum inject { INJ_NONE, INJ_BUSY, INJ_UNAVAILABLE, INJ_DROP };
+ * unavailable, or as if its session were unknown), or close the connection
+ * without doing the operation (drop_next "before"). */
+enum inject {
+  INJ_NONE,
+  INJ_BUSY,
+  INJ_UNAVAILABLE,
+  INJ_UNAUTHENTICATED,
+  INJ_DROP
+};
 
 /* How malform_next garbles a success answer (README.md). */
 #define SIM_MALFORMS(X)                                                        \

@@ -232,6 +232,9 @@ static void gerror(struct reply *rp, const struct dialect *d,
     verror(rp, d, "UNABLE_TO_ALLOCATE_RESOURCE",
            "com.vmware.api.vcenter.vm.guest.start_failed", m, NULL, NULL);
     break;
+  case GF_NO_SESSION:
+    unauthenticated(rp, d);
+    break;
   case GF_BUSY:
     verror(rp, d, "RESOURCE_BUSY", "com.vmware.api.vcenter.vm.busy",
            "The virtual machine is busy.", NULL, NULL);

@@ -173,6 +173,9 @@ static void gfault_reply(struct ctx *c, const struct gfault *f) {
              f->text);
     fault(c, "GuestOperationsFault", m, NULL);
     break;
+  case GF_NO_SESSION:
+    not_authenticated(c);
+    break;
   case GF_BUSY:
     fault(c, "TaskInProgress",
           "The operation is not allowed in the current "

@@ -520,6 +520,29 @@ describe("vguest-sim", function()
               { vm = vmref("vm-42"), auth = VIM_AUTH,
                 spec = { _typeName = "GuestProgramSpec", programPath = "/bin/true", arguments = "" } }, vt)
       assert.equal("TaskInProgress", r.json._typeName)
+      -- unauthenticated: the answer of an unknown session, with a good token
+      control(sim, { fail_next = { count = 1, kind = "unauthenticated", ops = { "list" } } })
+      r = vim("POST", "/GuestProcessManager/guestOperationsProcessManager/ListProcessesInGuest",
+              { vm = vmref("vm-42"), auth = VIM_AUTH }, vt)
+      assert.equal(500, r.status)
+      assert.equal("NotAuthenticated", r.json._typeName)
+      assert.equal(200, vim("POST", "/GuestProcessManager/guestOperationsProcessManager/ListProcessesInGuest",
+                            { vm = vmref("vm-42"), auth = VIM_AUTH }, vt).status)
+      local creates = h.stats(sim).creates
+      control(sim, { fail_next = { count = 1, kind = "unauthenticated", ops = { "create" } } })
+      r = api_create("vm-42", { path = "/bin/true" })
+      assert.equal(401, r.status)
+      assert.equal("UNAUTHENTICATED", r.json.error_type)
+      assert.equal("com.vmware.vapi.endpoint.method.authentication.required", r.json.messages[1].id)
+      r = rest("POST", "/vcenter/vm/vm-42/guest/processes?action=list", { credentials = GUEST })
+      assert.equal(200, r.status)
+      control(sim, { fail_next = { count = 1, kind = "unauthenticated" } })
+      r = rest("POST", "/vcenter/vm/vm-42/guest/processes?action=list", { credentials = GUEST })
+      assert.equal(401, r.status)
+      assert.equal("vapi.method.authentication.required", r.json.value.messages[1].id)
+      assert.equal(creates, h.stats(sim).creates)
+      assert.equal(400, request(sim, "POST", "/sim/control",
+                                { body = { fail_next = { count = 1, kind = "expired" } } }).status)
     end)
 
     it("drops the next create response but starts the process", function()
