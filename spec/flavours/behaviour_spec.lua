@@ -223,6 +223,25 @@ for _, flavour in ipairs(FLAVOURS) do
         assert.is_false(helper.alive(p.pid))
       end)
 
+      it("is retryable when its session is refused again and again though logins work", function()
+        -- a create refused at every re-login (1 + 3 tries) never ran:
+        -- another try may go through, and says so
+        local before = sim:stats()
+        sim:control { fail_next = { count = 4, kind = "unauthenticated", ops = { "create" } } }
+        local err = err_of(g.create, g, { path = "/bin/true" })
+        assert_kind("unauthenticated", err)
+        assert.are.equal("session", err.auth)
+        assert.is_true(err.retryable)
+        assert.is_false(err.maybe_done)
+        assert.are.equal(before.creates, sim:stats().creates)
+        -- a wait rides out polls refused as often (two polls' worth)
+        local p = g:create { path = "/bin/sh", arguments = "-c 'sleep 0.2; exit 5'" }
+        sim:control { fail_next = { count = 8, kind = "unauthenticated", ops = { "get", "list" } } }
+        local info = p:wait { timeout = 30, retry_for = 30 }
+        assert.are.equal(5, info.exit_code)
+        assert.are.equal(before.injected.failed + 12, sim:stats().injected.failed)
+      end)
+
       it("reads one guest variable with getenv, all of them with environment", function()
         local env = g:environment()
         assert.are.equal("table", type(env))
