@@ -251,6 +251,8 @@ bool state_take_drop_after(struct sim *sim, enum op op) {
 int64_t state_latency(struct sim *sim) {
   sim_lock(sim);
   int64_t ms = sim->latency_ms;
+  if (ms > 0)
+    sim->injected.delayed++;
   sim_unlock(sim);
   return ms;
 }
@@ -365,9 +367,10 @@ json_t *state_stats(struct sim *sim) {
                          (json_int_t)sim->xstats.bytes_up, "live",
                          xfers_live(sim, util_mono_ms()));
   json_t *inj =
-      json_pack("{s:I,s:I,s:I}", "failed", (json_int_t)sim->injected.failed,
+      json_pack("{s:I,s:I,s:I,s:I}", "failed", (json_int_t)sim->injected.failed,
                 "dropped", (json_int_t)sim->injected.dropped, "garbled",
-                (json_int_t)sim->injected.garbled);
+                (json_int_t)sim->injected.garbled, "delayed",
+                (json_int_t)sim->injected.delayed);
   json_t *j =
       json_pack("{s:I,s:o,s:I,s:o,s:o,s:I,s:o,s:o}", "requests",
                 (json_int_t)sim->requests, "logins", logins, "creates",

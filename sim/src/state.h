@@ -179,6 +179,7 @@ struct sim {
   int64_t by_op[OP_COUNT];
   struct {
     int64_t failed, dropped, garbled; /* fail_next, drop_next, malform_next */
+    int64_t delayed;                  /* answered after latency_ms */
   } injected;
   struct {
     int64_t created, requests, downloads, uploads, failed;
@@ -216,6 +217,8 @@ enum malform state_take_malform(struct sim *sim, enum op op);
 /* True when the success answer of a request of class op is to be lost
  * (drop_next "after"); takes one from drop_next's count. */
 bool state_take_drop_after(struct sim *sim, enum op op);
+/* The latency_ms to wait before the answer of an API request (counted in
+ * injected.delayed when not 0). */
 int64_t state_latency(struct sim *sim);
 
 /* vim25 container views and retrieve pages. */
