@@ -1,8 +1,10 @@
 #include "state.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const flavour_names[FL_COUNT] = {"api", "rest", "vim25"};
 
@@ -50,6 +52,32 @@ void sim_init(struct sim *sim) {
   memset(sim, 0, sizeof *sim);
   pthread_mutex_init(&sim->mu, NULL);
   pthread_cond_init(&sim->child_cv, NULL);
+  sim->proc_log_fd = -1;
+}
+
+void state_proc_log(struct sim *sim, const struct gproc *p) {
+  if (sim->proc_log_fd < 0)
+    return;
+  json_t *j = p->exited ? json_pack("{s:s,s:I,s:s,s:i}", "event", "exit", "pid",
+                                    (json_int_t)p->pid, "vm", p->vm_id,
+                                    "exit_code", p->exit_code)
+                        : json_pack("{s:s,s:I,s:s,s:s}", "event", "start",
+                                    "pid", (json_int_t)p->pid, "vm", p->vm_id,
+                                    "command", p->command);
+  char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *line = xasprintf("%s\n", text ? text : "{}");
+  /* one write of a line to an O_APPEND file: it survives a SIGKILL */
+  for (size_t off = 0, n = strlen(line); off < n;) {
+    ssize_t w = write(sim->proc_log_fd, line + off, n - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    off += (size_t)w;
+  }
+  free(line);
+  free(text);
+  json_decref(j);
 }
 
 void state_proc_free(struct gproc *p) {
@@ -111,6 +139,8 @@ void sim_destroy(struct sim *sim) {
   free(sim->cfg.releases);
   pthread_cond_destroy(&sim->child_cv);
   pthread_mutex_destroy(&sim->mu);
+  if (sim->proc_log_fd >= 0)
+    close(sim->proc_log_fd);
 }
 
 void sim_lock(struct sim *sim) {

@@ -143,6 +143,7 @@ struct config {
   int64_t transfer_ttl_ms;
   bool transfer_self_signed; /* else signed by the main certificate */
   bool transfer_explicit;    /* URLs name the address, not "*" */
+  const char *process_log;   /* --process-log FILE, or NULL */
 };
 
 struct sim {
@@ -185,6 +186,7 @@ struct sim {
     int64_t created, requests, downloads, uploads, failed;
     int64_t bytes_down, bytes_up;
   } xstats;
+  int proc_log_fd; /* --process-log, -1 without */
   /* lifecycle */
   bool shutdown;
   bool stopping;
@@ -195,6 +197,11 @@ void sim_init(struct sim *sim);
 void sim_destroy(struct sim *sim);
 void sim_lock(struct sim *sim);
 void sim_unlock(struct sim *sim);
+
+/* Appends p's start (or, once it has exited, its end) to --process-log
+ * as one JSON line, written through before the caller answers anyone;
+ * nothing without the option. The caller holds the lock. */
+void state_proc_log(struct sim *sim, const struct gproc *p);
 
 /* Sessions (each takes the lock). A token works on every flavour. On
  * success token gets the new session's token and key (when not NULL) its

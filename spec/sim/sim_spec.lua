@@ -2,6 +2,7 @@
 -- from state and from injection, flavour subsets, retention, command line.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local h = dofile(here .. "sim_helper.lua")
+local cjson = require "cjson"
 local request, control = h.request, h.control
 
 local GUEST = { interactive_session = false, type = "USERNAME_PASSWORD",
@@ -771,6 +772,44 @@ describe("vguest-sim command line", function()
     local out, code = run("--help")
     assert.equal(0, code)
     assert.matches("%-%-flavours", out)
+  end)
+
+  it("logs every guest process started and ended with --process-log, even when killed", function()
+    local log = os.tmpname()
+    local sim = h.start("--process-log " .. h.q(log))
+    local t = h.api_login(sim)
+    local function create(args)
+      return h.request(sim, "POST", "/api/vcenter/vm/vm-43/guest/processes?action=create",
+        { body = { credentials = GUEST, spec = { path = "/bin/sh", arguments = args } },
+          headers = { ["vmware-api-session-id"] = t } }).json
+    end
+    local done = create("-c 'exit 9'")
+    local running = create("-c 'sleep 30'")
+    local lines = h.eventually(function()
+      local l = {}
+      for line in h.slurp(log):gmatch("[^\n]+") do l[#l + 1] = cjson.decode(line) end
+      return #l == 3 and l
+    end)
+    -- a crash: what was logged stays, nothing is lost or torn
+    os.execute(("kill -KILL %d"):format(sim.pid))
+    sim.proc:close()
+    os.execute(("kill -KILL -%d 2>/dev/null"):format(running))
+    os.remove(sim.transfer_cert_file)
+    os.remove(sim.ca_file)
+    local after = {}
+    for line in h.slurp(log):gmatch("[^\n]+") do after[#after + 1] = cjson.decode(line) end
+    os.remove(log)
+    assert.same(lines, after)
+    assert.same({ event = "start", pid = done, vm = "vm-43", command = [["/bin/sh" -c 'exit 9']] }, lines[1])
+    -- the end of the first and the start of the second, in either order
+    local byevent = {}
+    for i = 2, 3 do byevent[lines[i].event] = lines[i] end
+    assert.same({ event = "exit", pid = done, vm = "vm-43", exit_code = 9 }, byevent.exit)
+    assert.same({ event = "start", pid = running, vm = "vm-43", command = [["/bin/sh" -c 'sleep 30']] },
+      byevent.start)
+    local out, code = run("--process-log /nonexistent-dir/log")
+    assert.equal(2, code)
+    assert.matches("process%-log", out)
   end)
 
   it("listens on ::1 when asked", function()
