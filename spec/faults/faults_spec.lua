@@ -28,6 +28,7 @@
 local vg = require "vguest"
 local helper = require "spec.helper"
 local simmod = require "vguest.sim"
+local cjson = require "cjson"
 
 local FLAVOURS = { "api", "rest", "vim25" }
 local VMS = { "web-01", "web-02", "web-03" }
@@ -62,27 +63,68 @@ local function make_cert()
   assert(ok, "openssl could not make a certificate")
 end
 
+-- A simulator; with `port`, on that port. Its --process-log is a fresh
+-- file (sim.process_log).
+local logs = 0
 local function start_sim(port)
   make_cert()
-  local args = { "--cert", cert, "--key", key }
+  logs = logs + 1
+  local log = helper.sim_tmpdir() .. "/faults-processes-" .. logs .. ".log"
+  local args = { "--cert", cert, "--key", key, "--process-log", log }
   if port then
     args[#args + 1] = "--port"
     args[#args + 1] = tostring(port)
   end
-  return simmod.start { tmpdir = helper.sim_tmpdir(), lifetime = 300, args = args }
+  local sim = simmod.start { tmpdir = helper.sim_tmpdir(), lifetime = 300, args = args }
+  sim.process_log = log
+  return sim
 end
 
--- SIGKILL: the simulator dies as a crashed server does, its guest
--- processes go on by themselves (they are in process groups of their own).
-local function crash(sim)
-  os.execute("kill -KILL " .. math.tointeger(sim.pid))
-  sim.handle:close()
-  sim.handle = nil
-  sim.stopped = true
+-- What a simulator's --process-log says it ran: records like those of
+-- /sim/stats, marked `crashed`.
+local function logged(path)
+  local f = assert(io.open(path, "r"))
+  local procs, by_pid = {}, {}
+  for line in f:lines() do
+    local e = cjson.decode(line)
+    if e.event == "start" then
+      local p = { pid = e.pid, vm = e.vm, command = e.command, exited = false, crashed = true }
+      procs[#procs + 1], by_pid[e.pid] = p, p
+    elseif by_pid[e.pid] then
+      by_pid[e.pid].exited, by_pid[e.pid].exit_code = true, e.exit_code
+    end
+  end
+  f:close()
+  return procs
 end
 
 local function sleep_outside(seconds)
   os.execute("sleep " .. tostring(seconds))
+end
+
+-- The simulator killed (SIGKILL: it dies as a crashed server does; its
+-- guest processes go on by themselves, in process groups of their own)
+-- and a new one started on the same port with the same certificate,
+-- which knows nothing of the first one's sessions and processes. What
+-- the first one ran is read from its --process-log.
+local function crash_and_restart(ctx)
+  local old = ctx.sim
+  local port = math.tointeger(tonumber(old.url:match(":(%d+)$")))
+  os.execute("kill -KILL " .. math.tointeger(old.pid))
+  old.handle:close()
+  old.handle, old.stopped = nil, true
+  os.remove(old.transfer_cert_file) -- a killed simulator removes nothing
+  ctx.crashed_procs = logged(old.process_log)
+  os.remove(old.process_log)
+  sleep_outside(0.3)
+  local ok, sim
+  for _ = 1, 20 do -- the port may linger a moment
+    ok, sim = pcall(start_sim, port)
+    if ok then break end
+    sleep_outside(0.1)
+  end
+  assert(ok, "the simulator did not restart on port " .. port .. ": " .. tostring(sim))
+  ctx.sim = sim
 end
 
 -------------------------------------------------------------------------------
@@ -256,7 +298,7 @@ local function compare(items, procs, opts)
         bad(it, "create failed: %s", tostring(e))
       elseif (allow.create or {})[e.kind] == "maybe_done" and not e.maybe_done then
         bad(it, "create failed without maybe_done: %s", tostring(e))
-      elseif rec and not it.recovered then
+      elseif rec and not it.recovered and not rec.crashed then
         bad(it, "the process of a lost create ran, but the guest's list did not show it")
       end
     end
@@ -332,6 +374,7 @@ local function run(flavour, fault)
   -- crash) is stopped, and what a crashed one left is killed
   local _ <close> = setmetatable({}, { __close = function()
     ctx.sim:stop()
+    os.remove(ctx.sim.process_log)
     for _, p in ipairs(ctx.crashed_procs or {}) do
       if helper.alive(p.pid) then os.execute("kill -KILL -" .. math.tointeger(p.pid) .. " 2>/dev/null") end
     end
@@ -363,6 +406,23 @@ local function run(flavour, fault)
   local orphans = gone(ctx.crashed_procs or {}, 5)
   assert.is_false(hung, flavour .. ": the run did not end within " .. RUN_DEADLINE .. " s")
   assert(ok, "the playbook failed: " .. tostring(err))
+  if os.getenv("VGUEST_FAULTS_SUMMARY") then -- what the run came to, for people
+    local tally = {}
+    for _, it in ipairs(items) do
+      local e = it.create_err or it.wait_err or it.run_err
+      local k = it.killed and not it.create_err and e and e.kind == "timed_out" and "killed at its deadline"
+        or e and ((it.create_err and "create " or it.run and "run " or "wait ") ..
+        tostring(e.kind) .. (e.maybe_done and " maybe_done" or "") .. (it.recovered and " recovered" or ""))
+        or "ok"
+      tally[k] = (tally[k] or 0) + 1
+    end
+    local parts = {}
+    for k, n in pairs(tally) do parts[#parts + 1] = k .. ": " .. n end
+    table.sort(parts)
+    io.stderr:write(string.format("%s / %s: %s; injected %s; new simulator started %d\n", flavour,
+      fault.name, table.concat(parts, ", "), cjson.encode(stats.injected),
+      ctx.crashed_procs and stats.creates or 0))
+  end
   local problems = compare(items, procs, fault)
   if fault.check then fault.check(items, stats, ctx, problems) end
   assert.are.same({}, problems)
@@ -377,6 +437,10 @@ local function count(items, pred)
     if pred(it) then n = n + 1 end
   end
   return n
+end
+
+local function has_runs(items)
+  return count(items, function(it) return it.run end) > 0
 end
 
 -- Sleeps inside the fault's task until `n` creates have returned.
@@ -442,7 +506,10 @@ local FAULTS = {
     name = "connections dropped before the server processed the request",
     allow = { create = { transport = "maybe_done" }, run = { transport = "maybe_done" } },
     setup = function(sim)
-      sim:control { drop_next = { count = 12, when = "before", ops = ALL_OPS } }
+      -- and g:run's output downloads: connections to the ESXi host closed
+      -- without an answer
+      sim:control { drop_next = { count = 12, when = "before", ops = ALL_OPS },
+        transfer_fail_next = { count = 2, how = "drop" } }
     end,
     during = function(ctx)
       for _ = 1, 4 do
@@ -451,8 +518,8 @@ local FAULTS = {
         ctx.sim:control { drop_next = { count = 6, when = "before", ops = ALL_OPS } }
       end
     end,
-    check = function(_, stats, _, problems)
-      if stats.injected.dropped < 12 then
+    check = function(items, stats, _, problems)
+      if stats.injected.dropped < 12 or (has_runs(items) and stats.transfers.failed < 2) then
         problems[#problems + 1] = "only " .. stats.injected.dropped .. " requests dropped"
       end
     end,
@@ -461,7 +528,9 @@ local FAULTS = {
     name = "connections dropped after the server processed the request",
     allow = { create = { transport = "maybe_done" }, run = { transport = "maybe_done" } },
     setup = function(sim)
-      sim:control { drop_next = { count = 12, when = "after", ops = ALL_OPS } }
+      -- and g:run's output downloads: cut after half of the file
+      sim:control { drop_next = { count = 12, when = "after", ops = ALL_OPS },
+        transfer_fail_next = { count = 2, how = "cut", direction = "download" } }
     end,
     during = function(ctx)
       for _ = 1, 4 do
@@ -470,8 +539,8 @@ local FAULTS = {
         ctx.sim:control { drop_next = { count = 6, when = "after", ops = ALL_OPS } }
       end
     end,
-    check = function(_, stats, _, problems)
-      if stats.injected.dropped < 12 then
+    check = function(items, stats, _, problems)
+      if stats.injected.dropped < 12 or (has_runs(items) and stats.transfers.failed < 2) then
         problems[#problems + 1] = "only " .. stats.injected.dropped .. " answers dropped"
       end
     end,
@@ -507,22 +576,11 @@ local FAULTS = {
     during = function(ctx)
       after_creates(ctx, #ctx.items)
       vg.sleep(0.1)
-      local old = ctx.sim
-      local port = math.tointeger(tonumber(old.url:match(":(%d+)$")))
-      ctx.crashed_procs = old:stats().processes
-      crash(old)
-      sleep_outside(0.3)
-      local ok, sim
-      for _ = 1, 20 do -- the port may linger a moment
-        ok, sim = pcall(start_sim, port)
-        if ok then break end
-        sleep_outside(0.1)
-      end
-      assert(ok, "the simulator did not restart on port " .. port .. ": " .. tostring(sim))
-      ctx.sim = sim
+      crash_and_restart(ctx)
     end,
     check = function(items, stats, _, problems)
       -- the long processes were running at the crash: lost, and said so
+      -- (the others may have ended before it, and their waits seen it)
       for _, it in ipairs(items) do
         if it.long and not (it.wait_err and it.wait_err.kind == "not_found") then
           problems[#problems + 1] = it.vm .. " code " .. it.code ..
@@ -532,6 +590,19 @@ local FAULTS = {
       if stats.creates ~= 0 then
         problems[#problems + 1] = "the restarted simulator started " .. stats.creates .. " processes"
       end
+    end,
+  },
+  {
+    -- creates in flight at the crash are lost (maybe_done, never sent
+    -- again), those refused while it is down are sent again and start on
+    -- the new simulator: none may have started on both
+    name = "the simulator killed and restarted on the same port mid-create",
+    long_waited = true,
+    allow = { create = { transport = "maybe_done" }, wait = { not_found = true },
+      run = { not_found = "maybe_done", transport = "maybe_done" } },
+    during = function(ctx)
+      after_creates(ctx, 20)
+      crash_and_restart(ctx)
     end,
   },
 }
