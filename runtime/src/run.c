@@ -13,13 +13,16 @@
  * does the op complete, with the first failure. A run canceled or freed
  * while pending leaves that tail to detached ops in the background.
  *
- * A step that fails for a reason that passes (busy, unavailable, a
- * dropped connection) is taken again after a back-off, for as long as
- * polls ride such failures out, when taking it again is safe: a refused
- * create never ran, a terminate whose answer was lost ends as not found
- * the second time, a download only reads. Once the command has started
- * (or may have), the run's error says maybe_done and is not retryable:
- * running the whole command again is the caller's choice, not a retry.
+ * Before the command starts, a failure ends the run at once with the
+ * step's error, retryable as it was (nothing ran: the caller may run it
+ * again; a VM whose Tools are down says so now, not after a minute).
+ * After it started, a step that fails for a reason that passes (busy,
+ * unavailable, a dropped connection) is taken again after a back-off, for
+ * as long as polls ride such failures out, since the run cannot be begun
+ * again: a terminate whose answer was lost ends as not found the second
+ * time, a download only reads, a removal ends as not found. The run's
+ * error then says maybe_done and is not retryable: running the whole
+ * command again is the caller's choice, not a retry.
  */
 #include "session.h"
 
@@ -280,18 +283,15 @@ static int again(const run *r, const vg_op *sub) {
   if (r->stopping && r->at < P_KILL)
     return 0; /* on its way out: what it has not started, it skips */
   switch (r->at) {
-  case P_ENV:
-  case P_MKTEMP:
-  case P_STDIN:
-  case P_CREATE: /* retryable: refused before it ran (never maybe_done) */
-  case P_CLEAN:
+  case P_CLEAN: /* else the directory stays behind in the guest */
     return e->retryable;
   case P_KILL: /* a second terminate of an ended process: not found */
     return e->retryable || e->maybe_done;
   case P_OUT: /* reading again is harmless, whatever a transfer says */
   case P_ERR:
     return vgi_status_retryable(sub->status);
-  default: /* the guest family has its fallback, polls their own rule */
+  default: /* before the command: the caller's to retry; the guest family
+              has its fallback, polls their own rule */
     return 0;
   }
 }

@@ -18,8 +18,9 @@
 -- The playbook is what a careful user writes: idempotent calls (connect,
 -- the VM lookup) retried while their error is retryable; a create sent
 -- again only when its error says it never ran (retryable, not
--- maybe_done); after a create whose answer was lost, the guest's process
--- list searched for it; every wait with a deadline and retry_for. Where
+-- maybe_done), and so is a g:run; after a create whose answer was lost,
+-- the guest's process list searched for it; every wait with a deadline
+-- and retry_for. Where
 -- the flavour has guest files, 2 of each VM's 20 go through g:run.
 --
 -- Each run starts its own simulator (with a certificate made here, so that
@@ -187,6 +188,19 @@ local function plan(flavour, opts)
   return items
 end
 
+-- g:run, run again only when its error says nothing ran (retryable, not
+-- maybe_done): a run whose command started is not run twice.
+local function run_once(g, spec)
+  for attempt = 1, 200 do
+    local ok, r = pcall(g.run, g, spec)
+    if ok then return r end
+    if not (vg.is_error(r) and r.retryable and not r.maybe_done) or attempt == 200 then
+      error(r, 0)
+    end
+    vg.sleep(0.05)
+  end
+end
+
 -- After a create whose answer was lost (maybe_done), the process the
 -- guest lists with that command line, if it started.
 local function find(g, args)
@@ -206,7 +220,7 @@ local function playbook(sim, flavour, items, opts, progress)
   local _, errs = vg.parallel(items, function(it)
     local g = guests[it.vm]
     if it.run then
-      local ok, r = pcall(g.run, g, { command = it.command, timeout = 20 })
+      local ok, r = pcall(run_once, g, { command = it.command, timeout = 20 })
       progress.created = progress.created + 1
       if ok then it.result, it.pid = r, r.pid else it.run_err = r end
       return

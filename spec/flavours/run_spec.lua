@@ -269,21 +269,33 @@ for _, flavour in ipairs { "api", "vim25" } do
     end)
 
     describe("under faults", function()
-      it("rides out busy and unavailable answers in each of its steps", function()
-        -- the temp directory, the create, the output downloads: each
-        -- refused twice, each sent again (the create too: a refusal
-        -- means it never ran)
-        for _, ops in ipairs { { "files" }, { "create" }, { "transfer" } } do
+      it("rides out busy and unavailable answers once its command has started", function()
+        -- the output downloads refused twice, and taken again: the
+        -- command ran once, its exit code and output are not lost
+        local before = sim:stats()
+        sim:control { fail_next = { count = 2, kind = "unavailable", ops = { "transfer" } } }
+        local r = g:run { command = "printf out; printf err >&2; exit 4" }
+        assert.are.equal(4, r.exit_code)
+        assert.are.equal("out", r.stdout)
+        assert.are.equal("err", r.stderr)
+        local after = sim:stats()
+        assert.are.equal(before.injected.failed + 2, after.injected.failed)
+        assert.are.equal(before.creates + 1, after.creates)
+      end)
+
+      it("fails at once, retryable, when refused before its command started", function()
+        -- the temp directory, then the create: nothing ran, the caller
+        -- may run it again
+        for _, ops in ipairs { { "files" }, { "create" } } do
           local before = sim:stats()
-          sim:control { fail_next = { count = 2, kind = "unavailable", ops = ops } }
-          local r = g:run { command = "printf out; printf err >&2; exit 4" }
-          assert.are.equal(4, r.exit_code)
-          assert.are.equal("out", r.stdout)
-          assert.are.equal("err", r.stderr)
-          local after = sim:stats()
-          assert.are.equal(before.injected.failed + 2, after.injected.failed, ops[1])
-          assert.are.equal(before.creates + 1, after.creates, ops[1])
+          sim:control { fail_next = { count = 1, kind = "unavailable", ops = ops } }
+          local err = err_of(g.run, g, { command = "exit 4" })
+          assert_kind("service_unavailable", err)
+          assert.is_true(err.retryable, ops[1])
+          assert.is_false(err.maybe_done, ops[1])
+          assert.are.equal(before.creates, sim:stats().creates, ops[1])
         end
+        assert.are.equal(4, g:run { command = "exit 4" }.exit_code)
       end)
 
       it("terminates at its timeout even when the terminate is refused at first", function()
