@@ -6,10 +6,12 @@
  * internal LOGIN op). When the login ends the queue is sent, or failed with
  * the login's error.
  *
- * A request whose token is rejected (expired session) is re-sent once after
- * a new login: a rejected request was never executed, so this holds even
- * for create. On the vAPI flavours a 401 on a guest operation may also mean
- * "bad guest credentials"; a cheap CHECK of the token tells the two apart.
+ * A request whose token is rejected (expired session) is re-sent after a
+ * new login, up to MAX_RELOGINS times: a rejected request was never
+ * executed, so this holds even for create, and one still rejected after
+ * that is retryable. On the vAPI flavours a 401 on a guest operation may
+ * also mean "bad guest credentials"; a cheap CHECK of the token tells the
+ * two apart.
  * A request whose answer was lost in transport is retried once only when it
  * is idempotent; a lost create is reported (maybe_done), never re-sent.
  *
@@ -1014,6 +1016,11 @@ static void answer(sop *o, const vgi_answer *a, const vgi_http_result *r) {
      the guest credentials */
   if (st == VG_EUNAUTHENTICATED && !op->err.pub.auth)
     op->err.pub.auth = rej == 2 ? "guest" : "session";
+  /* refused for its session at every try though every login worked
+     (sessions expiring faster than requests go through): the request
+     never ran, and a later one may well go through, as a poll does */
+  if (rej == 1)
+    op->err.pub.retryable = 1;
   vgi_op_complete(op, st);
 }
 
