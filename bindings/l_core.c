@@ -13,7 +13,10 @@
  *   l_secret.c                                   Secret
  *   l_runtime.c  l_error.c                       runtime of a state; errors
  *   l_interrupt.c  l_check.c                     Ctrl-C; argument checking
+ *   l_alloc.c                                    the zeroing allocator
  */
+#include <time.h>
+
 #include <lauxlib.h>
 
 #include "l_alloc.h"
@@ -28,7 +31,16 @@
 #include "l_secret.h"
 #include "l_session.h"
 
+/* core.clock() -> seconds on the monotonic clock (progress, rates). */
+static int core_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    {"clock", core_clock},
     {"secret", lvg_core_secret},
     {"secret_env", lvg_core_secret_env},
     {"has_secret_env", lvg_core_has_secret_env},

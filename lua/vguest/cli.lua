@@ -29,6 +29,9 @@ options for run and repl:
   --sim           start a simulator (vguest-sim) on a free loopback port; vg.connect{}
                   and vg.credentials{} default to it and its first accounts; it is
                   stopped when vguest exits
+  --progress, --no-progress
+                  show (or not) a live status line for vg.parallel work on
+                  stderr; by default it is shown when stderr is a terminal
   --protocol P    default protocol for vg.connect: ]] .. protocol_words .. [[
 
   --traceback     print a traceback with a runtime error (also VGUEST_TRACEBACK=1)
@@ -76,6 +79,10 @@ local function parse(argv)
       o.sim = true
     elseif a == "--traceback" then
       o.traceback = true
+    elseif a == "--progress" then
+      o.progress = true
+    elseif a == "--no-progress" then
+      o.progress = false
     elseif a == "--protocol" or a:match("^%-%-protocol=") then
       local p = a:match("^%-%-protocol=(.*)$")
       if not p then
@@ -123,6 +130,11 @@ end
 local function setup(o, cleanup)
   local defaults = require "vguest.defaults"
   if o.protocol then defaults.protocol = o.protocol end
+  -- live progress of vg.parallel on a terminal, below the playbook's output
+  local core = task.core()
+  local progress = o.progress
+  if progress == nil then progress = o.cmd == "run" and core.isatty and core.isatty(2) or false end
+  if progress then defaults.on_progress = require("vguest.progress").terminal(io.stderr) end
   if o.sim then
     local core = task.core()
     local sim = require("vguest.sim").start { lifetime = 24 * 3600 }

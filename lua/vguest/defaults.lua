@@ -11,5 +11,7 @@
 -- this host) could read them.
 --
 -- Fields: server, user, password (Secret), protocol, ca_file, thumbprint,
--- insecure, guest_user, guest_password (Secret).
+-- insecure, guest_user, guest_password (Secret); on_progress (vg.parallel's
+-- default progress callback: `vguest run` sets it when stderr is a
+-- terminal, or with --progress).
 return {}

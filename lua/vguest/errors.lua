@@ -148,7 +148,8 @@ end
 
 -- Type predicates for option specs: a spec maps each allowed key to a
 -- checker name ("string", "nonempty_string", "number", "boolean", "table",
--- "positive", "seconds", "integer", "string_array", "string_map", "any") or
+-- "positive", "seconds", "integer", "function", "string_array", "string_map",
+-- "any") or
 -- a function returning ok, expected-description.
 local checkers = {}
 M.MAX_SECONDS = 2147483 -- core timers take at most 2^31-1 ms
@@ -165,6 +166,7 @@ function checkers.nonneg(v) return type(v) == "number" and v >= 0, "a non-negati
 function checkers.integer(v) return math.type(v) == "integer" and v > 0, "a positive integer" end
 function checkers.boolean(v) return type(v) == "boolean", "a boolean" end
 function checkers.table(v) return type(v) == "table", "a table" end
+checkers["function"] = function(v) return type(v) == "function", "a function" end
 function checkers.any() return true end
 function checkers.string_array(v)
   if type(v) ~= "table" then return false, "an array of strings" end

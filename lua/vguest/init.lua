@@ -23,6 +23,7 @@ vg.version = core.version or "0.1.0"
 vg.is_error = errors.is_error
 vg.Error = errors.Error
 vg.defaults = defaults
+local progress = require "vguest.progress"
 
 local Session = { __name = "vguest.Session" }
 local VM = { __name = "vguest.VM" }
@@ -797,27 +798,34 @@ end
 -- Calls fn(item, i) for every item, at most `limit` at a time, each in its
 -- own task. results[i] is fn's first result, errors[i] its error object (or
 -- message) or nil; both are indexed like items. Never raises for fn's
--- failures; canceling the caller cancels the workers.
+-- failures; canceling the caller cancels the workers. opts.on_progress(p)
+-- (else vg.defaults.on_progress, which `vguest run` sets on a terminal) is
+-- told how the work goes: p.total, p.done, p.failed, p.running, p.elapsed,
+-- p.rate, p.finished (see vguest.progress).
 function vg.parallel(items, fn, opts)
   errors.checkarg(items, "table", 1, "parallel", 2)
   if type(fn) ~= "function" then
     argerror(2, "parallel", "function expected, got " .. typeof(fn), 2)
   end
-  opts = checkopts(opts, { limit = "integer" }, 3, "parallel", true, 2)
+  opts = checkopts(opts, { limit = "integer", on_progress = "function" }, 3, "parallel", true, 2)
   local n = #items
   local limit = math.min(opts.limit or 64, n)
   local results, errs = {}, {}
   local next_i = 0
+  local tracker = progress.tracker(n, opts.on_progress or defaults.on_progress)
   local function worker()
     while next_i < n do
       next_i = next_i + 1
       local i = next_i
+      tracker:start()
       local ok, r = pcall(fn, items[i], i)
       if ok then results[i] = r else errs[i] = r end
+      tracker:finish(ok)
     end
   end
   local ts = {}
   local guard <close> = cancel_all(ts)
+  local done <close> = setmetatable({}, { __close = function() tracker:close() end })
   for k = 1, limit do ts[k] = task.spawn(worker) end
   for _, t in ipairs(ts) do
     local ok, err = t:result()

@@ -24,6 +24,24 @@ describe("vguest CLI", function()
     assert.are.equal(out, out2)
   end)
 
+  it("shows vg.parallel's progress with --progress, and not without it off a terminal", function()
+    local play = "local vg = require 'vguest'\n" ..
+      "vg.parallel({ 1, 2, 3 }, function(i) vg.sleep(0.01) print('item ' .. i) end, { limit = 1 })\n" ..
+      "print('end')\n"
+    local out, err, code = run({ "run", "-" }, play)
+    assert.are.equal(0, code)
+    assert.are.equal("item 1\nitem 2\nitem 3\nend\n", out)
+    assert.are.equal("", err) -- stderr is not a terminal here
+    out, err, code = run({ "run", "--progress", "-" }, play)
+    assert.are.equal(0, code)
+    assert.are.equal("item 1\nitem 2\nitem 3\nend\n", out)
+    assert.matches("\r\27%[K0/3 done, 0 running, 0%.0/s, [%d.]+ s", err)
+    assert.matches("\r\27%[K3/3 done, 0 running, [%d.]+/s, [%d.]+ s", err)
+    assert.matches("\r\27%[K$", err) -- erased at the end
+    out, err = run({ "run", "--no-progress", "-" }, play)
+    assert.are.equal("", err)
+  end)
+
   it("names the flavours of the runtime's registry", function()
     local names = require("vguest.core").protocols
     assert.are.same({ "auto", "api", "rest", "vim25" }, names)

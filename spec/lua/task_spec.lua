@@ -237,6 +237,33 @@ describe("vguest.task", function()
     assert.are.same({}, task.take_unobserved())
   end)
 
+  it("reports vg.parallel's progress to on_progress", function()
+    local items = {}
+    for i = 1, 6 do items[i] = i end
+    local seen = {}
+    vg.parallel(items, function(i)
+      vg.sleep(0.01)
+      if i == 2 then error("two", 0) end
+    end, { limit = 2, on_progress = function(p)
+      seen[#seen + 1] = { done = p.done, failed = p.failed, running = p.running, total = p.total,
+        finished = p.finished, elapsed = p.elapsed, rate = p.rate }
+    end })
+    local first, last = seen[1], seen[#seen]
+    assert.are.same({ 0, 0, 0, 6, false }, { first.done, first.failed, first.running, first.total, first.finished })
+    assert.are.same({ 6, 1, 0, true }, { last.done, last.failed, last.running, last.finished })
+    local max_running = 0
+    for k, p in ipairs(seen) do
+      if p.running > max_running then max_running = p.running end
+      assert.is_true(p.elapsed >= 0 and p.rate >= 0)
+      if k > 1 then assert.is_true(p.done >= seen[k - 1].done) end
+    end
+    assert.are.equal(2, max_running)
+    -- one call at the start, one per start and end of each item, one at the end
+    assert.are.equal(1 + 2 * 6 + 1, #seen)
+    assert.has_error(function() vg.parallel({}, function() end, { on_progress = 1 }) end,
+      "bad argument #3 to 'parallel' (field 'on_progress' must be a function, got number)")
+  end)
+
   it("honours vg.parallel's limit (counted, not timed)", function()
     local items = {}
     for i = 1, 12 do items[i] = i end
