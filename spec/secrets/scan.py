@@ -294,19 +294,31 @@ def repl_history(ready):
         mark = len(out)
         os.write(fd, line.encode() + b"\r")
         read_until(b"> ", mark + len(line))
-    os.write(fd, b"\x04")
-    try:
-        while True:
-            r, _, _ = select.select([fd], [], [], 5)
-            if not r:
+    # Ctrl-D ends the REPL; one typed while it is between two reads can be
+    # lost (the terminal is in cooked mode then), so it is typed again
+    # until the REPL exits, and the REPL is killed if it never does.
+    for _ in range(10):
+        try:
+            os.write(fd, b"\x04")
+        except OSError:
+            pass
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    pass
+            if os.waitpid(pid, os.WNOHANG)[0]:
                 break
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            out += chunk
-    except OSError:
-        pass
-    os.waitpid(pid, 0)
+        else:
+            continue
+        break
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        hits.append("REPL: it did not exit on Ctrl-D")
     text = open(hist, "rb").read() if os.path.exists(hist) else b""
     # libedit writes its history vis(3)-encoded: "\040" for a space
     text = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), text)
