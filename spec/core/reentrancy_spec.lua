@@ -175,6 +175,119 @@ describe("vguest.core reentrancy", function()
     T.check(ops, trues)
   end)
 
+  -- Every call that takes an option table, with the objects it uses;
+  -- built fresh for each use (fresh(): a session, credentials, secret).
+  local function calls(o, opts)
+    local tmp = os.tmpname()
+    return {
+      { "session", function() return core.session(opts { server = "https://127.0.0.1:1", user = "a", password = o.secret }) end },
+      { "credentials", function() return core.credentials(opts { user = "root", password = o.secret }) end },
+      { "vms", function() return o.sess:vms(opts { names = { "x" } }) end },
+      { "create", function() return o.sess:create("vm-42", o.cred, opts { path = "/bin/true" }) end },
+      { "get", function() return o.sess:get("vm-42", o.cred, 42) end },
+      { "list", function() return o.sess:list("vm-42", o.cred, { 42 }) end },
+      { "delete", function() return o.sess:delete("vm-42", o.cred, 42) end },
+      { "env", function() return o.sess:env("vm-42", o.cred, { "PATH" }) end },
+      { "run", function() return o.sess:run("vm-42", o.cred, opts { "/bin/true", env = { A = "b" }, stdin = "x" }) end },
+      { "guest_os", function() return o.sess:guest_os("vm-42") end },
+      { "mktemp", function() return o.sess:mktemp("vm-42", o.cred, opts { prefix = "p" }) end },
+      { "stat", function() return o.sess:stat("vm-42", o.cred, "/tmp") end },
+      { "list_files", function() return o.sess:list_files("vm-42", o.cred, "/tmp") end },
+      { "mkdir", function() return o.sess:mkdir("vm-42", o.cred, "/tmp/x", opts { parents = true }) end },
+      { "remove", function() return o.sess:remove("vm-42", o.cred, "/tmp/x", opts { directory = true }) end },
+      { "read_file", function() return o.sess:read_file("vm-42", o.cred, "/tmp/x", opts { max_bytes = 9 }) end },
+      { "write_file", function() return o.sess:write_file("vm-42", o.cred, "/tmp/x", "data", opts { mode = 420 }) end },
+      { "upload", function() return o.sess:upload("vm-42", o.cred, tmp, "/tmp/x", opts { overwrite = true }) end },
+      { "download", function() return o.sess:download("vm-42", o.cred, "/tmp/x", tmp) end },
+      { "login", function() return o.sess:login() end },
+      { "logout", function() return o.sess:logout() end },
+    }, tmp
+  end
+  local function fresh()
+    local secret = core.secret(H.SECRET)
+    return {
+      secret = secret,
+      cred = core.credentials { user = "root", password = core.secret(H.SECRET) },
+      sess = core.session { server = "https://127.0.0.1:1", user = "a", password = core.secret(H.SECRET) },
+    }
+  end
+  local function close_all(o)
+    o.sess:close()
+    o.cred:close()
+    o.secret:close()
+  end
+  -- a call either starts (an Op, a Session, Credentials) or raises that
+  -- something it was given is closed
+  local function started_or_closed(name, ok, v)
+    if ok then
+      assert(type(v) == "userdata", name .. " returned " .. tostring(v))
+    else
+      assert(tostring(v):find("closed", 1, true), name .. ": " .. tostring(v))
+    end
+  end
+
+  it("reads option tables raw: no __index runs in the middle of a call", function()
+    for _, c in ipairs((calls(fresh(), function(t) return t end))) do
+      local o = fresh()
+      local ran = {}
+      local function opts(t)
+        return setmetatable(t, { __index = function(_, k)
+          ran[#ran + 1] = k
+          close_all(o)
+        end })
+      end
+      local list, tmp = calls(o, opts)
+      for _, call in ipairs(list) do
+        if call[1] == c[1] then
+          local ok, v = pcall(call[2])
+          assert.same({}, ran, c[1] .. " called __index")
+          started_or_closed(c[1], ok, v)
+          if ok and v.cancel then v:cancel() end
+        end
+      end
+      close_all(o)
+      os.remove(tmp)
+    end
+  end)
+
+  it("calls whose session, credentials or secret a finalizer closes meanwhile", function()
+    -- each call's objects are closed by a finalizer at some allocation of
+    -- the call: it starts with what it was given, or says it is closed
+    local target, closed = nil, 0
+    local mt = {}
+    mt.__gc = function()
+      if target then
+        close_all(target)
+        closed = closed + 1
+      end
+      if mt.__gc then setmetatable({}, mt) end
+    end
+    local outcomes = {}
+    eager_gc(10, function()
+      for _ = 1, 10 do setmetatable({}, mt) end
+      for _ = 1, 3 do
+        local names = {}
+        for i, c in ipairs((calls(fresh(), function(t) return t end))) do names[i] = c[1] end
+        for i = 1, #names do
+          local o = fresh()
+          local list, tmp = calls(o, function(t) return t end)
+          target = o
+          local ok, v = pcall(list[i][2])
+          target = nil
+          started_or_closed(names[i], ok, v)
+          outcomes[ok and "started" or "closed"] = true
+          if ok and v.cancel then v:cancel() end
+          close_all(o)
+          os.remove(tmp)
+        end
+      end
+    end)
+    mt.__gc = nil
+    collectgarbage()
+    assert.is_true(closed > 0, "no finalizer closed anything")
+    assert.is_true(outcomes.closed, "no call saw its objects closed")
+  end)
+
   describe("against a simulator", function()
     if not sim then
       pending("no simulator: " .. tostring(why))
