@@ -99,6 +99,15 @@ void *lvg_checkself(lua_State *L, const lvg_call *c, int idx,
 /* ---------------------------------------------------------------------- */
 /* Option tables                                                           */
 
+int lvg_rawfield(lua_State *L, int idx, const char *field) {
+  idx = lua_absindex(L, idx);
+  if (!lua_getmetatable(L, idx))
+    return lua_getfield(L, idx, field); /* no metatable: a raw read */
+  lua_pop(L, 1);
+  lua_pushstring(L, field);
+  return lua_rawget(L, idx);
+}
+
 void lvg_checkoptions(lua_State *L, const lvg_call *c, int idx,
                       const char *const known[]) {
   if (lua_type(L, idx) != LUA_TTABLE)
@@ -129,7 +138,7 @@ const char *lvg_optfield_string(lua_State *L, const lvg_call *c, int idx,
                                 const char *field, int flags) {
   const char *s;
   size_t len;
-  int t = lua_getfield(L, idx, field);
+  int t = lvg_rawfield(L, idx, field);
   if (t == LUA_TNIL) {
     lua_pop(L, 1);
     if (flags & LVG_REQUIRED)
@@ -151,7 +160,7 @@ const char *lvg_optfield_string(lua_State *L, const lvg_call *c, int idx,
 int lvg_optfield_boolean(lua_State *L, const lvg_call *c, int idx,
                          const char *field, int def) {
   int b = def;
-  int t = lua_getfield(L, idx, field);
+  int t = lvg_rawfield(L, idx, field);
   if (t == LUA_TBOOLEAN)
     b = lua_toboolean(L, -1);
   else if (t != LUA_TNIL)
@@ -163,7 +172,7 @@ int lvg_optfield_boolean(lua_State *L, const lvg_call *c, int idx,
 
 int lvg_optfield_number(lua_State *L, const lvg_call *c, int idx,
                         const char *field, double *out) {
-  int t = lua_getfield(L, idx, field);
+  int t = lvg_rawfield(L, idx, field);
   if (t == LUA_TNIL) {
     lua_pop(L, 1);
     return 0;
@@ -180,7 +189,7 @@ int lvg_optfield_count(lua_State *L, const lvg_call *c, int idx,
                        const char *field, lua_Integer max, lua_Integer *out) {
   lua_Integer n;
   int isnum = 0;
-  if (lua_getfield(L, idx, field) == LUA_TNIL) {
+  if (lvg_rawfield(L, idx, field) == LUA_TNIL) {
     lua_pop(L, 1);
     return 0;
   }

@@ -61,9 +61,13 @@ void *lvg_checkself(lua_State *L, const lvg_call *c, int idx,
 
 /*
  * Option tables. The table at idx must have only string keys from known
- * (NULL-terminated). Field getters read one field; returned strings stay
- * valid while the table is unmodified on the stack.
+ * (NULL-terminated). Field getters read one field, raw (lvg_rawfield);
+ * returned strings stay valid while the table is unmodified on the stack.
  */
+/* Pushes t[field] of the table at idx without metamethods (an __index
+   could run any code, close what the call is using, in the middle of
+   it); returns its type. The keys were checked raw too (lua_next). */
+int lvg_rawfield(lua_State *L, int idx, const char *field);
 void lvg_checkoptions(lua_State *L, const lvg_call *c, int idx,
                       const char *const known[]);
 #define LVG_REQUIRED 1 /* absent: "field 'f' is required" */

@@ -65,6 +65,10 @@ int lvg_core_credentials(lua_State *L) {
   p = (lvg_credentials *)lua_newuserdatauv(L, sizeof *p, 0);
   p->c = NULL;
   luaL_setmetatable(L, LVG_CREDENTIALS);
+  /* the secrets again: a finalizer run by that allocation may have closed
+     them (nothing allocates from here on) */
+  o.password = lvg_optfield_secret(L, &c, 1, "password", 0);
+  o.saml_token = lvg_optfield_secret(L, &c, 1, "saml_token", 0);
   st = vg_credentials_new(&o, &p->c, &why);
   if (st == VG_EMISUSE)
     return lvg_argerror(L, &c, 1, why != NULL ? why : vg_status_text(st));

@@ -44,6 +44,15 @@ static guestop begin(lua_State *L, const char *own, int callidx) {
   return g;
 }
 
+/* After lvg_op_new, a call's last allocation: a finalizer run there (or
+   at any allocation before) may have closed the session or the
+   credentials; they are checked again, and nothing allocates from here
+   to the start of the op. */
+static void again(lua_State *L, guestop *g) {
+  g->s = lvg_session_check(L, &g->c, NULL);
+  g->cred = lvg_checkcredentials(L, &g->c, 3);
+}
+
 /* An optional option table at idx (nil: none): checked against known.
    Returns 1 when there is one. */
 static int options(lua_State *L, const lvg_call *c, int idx,
@@ -71,7 +80,7 @@ static void attributes(lua_State *L, const lvg_call *c, int idx,
   if (!options(L, c, idx, known))
     return;
   a->overwrite = lvg_optfield_boolean(L, c, idx, "overwrite", 0);
-  t = lua_getfield(L, idx, "mode");
+  t = lvg_rawfield(L, idx, "mode");
   if (t == LUA_TSTRING) {
     const char *m = lua_tostring(L, -1);
     size_t len = strlen(m);
@@ -104,7 +113,7 @@ static void attributes(lua_State *L, const lvg_call *c, int idx,
   for (i = 0; ids[i] != NULL; i++) {
     lua_Integer v = 0;
     int isint = 0;
-    t = lua_getfield(L, idx, ids[i]);
+    t = lvg_rawfield(L, idx, ids[i]);
     if (t != LUA_TNIL) {
       if (t == LUA_TNUMBER)
         v = lua_tointegerx(L, -1, &isint);
@@ -140,6 +149,7 @@ static int files_mktemp(lua_State *L) {
   }
   lua_settop(L, 5);
   o = lvg_op_new(L, g.rt, 1, "mktemp", LVG_OP_PATH);
+  again(L, &g);
   return lvg_op_start(
       L, o, vg_file_mktemp(g.s, g.vm, g.cred, &m, lvg_op_callback(), o, &op),
       &op);
@@ -157,6 +167,7 @@ static int path_call(lua_State *L, const char *name, path_fn fn,
   lvg_op *o;
   lua_settop(L, 5);
   o = lvg_op_new(L, g.rt, 1, name, kind);
+  again(L, &g);
   return lvg_op_start(
       L, o, fn(g.s, g.vm, g.cred, path, lvg_op_callback(), o, &op), &op);
 }
@@ -181,6 +192,7 @@ static int files_mkdir(lua_State *L) {
     parents = lvg_optfield_boolean(L, &g.c, 5, "parents", 0);
   lua_settop(L, 6);
   o = lvg_op_new(L, g.rt, 1, "mkdir", LVG_OP_TRUE);
+  again(L, &g);
   return lvg_op_start(L, o,
                       vg_file_mkdir(g.s, g.vm, g.cred, path, parents,
                                     lvg_op_callback(), o, &op),
@@ -207,6 +219,7 @@ static int files_remove(lua_State *L) {
   }
   lua_settop(L, 6);
   o = lvg_op_new(L, g.rt, 1, "remove", LVG_OP_TRUE);
+  again(L, &g);
   return lvg_op_start(
       L, o,
       vg_file_remove(g.s, g.vm, g.cred, path, flags, lvg_op_callback(), o, &op),
@@ -230,6 +243,7 @@ static int files_read(lua_State *L) {
   }
   lua_settop(L, 6);
   o = lvg_op_new(L, g.rt, 1, "read_file", LVG_OP_DATA);
+  again(L, &g);
   return lvg_op_start(
       L, o,
       vg_file_download(g.s, g.vm, g.cred, path, &to, lvg_op_callback(), o, &op),
@@ -252,6 +266,7 @@ static int files_write(lua_State *L) {
   attributes(L, &g.c, 6, &a);
   lua_settop(L, 7);
   o = lvg_op_new(L, g.rt, 1, "write_file", LVG_OP_TRUE);
+  again(L, &g);
   return lvg_op_start(L, o,
                       vg_file_upload(g.s, g.vm, g.cred, path, &a, &from,
                                      lvg_op_callback(), o, &op),
@@ -275,6 +290,7 @@ static int files_upload(lua_State *L) {
   memset(&from, 0, sizeof from);
   from.local_path = local;
   o = lvg_op_new(L, g.rt, 1, "upload", LVG_OP_TRUE);
+  again(L, &g);
   return lvg_op_start(L, o,
                       vg_file_upload(g.s, g.vm, g.cred, path, &a, &from,
                                      lvg_op_callback(), o, &op),
@@ -295,6 +311,7 @@ static int files_download(lua_State *L) {
   memset(&to, 0, sizeof to);
   to.local_path = local;
   o = lvg_op_new(L, g.rt, 1, "download", LVG_OP_TRUE);
+  again(L, &g);
   return lvg_op_start(
       L, o,
       vg_file_download(g.s, g.vm, g.cred, path, &to, lvg_op_callback(), o, &op),

@@ -31,6 +31,8 @@ int lvg_core_step(lua_State *L) {
     }
   }
   lua_settop(L, 0);
+  if (lvg_op_queued(rt))
+    ms = 0; /* completions left by a step that ran out of memory */
   st = vg_runtime_step(rt->rt, ms);
   if (st != VG_OK && st != VG_ECANCELED)
     return lvg_raisestatus(L, "step", st, NULL); /* completions stay queued */

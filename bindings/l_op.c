@@ -2,15 +2,28 @@
  * vguest.Op: one asynchronous operation.
  *
  * Life of an Op (state in lvg_op.state):
- *   STARTING   userdata made by lvg_op_new, closed (no vg_op yet)
+ *   STARTING   userdata made by lvg_op_new, closed (no vg_op yet; or one
+ *              whose anchor could not be made: never reported, freed by
+ *              __gc)
  *   PENDING    vg_op started; the userdata is anchored in the registry
  *              (so it, and through its user value the Session, stay alive)
  *   COMPLETED  on_complete ran inside vg_runtime_step: the op is on the
  *              runtime's done list (C only, no Lua)
- *   DONE       core.step converted the result into user values 3/4, freed
- *              the vg_op and dropped the anchor; or Op:cancel did.
- * The anchor is released in exactly one place, finish(), used by both the
- * completion path and cancel.
+ *   CONVERTING core.step (or Op:cancel) is turning its result into Lua
+ *              values: off the done list, still anchored
+ *   DONE       the result is in user values 3/4, the vg_op freed and the
+ *              anchor dropped.
+ *
+ * Reentrancy. Converting allocates, and any allocation may run Lua code: a
+ * finalizer of some garbage object, which may call core.step (vg.sleep(0)
+ * at top level does), Op:cancel, Session:close... So an op is taken off
+ * the done list before it is converted (a nested core.step never sees it,
+ * a nested cancel finds it CONVERTING and does nothing), the conversion
+ * runs in a protected call, and only then, with no allocation left, is the
+ * op committed (commit(): user value, untrack, vg_op_free, unref, the one
+ * place the anchor is dropped). A conversion that fails (out of memory)
+ * puts the op back at the head of the done list: the next core.step
+ * reports it. Nothing is lost, nothing is reported twice.
  */
 #include <stddef.h>
 #include <string.h>
@@ -22,10 +35,11 @@
 #include "l_op.h"
 
 typedef enum lvg_op_state {
-  LVG_OP_STARTING,  /* userdata made, vg_op not started yet */
-  LVG_OP_PENDING,   /* in flight, anchored */
-  LVG_OP_COMPLETED, /* callback ran, on the done list, still anchored */
-  LVG_OP_DONE       /* result cached in user values, anchor dropped */
+  LVG_OP_STARTING,   /* userdata made, vg_op not started (or not anchored) */
+  LVG_OP_PENDING,    /* in flight, anchored */
+  LVG_OP_COMPLETED,  /* callback ran, on the done list, still anchored */
+  LVG_OP_CONVERTING, /* off the done list, result being converted */
+  LVG_OP_DONE        /* result cached in user values, anchor dropped */
 } lvg_op_state;
 
 struct lvg_op {
@@ -65,13 +79,7 @@ static void unlink_done(lvg_runtime *rt, lvg_op *o) {
   o->next_done = NULL;
 }
 
-/* The vg_callback of every op: only links it into the done list. */
-static void on_complete(vg_op *op, void *ud) {
-  lvg_op *o = (lvg_op *)ud;
-  lvg_runtime *rt = o->rt;
-  (void)op;
-  if (o->state != LVG_OP_PENDING)
-    return;
+static void push_done(lvg_runtime *rt, lvg_op *o) {
   o->state = LVG_OP_COMPLETED;
   o->next_done = NULL;
   if (rt->done_tail != NULL)
@@ -79,6 +87,24 @@ static void on_complete(vg_op *op, void *ud) {
   else
     rt->done_head = o;
   rt->done_tail = o;
+}
+
+/* Puts o back first in line (its conversion failed). */
+static void unshift_done(lvg_runtime *rt, lvg_op *o) {
+  o->state = LVG_OP_COMPLETED;
+  o->next_done = rt->done_head;
+  rt->done_head = o;
+  if (rt->done_tail == NULL)
+    rt->done_tail = o;
+}
+
+/* The vg_callback of every op: only links it into the done list. */
+static void on_complete(vg_op *op, void *ud) {
+  lvg_op *o = (lvg_op *)ud;
+  (void)op;
+  if (o->state != LVG_OP_PENDING)
+    return;
+  push_done(o->rt, o);
 }
 
 vg_callback lvg_op_callback(void) {
@@ -128,9 +154,11 @@ void lvg_op_started(lua_State *L, lvg_op *o, vg_status st, vg_op *op) {
   }
   o->op = op;
   lvg_runtime_track(o->rt, LVG_RANK_OP, &o->tracked, release);
-  o->state = LVG_OP_PENDING;
+  /* luaL_ref may fail (no memory): the op then stays STARTING, which
+     on_complete ignores, and its __gc frees (cancels) the vg_op */
   lua_pushvalue(L, -1);
   o->anchor = luaL_ref(L, LUA_REGISTRYINDEX);
+  o->state = LVG_OP_PENDING;
 }
 
 int lvg_op_start(lua_State *L, lvg_op *o, vg_status st, vg_op *const *op) {
@@ -329,13 +357,15 @@ static int pushresult(lua_State *L, lvg_op *o) {
 }
 
 /*
- * The one completion path: converts the result of the op (userdata at
- * idx) into its user values, frees the vg_op and drops the anchor.
- * Conversion happens before anything is released, so a memory error while
- * converting leaves the op as it was.
+ * Converts the result of an op being CONVERTING, under lua_pcall:
+ * (op userdata, status [, table, index]) -> value, final status. The value
+ * is the result, or the error table; with a table, the op is also stored
+ * at table[index] (the array core.step returns), last, so that an op is
+ * in that array only when its conversion succeeded.
  */
-static void finish(lua_State *L, int idx, lvg_op *o, vg_status st) {
-  idx = lua_absindex(L, idx);
+static int convert(lua_State *L) {
+  lvg_op *o = (lvg_op *)lua_touserdata(L, 1);
+  vg_status st = (vg_status)lua_tointeger(L, 2);
   if (st == VG_OK && !pushresult(L, o)) {
     st = VG_EPROTOCOL;
     lvg_pusherror(L, NULL, st, o->name);
@@ -348,6 +378,18 @@ static void finish(lua_State *L, int idx, lvg_op *o, vg_status st) {
     if (o->kind == LVG_OP_RUN && (r = vg_op_run(o->op)) != NULL && r->pid != 0)
       setrun(L, r);
   }
+  lua_pushinteger(L, st);
+  if (lua_gettop(L) >= 6) { /* op, status, table, index, value, status */
+    lua_pushvalue(L, 1);
+    lua_rawseti(L, 3, lua_tointeger(L, 4));
+  }
+  return 2;
+}
+
+/* The op (userdata at idx, CONVERTING) gets its converted value (on top,
+   popped) and final status; then the vg_op is freed and the anchor dropped.
+   Nothing here allocates or runs Lua code. */
+static void commit(lua_State *L, int idx, lvg_op *o, vg_status st) {
   lua_setiuservalue(L, idx, st == VG_OK ? UV_RESULT : UV_ERROR);
   o->status = st;
   o->state = LVG_OP_DONE;
@@ -358,20 +400,71 @@ static void finish(lua_State *L, int idx, lvg_op *o, vg_status st) {
   o->anchor = LUA_NOREF;
 }
 
+/*
+ * The one completion path, for an op already CONVERTING: converts its
+ * result (status st) in a protected call and commits it. With a table
+ * (stack index, or 0), the op is stored at table[n] too. Returns the
+ * status of lua_pcall; on failure the error is on top and the op is left
+ * as it was (the caller decides where it goes).
+ */
+static int finish(lua_State *L, int idx, lvg_op *o, vg_status st, int table,
+                  lua_Integer n) {
+  int rc;
+  idx = lua_absindex(L, idx);
+  if (table != 0)
+    table = lua_absindex(L, table);
+  lua_pushcfunction(L, convert);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, st);
+  if (table != 0) {
+    lua_pushvalue(L, table);
+    lua_pushinteger(L, n);
+  }
+  rc = lua_pcall(L, table != 0 ? 4 : 2, 2, 0);
+  if (rc != LUA_OK)
+    return rc;
+  st = (vg_status)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  commit(L, idx, o, st);
+  return LUA_OK;
+}
+
+/*
+ * core.step's report: the array of the ops completed since the last one.
+ * Each op leaves the done list before it is converted (a finalizer that
+ * steps the loop meanwhile reports the others, never this one). A failed
+ * conversion puts the op back: with ops already in the array, they are
+ * returned and the rest waits for the next step; with none, the error is
+ * raised (nothing was taken).
+ */
 int lvg_op_report(lua_State *L, lvg_runtime *rt) {
   lua_Integer n = 0;
+  int t;
   lua_newtable(L);
+  t = lua_gettop(L);
   while (rt->done_head != NULL) {
     lvg_op *o = rt->done_head;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, o->anchor);
-    finish(L, -1, o, vg_op_status(o->op));
     rt->done_head = o->next_done;
     if (rt->done_head == NULL)
       rt->done_tail = NULL;
     o->next_done = NULL;
-    lua_rawseti(L, -2, ++n);
+    o->state = LVG_OP_CONVERTING;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, o->anchor);
+    if (finish(L, -1, o, vg_op_status(o->op), t, n + 1) != LUA_OK) {
+      unshift_done(rt, o);
+      if (n == 0)
+        return lua_error(L);
+      lua_settop(L, t);
+      break;
+    }
+    n++;
+    lua_pop(L, 1); /* the op: in the array */
   }
   return 1;
+}
+
+int lvg_op_queued(const lvg_runtime *rt) {
+  return rt->done_head != NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -408,7 +501,11 @@ static int op_result(lua_State *L) {
   return 2;
 }
 
-/* Op:cancel() -> true when it was pending (it is then never reported). */
+/* Op:cancel() -> true when it was pending (it is then never reported).
+   While its error table is built (which may run a finalizer that cancels
+   it again: that one finds it CONVERTING and says false) it is no longer
+   pending. Out of memory there, it is reported by core.step instead, and
+   the error raised. */
 static int op_cancel(lua_State *L) {
   lvg_op *o = checkop(L, "cancel");
   if (o->state != LVG_OP_PENDING) {
@@ -416,7 +513,11 @@ static int op_cancel(lua_State *L) {
     return 1;
   }
   vg_op_cancel(o->op);
-  finish(L, 1, o, VG_ECANCELED);
+  o->state = LVG_OP_CONVERTING;
+  if (finish(L, 1, o, VG_ECANCELED, 0, 0) != LUA_OK) {
+    push_done(o->rt, o);
+    return lua_error(L);
+  }
   lua_pushboolean(L, 1);
   return 1;
 }

@@ -52,7 +52,12 @@ void lvg_op_started(lua_State *L, lvg_op *o, vg_status st, vg_op *op);
 int lvg_op_start(lua_State *L, lvg_op *o, vg_status st, vg_op *const *op);
 /* The callback to pass to every vg_* start function (ud: the lvg_op). */
 vg_callback lvg_op_callback(void);
-/* Pushes the array of ops completed since the last report. */
+/* Pushes the array of ops completed since the last report. Lua code may
+   run meanwhile (finalizers) and report some of them itself: each op is
+   reported once. Out of memory, it returns those converted so far (the
+   rest stay queued), or raises when there are none. */
 int lvg_op_report(lua_State *L, lvg_runtime *rt);
+/* Whether completed ops wait to be reported. */
+int lvg_op_queued(const lvg_runtime *rt);
 
 #endif

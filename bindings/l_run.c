@@ -101,8 +101,8 @@ static const char *const *checkargv(lua_State *L, const lvg_call *c, int idx) {
    first when neither is. */
 static const char *alias(lua_State *L, const lvg_call *c, int idx,
                          const char *name, const char *old) {
-  int a = lua_getfield(L, idx, name) != LUA_TNIL;
-  int b = lua_getfield(L, idx, old) != LUA_TNIL;
+  int a = lvg_rawfield(L, idx, name) != LUA_TNIL;
+  int b = lvg_rawfield(L, idx, old) != LUA_TNIL;
   lua_pop(L, 2);
   if (a && b)
     lvg_argerrorf(L, c, idx, "fields '%s' and '%s' are exclusive", name, old);
@@ -113,7 +113,7 @@ static const char *alias(lua_State *L, const lvg_call *c, int idx,
 static void checkstdin(lua_State *L, const lvg_call *c, int idx,
                        vg_transfer_spec *in) {
   static const char *const known[] = {"file", NULL};
-  int t = lua_getfield(L, idx, "stdin");
+  int t = lvg_rawfield(L, idx, "stdin");
   memset(in, 0, sizeof *in);
   if (t == LUA_TSTRING) {
     in->data = lua_tolstring(L, -1, &in->len); /* kept by the table */
@@ -128,7 +128,7 @@ static void checkstdin(lua_State *L, const lvg_call *c, int idx,
                       lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
                                                      : lvg_typename(L, -1));
     }
-    if (lua_getfield(L, sub, "file") != LUA_TSTRING || lua_rawlen(L, -1) == 0 ||
+    if (lvg_rawfield(L, sub, "file") != LUA_TSTRING || lua_rawlen(L, -1) == 0 ||
         strlen(lua_tostring(L, -1)) != lua_rawlen(L, -1))
       lvg_argerrorf(L, c, idx,
                     "field 'stdin': field 'file' must be a non-empty string "
@@ -187,14 +187,14 @@ static int session_run(lua_State *L) {
   field = alias(L, &c, 4, "cwd", "working_directory");
   r.cwd = lvg_optfield_string(L, &c, 4, field, LVG_NONEMPTY);
   field = alias(L, &c, 4, "env", "environment");
-  if (lua_getfield(L, 4, field) != LUA_TNIL)
+  if (lvg_rawfield(L, 4, field) != LUA_TNIL)
     r.env = lvg_checkenv(L, &c, -1, 4, field); /* stays on the stack */
   i = lvg_optfield_choice(L, &c, 4, "env_mode", env_modes);
   r.env_mode = i == 1 ? VG_ENV_REPLACE : VG_ENV_MERGE;
   checkstdin(L, &c, 4, &r.stdin_from);
   if (lvg_optfield_number(L, &c, 4, "timeout", &timeout)) {
     if (!(timeout > 0) || timeout > MAX_TIMEOUT_S) {
-      lua_getfield(L, 4, "timeout"); /* shown as given */
+      lvg_rawfield(L, 4, "timeout"); /* shown as given */
       if (!(timeout > 0))
         lvg_argerrorf(L, &c, 4,
                       "field 'timeout' must be a positive number of seconds, "
@@ -219,6 +219,10 @@ static int session_run(lua_State *L) {
   if (r.stderr_file != NULL)
     lvg_check_local_out(L, c.name, r.stderr_file);
   o = lvg_op_new(L, rt, 1, "run", LVG_OP_RUN);
+  /* a finalizer run at an allocation since they were checked may have
+     closed the session or the credentials (l_files.c: again) */
+  s = lvg_session_check(L, &c, NULL);
+  cred = lvg_checkcredentials(L, &c, 3);
   return lvg_op_start(L, o, vg_run(s, vm, cred, &r, lvg_op_callback(), o, &op),
                       &op);
 }
@@ -233,6 +237,7 @@ static int session_guest_os(lua_State *L) {
   lvg_op *o;
   lua_settop(L, 3);
   o = lvg_op_new(L, rt, 1, "guest_os", LVG_OP_OS);
+  s = lvg_session_check(L, &c, NULL);
   return lvg_op_start(L, o, vg_guest_os(s, vm, lvg_op_callback(), o, &op), &op);
 }
 

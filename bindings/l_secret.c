@@ -34,7 +34,7 @@ static const vg_secret *checkopen(lua_State *L, const char *own) {
 const vg_secret *lvg_optfield_secret(lua_State *L, const lvg_call *c, int idx,
                                      const char *field, int required) {
   lvg_secret *p;
-  if (lua_getfield(L, idx, field) == LUA_TNIL) {
+  if (lvg_rawfield(L, idx, field) == LUA_TNIL) {
     lua_pop(L, 1);
     if (required)
       lvg_argerrorf(L, c, idx, "field '%s' is required", field);

@@ -65,6 +65,19 @@ static lvg_session *checksession(lua_State *L, const lvg_call *c) {
   return s;
 }
 
+/*
+ * After lvg_op_new, a call's last allocation: a finalizer that ran there
+ * (or at any allocation before) may have closed the session or the
+ * credentials the call checked. They are checked again, and nothing
+ * allocates from here to the start of the op.
+ */
+static void again(lua_State *L, const lvg_call *c,
+                  const vg_credentials **cred) {
+  checksession(L, c);
+  if (cred != NULL)
+    *cred = lvg_checkcredentials(L, c, 3);
+}
+
 vg_session *lvg_session_check(lua_State *L, const lvg_call *c,
                               lvg_runtime **rt) {
   lvg_session *s = checksession(L, c);
@@ -86,7 +99,7 @@ static void transfer_pins(lua_State *L, const lvg_call *c, int idx,
       "a string or a table mapping host names to thumbprints";
   lua_Integer n = 0, i;
   const char **v;
-  int t = lua_getfield(L, idx, field);
+  int t = lvg_rawfield(L, idx, field);
   if (t == LUA_TNIL) {
     lua_pop(L, 1);
     return;
@@ -202,7 +215,7 @@ int lvg_core_session(lua_State *L) {
   o.insecure = lvg_optfield_boolean(L, &c, 1, "insecure", 0);
   if (lvg_optfield_number(L, &c, 1, "timeout", &timeout)) {
     if (!(timeout > 0) || timeout > MAX_TIMEOUT_S) {
-      lua_getfield(L, 1, "timeout"); /* shown as given */
+      lvg_rawfield(L, 1, "timeout"); /* shown as given */
       if (!(timeout > 0))
         lvg_argerrorf(L, &c, 1,
                       "field 'timeout' must be a positive number of seconds, "
@@ -230,6 +243,9 @@ int lvg_core_session(lua_State *L) {
   luaL_setmetatable(L, LVG_SESSION);
   lvg_runtime_push(L);
   lua_setiuservalue(L, -2, UV_RUNTIME);
+  /* the secret again: a finalizer run at an allocation since it was read
+     may have closed it (nothing allocates from here on) */
+  o.password = lvg_optfield_secret(L, &c, 1, "password", !userinfo);
   st = vg_session_new(rt->rt, &o, &s->s, &why);
   if (st != VG_OK) {
     s->s = NULL;
@@ -249,6 +265,7 @@ static int session_login(lua_State *L) {
   lvg_session *s = checksession(L, &c);
   vg_op *op = NULL;
   lvg_op *o = lvg_op_new(L, s->rt, 1, "login", LVG_OP_TRUE);
+  again(L, &c, NULL);
   return lvg_op_start(L, o, vg_session_login(s->s, lvg_op_callback(), o, &op),
                       &op);
 }
@@ -258,6 +275,7 @@ static int session_logout(lua_State *L) {
   lvg_session *s = checksession(L, &c);
   vg_op *op = NULL;
   lvg_op *o = lvg_op_new(L, s->rt, 1, "logout", LVG_OP_TRUE);
+  again(L, &c, NULL);
   return lvg_op_start(L, o, vg_session_logout(s->s, lvg_op_callback(), o, &op),
                       &op);
 }
@@ -275,15 +293,16 @@ static int session_vms(lua_State *L) {
   if (!lua_isnil(L, 2)) {
     int p;
     lvg_checkoptions(L, &c, 2, known);
-    if (lua_getfield(L, 2, "names") != LUA_TNIL)
+    if (lvg_rawfield(L, 2, "names") != LUA_TNIL)
       f.names =
           lvg_checkstrings(L, &c, -1, 2, "field 'names'"); /* keeps both */
-    if (lua_getfield(L, 2, "ids") != LUA_TNIL)
+    if (lvg_rawfield(L, 2, "ids") != LUA_TNIL)
       f.ids = lvg_checkstrings(L, &c, -1, 2, "field 'ids'");
     p = lvg_optfield_choice(L, &c, 2, "power_state", power_states);
     f.power_state = p >= 0 ? power_states[p] : NULL;
   }
   o = lvg_op_new(L, s->rt, 1, "vms", LVG_OP_VMS);
+  again(L, &c, NULL);
   return lvg_op_start(L, o, vg_vm_list(s->s, &f, lvg_op_callback(), o, &op),
                       &op);
 }
@@ -309,9 +328,10 @@ static int session_create(lua_State *L) {
   p.working_directory =
       lvg_optfield_string(L, &c, 4, "working_directory", LVG_NONEMPTY);
   p.start_minimized = lvg_optfield_boolean(L, &c, 4, "start_minimized", 0);
-  if (lua_getfield(L, 4, "environment") != LUA_TNIL)
+  if (lvg_rawfield(L, 4, "environment") != LUA_TNIL)
     p.env = lvg_checkenv(L, &c, -1, 4, "environment"); /* stays on the stack */
   o = lvg_op_new(L, s->rt, 1, "create", LVG_OP_PID);
+  again(L, &c, &cred);
   return lvg_op_start(
       L, o, vg_process_create(s->s, vm, cred, &p, lvg_op_callback(), o, &op),
       &op);
@@ -332,6 +352,7 @@ static int pid_call(lua_State *L, const char *name, pid_fn fn,
   lvg_op *o;
   lua_settop(L, 5);
   o = lvg_op_new(L, s->rt, 1, name, result);
+  again(L, &c, &cred);
   return lvg_op_start(L, o, fn(s->s, vm, cred, pid, lvg_op_callback(), o, &op),
                       &op);
 }
@@ -358,6 +379,7 @@ static int session_list(lua_State *L) {
   if (!lua_isnil(L, 4))
     pids = lvg_checkcounts(L, &c, 4, 4, "pids", &n); /* stays on the stack */
   o = lvg_op_new(L, s->rt, 1, "list", LVG_OP_LIST);
+  again(L, &c, &cred);
   return lvg_op_start(
       L, o, vg_process_list(s->s, vm, cred, pids, n, lvg_op_callback(), o, &op),
       &op);
@@ -376,6 +398,7 @@ static int session_env(lua_State *L) {
   if (!lua_isnil(L, 4))
     names = lvg_checkstrings(L, &c, 4, 4, "names");
   o = lvg_op_new(L, s->rt, 1, "env", LVG_OP_ENV);
+  again(L, &c, &cred);
   return lvg_op_start(
       L, o, vg_guest_env(s->s, vm, cred, names, lvg_op_callback(), o, &op),
       &op);

@@ -29,6 +29,15 @@
 -- `<close>` handlers) runs the loop. A second Ctrl-C during that wait, or
 -- a place that can neither yield nor run the loop, gives up waiting: the
 -- Op is canceled and the runtime finishes the clean-up in the background.
+--
+-- Reentrancy. A finalizer runs wherever Lua allocates, and one that waits
+-- on the main coroutine (vg.sleep(0) in a __gc) runs the loop in the
+-- middle of the scheduler's own work. So the scheduler keeps no state in
+-- locals across an allocation: the ready queue is one FIFO whose items
+-- are taken off before they are resumed, a task whose last resume is
+-- still being looked at is not resumed again (its wake-up is parked until
+-- then), and a step that reports nothing is a deadlock only when no
+-- nested run of the loop did anything meanwhile.
 local errors = require "vguest.errors"
 
 local M = {}
@@ -45,7 +54,8 @@ local YIELD = setmetatable({}, { __name = "vguest.yield" })
 local handlers = {}                         -- Op -> function(op): completion
 local tasks = setmetatable({}, { __mode = "k" }) -- coroutine -> Task
 local live = {}                             -- unfinished Task -> true
-local ready = {}                            -- queue of { task, n, ... } to resume
+local ready, rhead, rtail = {}, 1, 0        -- FIFO of { task, n, ... } to resume
+local progress = 0                          -- bumped by every wake-up and completion
 local failed = {}                           -- failed tasks, for take_unobserved
 
 local Task = { __name = "vguest.Task" }
@@ -62,13 +72,35 @@ function M.current()
   return tasks[co], main
 end
 
---- Register a completion handler for an Op started elsewhere.
-function M.on_complete(op, fn) handlers[op] = fn end
-function M.forget(op) handlers[op] = nil end
+-- Queues item (the arguments of a resume of item.task, or of a call of
+-- item.call) at the end of the ready FIFO.
+local function enqueue(item)
+  rtail = rtail + 1
+  ready[rtail] = item
+  progress = progress + 1
+end
 
 local function schedule(t, ...)
-  ready[#ready + 1] = table.pack(t, ...)
+  local item = table.pack(...) -- allocates: before the queue is touched
+  item.task = t
+  enqueue(item)
 end
+
+--- Register a completion handler for an Op started elsewhere. A loop run
+-- by a finalizer (at any allocation since the op was started) may already
+-- have reported it, with no handler to give it to: then fn(op) is called
+-- from the scheduler, soon, as a dispatch would have.
+function M.on_complete(op, fn)
+  handlers[op] = fn
+  -- after registering: the status call itself may run such a finalizer
+  if op:status() ~= "pending" and handlers[op] == fn then
+    handlers[op] = nil
+    local item = table.pack(op)
+    item.call = fn
+    enqueue(item)
+  end
+end
+function M.forget(op) handlers[op] = nil end
 
 local function finish(t, state, results, err, tb)
   t.state = state
@@ -82,8 +114,31 @@ local function finish(t, state, results, err, tb)
   for _, w in ipairs(ws) do w() end
 end
 
+local resume_now
+
 local function resume(t, ...)
   if t.state ~= "running" or t.canceling then return end
+  if t.resuming then
+    -- we run inside its last resume (a finalizer or a nested loop): it
+    -- gets this wake-up once that resume is dealt with
+    local item = table.pack(...)
+    local parked = t.parked
+    parked[#parked + 1] = item
+    return
+  end
+  t.resuming = true
+  local ok, err = pcall(resume_now, t, ...)
+  t.resuming = false
+  local parked = t.parked
+  if #parked > 0 then
+    t.parked = {}
+    for _, p in ipairs(parked) do schedule(t, table.unpack(p, 1, p.n)) end
+  end
+  if not ok then error(err, 0) end
+end
+
+-- (the body of resume)
+resume_now = function(t, ...)
   local co = t.co
   local r = table.pack(coroutine.resume(co, ...))
   if coroutine.status(co) == "dead" then
@@ -111,6 +166,7 @@ end
 -- Hands each completed op to the handler registered for it.
 local function dispatch(done)
   for _, op in ipairs(done) do
+    progress = progress + 1
     local h = handlers[op]
     if h then
       handlers[op] = nil
@@ -120,10 +176,15 @@ local function dispatch(done)
 end
 
 local function drain_ready()
-  while #ready > 0 do
-    local q = ready
-    ready = {}
-    for _, item in ipairs(q) do resume(table.unpack(item, 1, item.n)) end
+  while rhead <= rtail do
+    local item = ready[rhead]
+    ready[rhead] = nil
+    rhead = rhead + 1
+    if item.call then
+      item.call(table.unpack(item, 1, item.n))
+    else
+      resume(item.task, table.unpack(item, 1, item.n))
+    end
   end
 end
 
@@ -142,8 +203,12 @@ function M.pump(pred)
       -- not wait delivers it; nothing at all means a deadlock
       wait = 0
     end
+    local before = progress
     local done, interrupted = c.step(wait)
-    if wait == 0 and #done == 0 and not interrupted then
+    -- (a finalizer may have run the loop during that step: then it is
+    -- not a deadlock, and pred is to be looked at again)
+    if wait == 0 and #done == 0 and not interrupted and progress == before and
+        rhead > rtail and c.pending() == 0 then
       error("vguest: deadlock: waiting for something that can never happen " ..
         "(no operation in flight)", 0)
     end
@@ -218,7 +283,7 @@ function M.abandon(op)
     return
   end
   local function register(wake)
-    handlers[op] = wake
+    M.on_complete(op, wake)
     return function()
       handlers[op] = nil
       op:cancel() -- given up again: the runtime cleans up in the background
@@ -264,7 +329,7 @@ end
 --- Wait for an Op and return its result, or raise its error object.
 function M.await(op, level)
   M.suspend(function(wake)
-    handlers[op] = wake
+    M.on_complete(op, wake)
     return function() M.abandon(op) end
   end, (level or 1) + 1)
   local v, err = op:result()
@@ -274,7 +339,7 @@ end
 
 --- Start fn(...) as a task; it runs at once until its first wait.
 function M.spawn(fn, ...)
-  local t = setmetatable({ state = "running", waiters = {} }, Task)
+  local t = setmetatable({ state = "running", waiters = {}, parked = {} }, Task)
   t.co = coroutine.create(function(...) return fn(...) end)
   tasks[t.co] = t
   live[t] = true
@@ -298,6 +363,9 @@ local function wait_done(t, fname)
     M.suspend(function(wake)
       local ws = t.waiters
       ws[#ws + 1] = wake
+      -- it may have finished since the check above (a finalizer that ran
+      -- the loop): its waiters were called already
+      if t.state ~= "running" then wake() end
       return function()
         for i = #ws, 1, -1 do if ws[i] == wake then table.remove(ws, i) end end
       end

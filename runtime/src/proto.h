@@ -36,6 +36,14 @@ typedef struct vgi_call {
                                  the call, json_decref'd with it) */
 } vgi_call;
 
+/* A listing (list_files) is read page after page (vgi_call.step counts
+   them). A server whose pages never end (the same "more to come" again
+   and again) would keep the call going for ever: each page must bring the
+   end nearer (vim25: a smaller `remaining`; vAPI: the same `total`), and
+   after this many pages the call fails. At the 200 entries a page asks
+   for, that is over 1.6 million entries. */
+#define VGI_MAX_LISTING_PAGES 8192
+
 /* A request, below the server's URL. */
 typedef struct vgi_request {
   const char *method; /* static */

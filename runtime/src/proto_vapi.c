@@ -528,6 +528,16 @@ static vg_status parse_files(vgi_call *c, json_t *v, vgi_result *res,
         next < total) {
       if (!c->scratch)
         c->scratch = json_object();
+      json_t *was = json_object_get(c->scratch, "total");
+      if ((was && json_integer_value(was) != total) ||
+          c->step + 1 >= VGI_MAX_LISTING_PAGES) {
+        vgi_error_set(err, VG_EPROTOCOL,
+                      "file list: the listing does not end (page %d of "
+                      "%lld entries in all)",
+                      c->step + 1, (long long)total);
+        return VG_EPROTOCOL;
+      }
+      json_object_set_new(c->scratch, "total", json_integer(total));
       json_object_set_new(c->scratch, "index", json_integer(next));
       c->step++;
       return VG_EPENDING;

@@ -631,6 +631,17 @@ static vg_status parse_files(state *s, vgi_call *c, json_t *j, vgi_result *res,
     if (json_integer_value(remaining) > 0 && json_array_size(files)) {
       if (!c->scratch)
         c->scratch = json_object();
+      json_t *before = json_object_get(c->scratch, "remaining");
+      if ((before &&
+           json_integer_value(remaining) >= json_integer_value(before)) ||
+          c->step + 1 >= VGI_MAX_LISTING_PAGES) {
+        vgi_error_set(err, VG_EPROTOCOL,
+                      "ListFilesInGuest: the listing does not end (page %d "
+                      "leaves %lld entries to come)",
+                      c->step + 1, (long long)json_integer_value(remaining));
+        return VG_EPROTOCOL;
+      }
+      json_object_set(c->scratch, "remaining", remaining);
       json_int_t at = json_integer_value(json_object_get(c->scratch, "index"));
       json_object_set_new(
           c->scratch, "index",

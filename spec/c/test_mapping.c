@@ -405,6 +405,67 @@ static void test_refused(void) {
   fl_close(&f);
 }
 
+/* A listing whose pages never end fails (found by fuzz_exchange: the
+   same "remaining": 1 page again and again kept list_files going for
+   ever); one that ends is read to its end. */
+static void test_listing_ends(void) {
+  static const char vim_page[] =
+      "{\"remaining\":%d,\"files\":[{\"path\":\"f%d\",\"type\":"
+      "\"file\",\"size\":1}]}";
+  static const char api_page[] =
+      "{\"files\":[{\"filename\":\"f%d\",\"type\":\"FILE\",\"size\":1}],"
+      "\"total\":%d,\"status\":\"READY\"}";
+  char body[256];
+  fl f;
+  int i;
+  vg_status st = VG_OK;
+  fl_open(&f, &vgi_proto_vim25, VGI_OP_LS);
+  f.call.args = json_pack("{s:s}", "path", "/tmp");
+  f.call.step = 1; /* step 0 learns the file manager */
+  for (i = 2; i >= 0; i--) { /* 2, 1, 0 to come: three pages */
+    snprintf(body, sizeof body, vim_page, i, i);
+    st = parse(&f, 200, body);
+    CHECK(st == (i > 0 ? VG_EPENDING : VG_OK));
+  }
+  CHECK(f.res.nfiles == 3);
+  fl_kind(&f, VGI_OP_LS);
+  f.call.step = 1;
+  snprintf(body, sizeof body, vim_page, 1, 0);
+  CHECK(parse(&f, 200, body) == VG_EPENDING);
+  CHECK(parse(&f, 200, body) == VG_EPROTOCOL); /* no nearer to the end */
+  fl_kind(&f, VGI_OP_LS);
+  f.call.step = 1;
+  for (i = 0; i < VGI_MAX_LISTING_PAGES + 1; i++) {
+    snprintf(body, sizeof body, vim_page, 1000000000 - i, i);
+    if ((st = parse(&f, 200, body)) != VG_EPENDING)
+      break;
+  }
+  CHECK(st == VG_EPROTOCOL && i < VGI_MAX_LISTING_PAGES);
+  fl_close(&f);
+
+  fl_open(&f, &vgi_proto_api, VGI_OP_LS);
+  f.call.args = json_pack("{s:s}", "path", "/tmp");
+  for (i = 0; i < 3; i++) {
+    snprintf(body, sizeof body, api_page, i, 3);
+    st = parse(&f, 200, body);
+    CHECK(st == (i < 2 ? VG_EPENDING : VG_OK));
+  }
+  CHECK(f.res.nfiles == 3);
+  fl_kind(&f, VGI_OP_LS);
+  snprintf(body, sizeof body, api_page, 0, 5);
+  CHECK(parse(&f, 200, body) == VG_EPENDING);
+  snprintf(body, sizeof body, api_page, 1, 9);
+  CHECK(parse(&f, 200, body) == VG_EPROTOCOL); /* the total moved */
+  fl_kind(&f, VGI_OP_LS);
+  for (i = 0; i < VGI_MAX_LISTING_PAGES + 1; i++) {
+    snprintf(body, sizeof body, api_page, i, 1000000000);
+    if ((st = parse(&f, 200, body)) != VG_EPENDING)
+      break;
+  }
+  CHECK(st == VG_EPROTOCOL && i < VGI_MAX_LISTING_PAGES);
+  fl_close(&f);
+}
+
 /* How an exchange that got no answer is classified (http.c). */
 static void test_failures(void) {
   vgi_http_result r;
@@ -454,6 +515,7 @@ int main(void) {
   test_guest_bodies();
   test_secret_reader();
   test_refused();
+  test_listing_ends();
   test_failures();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
