@@ -43,10 +43,13 @@ static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   return realloc(ptr, nsize);
 }
 
+/* The failing allocator of the case running now: vguest.core wraps the
+   state's allocator (l_alloc.c), so lua_getallocf no longer gives it. */
+static failing *current;
+
 static failing *state_of(lua_State *L) {
-  void *ud = NULL;
-  lua_getallocf(L, &ud);
-  return (failing *)ud;
+  (void)L;
+  return current;
 }
 
 /* call_failing(k, f, ...) -> true, ... | false, err */
@@ -82,6 +85,7 @@ static int failures(lua_State *L) {
 static int run_case(const char *chunk, long k, const char **why) {
   static char msg[512];
   failing f = {0, 0, 0};
+  current = &f;
   lua_State *L = lua_newstate(alloc, &f);
   int done = -1;
   *why = NULL;
