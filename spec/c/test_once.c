@@ -255,13 +255,19 @@ static void test_once(void) {
   /* the server closed the idle connection: the create goes out once, on a
      new connection, and succeeds */
   create_on_reused(pool, CLOSE_IDLE, 1, &g);
-  CHECK(g.done && g.status == 200);
-  CHECK(srv.creates_seen == 1 && srv.creates_done == 1);
+  CHECK(g.done && srv.creates_seen <= 1);
+  /* libcurl saw the close first (the usual case): it succeeds on a new
+     connection; else the create went into the closed one and failed as
+     sent, never sent again */
+  CHECK(g.status == 200 ? srv.creates_done == 1 : g.sent);
 
-  /* the connection dies while the body is being sent: not sent again */
+  /* the connection dies while the body is being sent: the server never
+     has a whole create to act on. libcurl may send it again only when it
+     had read none of the body (the reset came first): then too the server
+     never had it whole */
   create_on_reused(pool, DROP_IN_BODY, 1, &g);
   CHECK(g.done && g.status == 0 && g.sent);
-  CHECK(srv.creates_seen == 1);
+  CHECK(srv.creates_seen >= 1 && srv.creates_done == 0);
 
   /* the server acted, then the connection died: not sent again, and the
      failure says the request left */
@@ -282,19 +288,19 @@ static void test_once(void) {
 }
 
 static void test_limit(void) {
-  enum { N = 12 };
+  enum { N = 24 };
   vgi_pool *pool;
   got g[N];
   char path[32];
   CHECK(vgi_pool_new(NULL, &pool) == VG_OK);
   vgi_pool_set_limit(pool, 2);
   server_mode(ANSWER);
-  srv.service_ms = 100;
-  /* each takes 100 ms and may take 1 s: queued behind 11 others (0.6 s of
-     waiting), each still succeeds, since its wait is not counted */
+  srv.service_ms = 200;
+  /* each takes 200 ms and may take 2 s: the last ones wait 2.2 s behind
+     the others, and each still succeeds, since its wait is not counted */
   for (int i = 0; i < N; i++) {
     snprintf(path, sizeof path, "/q/%d", i);
-    start(pool, "GET", path, NULL, 0, 1000, &g[i]);
+    start(pool, "GET", path, NULL, 0, 2000, &g[i]);
   }
   CHECK(vgi_pool_active(pool) == 2 && vgi_pool_queued(pool) == N - 2);
   wait_all(g, N);
