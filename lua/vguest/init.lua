@@ -714,7 +714,9 @@ end
 -- (see vguest.poller). `timeout` (seconds) defaults to none: wait until the
 -- process ends or the wait is canceled (Ctrl-C, t:cancel()); at the
 -- deadline it raises kind "timed_out" and the process keeps running,
--- unless `kill = true`: then it is terminated before the wait raises.
+-- unless `kill = true`: then it is terminated before the wait raises (a
+-- terminate refused for a while or whose answer is lost is sent again,
+-- for `retry_for` seconds like the polls).
 -- Polls that fail with a retryable error (busy, unavailable, a dead
 -- connection) are repeated; once they have failed for `retry_for` seconds
 -- in a row the wait raises the last of those errors.
@@ -724,9 +726,22 @@ function Process:wait(opts)
   local ok, r = pcall(poller.wait, cs, vm, cred, self.pid, opts, 2)
   if ok then return r end
   if opts.kill and errors.is_error(r) and r.kind == "timed_out" then
-    local dok, derr = pcall(task.await, call(cs, "delete", vm, cred, self.pid, "wait"), 2)
-    -- not found: it ended meanwhile, which is what was asked for
-    if not dok and not (errors.is_error(derr) and derr.kind == "not_found") then error(derr, 0) end
+    -- A terminate that failed for a reason that passes (busy, Tools
+    -- unavailable, an answer lost or late, which may or may not have
+    -- taken effect) is sent again, with the polls' back-off, for as long
+    -- as they would ride it out: a second terminate of a process that
+    -- ended is not found, which is what was asked for.
+    local since, interval = os.time(), opts.interval or 0.05
+    while true do
+      local dok, derr = pcall(task.await, call(cs, "delete", vm, cred, self.pid, "wait"), 2)
+      if dok or (errors.is_error(derr) and derr.kind == "not_found") then break end
+      if not (errors.is_error(derr) and (derr.retryable or derr.maybe_done)) or
+          os.time() - since >= (opts.retry_for or 60) then
+        error(derr, 0)
+      end
+      task.sleep(interval)
+      interval = math.min(interval * 2, math.max(opts.max_interval or 1.0, interval))
+    end
     r.message = string.format("process %d did not finish within %g s; it was terminated",
       self.pid, opts.timeout)
   end

@@ -20,12 +20,17 @@
 struct vgi_pool {
   vgi_tls tls; /* owned copies */
   CURLSH *share;
+  size_t limit;            /* requests in flight at most; 0: no limit */
+  size_t active;           /* requests handed to libcurl */
+  vgi_http *qhead, *qtail; /* requests waiting for a slot, oldest first */
 };
 
 struct vgi_http {
   vgi_transfer xfer; /* first: the loop's handle on us */
   vg_runtime *rt;
-  const vgi_pool *pool;
+  vgi_pool *pool;
+  int admitted;            /* handed to libcurl (counted in pool->active) */
+  vgi_http *qprev, *qnext; /* in pool's queue while not admitted */
   CURL *easy;
   vgi_http_done_fn done;
   void *ud;
@@ -44,8 +49,10 @@ struct vgi_http {
   int local_error;
   char local_msg[128];
   char errbuf[CURL_ERROR_SIZE];
-  int verify_error;             /* OpenSSL's, -1 before any check */
-  int pin_mismatch;             /* the leaf was not the pinned one */
+  int once;         /* the body is read through on_read, never rewound */
+  size_t body_pos;  /* of once's body: how much libcurl has read */
+  int verify_error; /* OpenSSL's, -1 before any check */
+  int pin_mismatch; /* the leaf was not the pinned one */
   char peer_sha256[2 * 32 + 1]; /* the leaf's digest, "" if none seen */
 };
 
@@ -80,6 +87,21 @@ void vgi_pool_free(vgi_pool *p) {
   free((char *)p->tls.ca_file);
   free((char *)p->tls.thumbprint);
   free(p);
+}
+
+void vgi_pool_set_limit(vgi_pool *p, size_t n) {
+  p->limit = n;
+}
+
+size_t vgi_pool_queued(const vgi_pool *p) {
+  size_t n = 0;
+  for (const vgi_http *h = p->qhead; h; h = h->qnext)
+    n++;
+  return n;
+}
+
+size_t vgi_pool_active(const vgi_pool *p) {
+  return p->active;
 }
 
 const vgi_tls *vgi_pool_tls(const vgi_pool *p) {
@@ -274,6 +296,14 @@ static size_t on_answer(char *p, size_t size, size_t n, void *ud) {
 static size_t on_read(char *dst, size_t size, size_t n, void *ud) {
   vgi_http *h = ud;
   size_t want = size * n;
+  if (h->once) { /* the buffered body, handed out once (see on_seek) */
+    size_t left = h->body.len - h->body_pos;
+    size_t k = want < left ? want : left;
+    if (k)
+      memcpy(dst, h->body.data + h->body_pos, k);
+    h->body_pos += k;
+    return k;
+  }
   if (h->body_read)
     return h->body_read(dst, want, h->body_ud);
   size_t got = fread(dst, 1, want, h->body_fp);
@@ -282,6 +312,18 @@ static size_t on_read(char *dst, size_t size, size_t n, void *ud) {
     return CURL_READFUNC_ABORT;
   }
   return got;
+}
+
+/* libcurl rewinds the body of a request it means to send again: when a
+   reused connection died before any answer came. A request sent once at
+   most refuses, unless libcurl has read none of its body yet (then the
+   server cannot have acted on it): the exchange then fails with
+   CURLE_SEND_FAIL_REWIND, reported as sent. */
+static int on_seek(void *ud, curl_off_t offset, int origin) {
+  vgi_http *h = ud;
+  if (offset != 0 || origin != SEEK_SET || h->body_pos != 0)
+    return CURL_SEEKFUNC_FAIL;
+  return CURL_SEEKFUNC_OK;
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
@@ -343,6 +385,61 @@ static void http_free(vgi_http *h) {
   free(h);
 }
 
+/* ---- admission ---------------------------------------------------------
+
+   A pool hands libcurl no more requests than its limit (max_connections):
+   the others wait in its queue, oldest first, and their timeouts start
+   when they are handed over, so waiting for a connection is not counted
+   against them. libcurl's own queue (a request added while every
+   connection to its host is busy) would serve them in no set order and
+   count the wait against their timeouts. */
+
+static void unqueue(vgi_http *h) {
+  vgi_pool *p = h->pool;
+  if (h->qprev)
+    h->qprev->qnext = h->qnext;
+  else if (p->qhead == h)
+    p->qhead = h->qnext;
+  else
+    return; /* not queued */
+  if (h->qnext)
+    h->qnext->qprev = h->qprev;
+  else
+    p->qtail = h->qprev;
+  h->qprev = h->qnext = NULL;
+}
+
+static int admit(vgi_http *h) {
+  if (vgi_loop_add(h->rt, h->easy))
+    return -1;
+  h->admitted = 1;
+  h->pool->active++;
+  return 0;
+}
+
+static void on_done(vgi_transfer *t, CURLcode code);
+
+/* Hands queued requests to libcurl while the pool has room. One that
+   libcurl refuses (no memory) fails as such. */
+static void admit_queued(vgi_pool *p) {
+  while (p->qhead && (p->limit == 0 || p->active < p->limit)) {
+    vgi_http *h = p->qhead;
+    unqueue(h);
+    if (admit(h))
+      on_done(&h->xfer, CURLE_OUT_OF_MEMORY);
+  }
+}
+
+/* Gives back h's slot (or its place in the queue). */
+static void release_slot(vgi_http *h) {
+  if (h->admitted) {
+    h->admitted = 0;
+    h->pool->active--;
+  } else {
+    unqueue(h);
+  }
+}
+
 static void on_done(vgi_transfer *t, CURLcode code) {
   vgi_http *h = (vgi_http *)t;
   vgi_http_result r;
@@ -359,6 +456,8 @@ static void on_done(vgi_transfer *t, CURLcode code) {
   r.curl = code;
   r.curl_error = h->errbuf[0] ? h->errbuf : curl_easy_strerror(code);
   r.tls = &h->pool->tls;
+  if (code == CURLE_SEND_FAIL_REWIND && h->once)
+    r.curl_error = "the connection closed before the answer came";
   if (code != CURLE_OK) {
     r.tls_problem = tls_problem(h, code);
     r.peer_sha256 = h->peer_sha256[0] ? h->peer_sha256 : NULL;
@@ -376,8 +475,11 @@ static void on_done(vgi_transfer *t, CURLcode code) {
     r.local_error = 1;
     r.curl_error = h->local_msg;
   }
+  vgi_pool *pool = h->pool;
+  release_slot(h);
   h->done(h, &r, h->ud);
   http_free(h);
+  admit_queued(pool);
 }
 
 static int add_header(vgi_http *h, const char *line) {
@@ -395,6 +497,17 @@ static vg_status set_body(vgi_http *h, const vgi_http_request *req) {
   if (req->body) {
     h->body = *req->body;
     memset(req->body, 0, sizeof *req->body);
+    if (req->once && h->body.len > 0) {
+      /* read through on_read, so that libcurl cannot send it again */
+      h->once = 1;
+      curl_easy_setopt(e, CURLOPT_POST, 1L);
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
+      curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(e, CURLOPT_READDATA, h);
+      curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+      curl_easy_setopt(e, CURLOPT_SEEKDATA, h);
+      return VG_OK;
+    }
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, h->body.data ? h->body.data : "");
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
     return VG_OK;
@@ -483,7 +596,7 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
                      (req->stall_timeout_ms + 999) / 1000);
   }
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (req->fresh_connection)
+  if (req->once && !h->once) /* no body to guard: no reused connection */
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
   curl_easy_setopt(e, CURLOPT_USERAGENT, "vguest/" VG_VERSION);
@@ -498,8 +611,17 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
     if (add_header(h, *l))
       goto fail;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
-  if (vgi_loop_add(rt, e))
+  vgi_pool *p = h->pool;
+  if (p->qhead || (p->limit && p->active >= p->limit)) {
+    h->qprev = p->qtail; /* behind every request already waiting */
+    if (p->qtail)
+      p->qtail->qnext = h;
+    else
+      p->qhead = h;
+    p->qtail = h;
+  } else if (admit(h)) {
     goto fail;
+  }
   *out = h;
   return VG_OK;
 fail : {
@@ -513,8 +635,14 @@ fail : {
 void vgi_http_cancel(vgi_http *h) {
   if (!h)
     return;
-  vgi_loop_remove(h->rt, h->easy);
+  vgi_pool *pool = h->pool;
+  int was_admitted = h->admitted;
+  if (was_admitted)
+    vgi_loop_remove(h->rt, h->easy);
+  release_slot(h);
   http_free(h);
+  if (was_admitted)
+    admit_queued(pool);
 }
 
 /* A handshake that broke off (the peer reset or closed the connection

@@ -22,6 +22,9 @@ typedef struct vgi_tls {
   int insecure;           /* no verification at all */
 } vgi_tls;
 
+/* max_connections when a session gives none. */
+#define VGI_DEFAULT_MAX_CONNECTIONS 16
+
 /* A pool: one TLS policy and the connections, TLS sessions and DNS
    answers made under it. A connection verified under one policy never
    serves a request of another pool (libcurl would reuse it: it does not
@@ -32,6 +35,12 @@ typedef struct vgi_pool vgi_pool;
 vg_status vgi_pool_new(const vgi_tls *tls, vgi_pool **out);
 void vgi_pool_free(vgi_pool *p); /* NULL is a no-op */
 const vgi_tls *vgi_pool_tls(const vgi_pool *p);
+/* Requests of the pool in flight at most (max_connections; 0: no limit).
+   The others wait, first come first served, and their timeouts start when
+   their turn comes. */
+void vgi_pool_set_limit(vgi_pool *p, size_t n);
+size_t vgi_pool_active(const vgi_pool *p); /* handed to libcurl */
+size_t vgi_pool_queued(const vgi_pool *p); /* waiting for a slot */
 
 typedef size_t (*vgi_http_read_fn)(char *dst, size_t n, void *ud);
 typedef int (*vgi_http_sink_fn)(const char *p, size_t n, void *ud); /* 0 ok */
@@ -62,9 +71,12 @@ typedef struct vgi_http_request {
   long timeout_ms;         /* whole exchange, 0: none */
   long connect_timeout_ms; /* 0: libcurl's default */
   long stall_timeout_ms;   /* fail when no byte moved for this long; 0: no */
-  int fresh_connection;    /* never on a reused connection (libcurl silently
-                              re-sends a request whose reused connection
-                              died: a create must not run twice) */
+  int once; /* sent at most once: libcurl silently re-sends a request whose
+               reused connection died before an answer came, and a create
+               must not run twice. Its body is handed to libcurl through a
+               read callback that refuses to rewind once read (the exchange
+               then fails as sent: the server may have acted); a request
+               with no body gets a fresh connection instead. */
 } vgi_http_request;
 
 typedef struct vgi_http vgi_http;

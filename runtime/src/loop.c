@@ -134,10 +134,12 @@ vg_status vg_runtime_new(const vg_runtime_options *opts, vg_runtime **out) {
 }
 
 void vgi_runtime_max_connections(vg_runtime *rt, long n) {
-  if (n > rt->max_conns) {
-    rt->max_conns = n;
-    curl_multi_setopt(rt->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
-  }
+  /* Each pool limits its own requests in flight (http.c): libcurl's limit
+     per host stays off, or it would queue them in its own order. Its
+     cache of idle connections holds what every session may keep open. */
+  rt->max_conns += n;
+  curl_multi_setopt(rt->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+  curl_multi_setopt(rt->multi, CURLMOPT_MAXCONNECTS, rt->max_conns);
 }
 
 int vg_runtime_fd(const vg_runtime *rt) {

@@ -12,6 +12,17 @@
  * the output so far is downloaded, the directory removed, and only then
  * does the op complete, with the first failure. A run canceled or freed
  * while pending leaves that tail to detached ops in the background.
+ *
+ * Before the command starts, a failure ends the run at once with the
+ * step's error, retryable as it was (nothing ran: the caller may run it
+ * again; a VM whose Tools are down says so now, not after a minute).
+ * After it started, a step that fails for a reason that passes (busy,
+ * unavailable, a dropped connection) is taken again after a back-off, for
+ * as long as polls ride such failures out, since the run cannot be begun
+ * again: a terminate whose answer was lost ends as not found the second
+ * time, a download only reads, a removal ends as not found. The run's
+ * error then says maybe_done and is not retryable: running the whole
+ * command again is the caller's choice, not a retry.
  */
 #include "session.h"
 
@@ -74,6 +85,9 @@ typedef struct run {
   int exited;    /* ... and has an exit code */
   long delay_ms; /* next poll back-off */
   uint64_t poll_failing_since; /* first of the polls failing in a row */
+  uint64_t step_failing_since; /* ... of the other steps' tries */
+  long retry_ms;               /* the back-off before a step again */
+  int retrying;                /* sub is that back-off's timer */
   vg_status final;             /* the first failure (VG_OK: none) */
   vgi_error ferr;
   stream out, err;
@@ -235,7 +249,8 @@ static void run_stop(vg_op *op, void *p, int closing) {
   (void)op;
   if (closing || r->at == P_DONE)
     return; /* the session fails the sub-op itself */
-  if (r->sub && (r->at == P_MKTEMP || r->at == P_CREATE) && hand_over(r) == 0)
+  if (r->sub && !r->retrying && (r->at == P_MKTEMP || r->at == P_CREATE) &&
+      hand_over(r) == 0)
     r->dir = NULL; /* the handed-over op removes it */
   vg_op_free(r->sub);
   r->sub = NULL;
@@ -262,12 +277,62 @@ static vg_op *took(run *r, vg_op *sub) {
 
 /* ---- the steps ---------------------------------------------------------- */
 
+/* Whether the step that failed with sub may be taken again. */
+static int again(const run *r, const vg_op *sub) {
+  const vg_error *e = &sub->err.pub;
+  if (r->stopping && r->at < P_KILL)
+    return 0; /* on its way out: what it has not started, it skips */
+  switch (r->at) {
+  case P_CLEAN: /* else the directory stays behind in the guest */
+    return e->retryable;
+  case P_KILL: /* a second terminate of an ended process: not found */
+    return e->retryable || e->maybe_done;
+  case P_OUT: /* reading again is harmless, whatever a transfer says */
+  case P_ERR:
+    return vgi_status_retryable(sub->status);
+  default: /* before the command: the caller's to retry; the guest family
+              has its fallback, polls their own rule */
+    return 0;
+  }
+}
+
+static void on_sub(vg_op *sub, void *ud);
+
+/* The failed step again after a back-off, within the polls' window. */
+static vg_status retry_later(run *r) {
+  uint64_t now = vgi_now_ms();
+  if (!r->step_failing_since)
+    r->step_failing_since = now;
+  else if (now - r->step_failing_since >= RETRY_FOR_MS)
+    return VG_ETIMEDOUT;
+  long ms = r->retry_ms ? r->retry_ms : POLL_FIRST_MS;
+  r->retry_ms = ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : ms * 2;
+  vg_status st =
+      vg_timer_start(vgi_session_runtime(r->s), ms, on_sub, r, &r->sub);
+  r->retrying = st == VG_OK;
+  return st;
+}
+
 /* Every step's op ends here: what it learnt is taken by the step's
-   handler (r->done), then the run moves on. */
+   handler (r->done), then the run moves on; a step that failed for a
+   while is taken again. */
 static void on_sub(vg_op *sub, void *ud) {
   run *r = ud;
   if (!(sub = took(r, sub)))
     return;
+  if (r->retrying) { /* the back-off has passed: the same step again */
+    r->retrying = 0;
+    vg_op_free(sub);
+    step(r);
+    return;
+  }
+  if (sub->status == VG_OK) {
+    r->step_failing_since = 0;
+    r->retry_ms = 0;
+  } else if (again(r, sub) && retry_later(r) == VG_OK) {
+    vg_op_free(sub);
+    return;
+  }
   r->done(r, sub);
   vg_op_free(sub);
   step(r);
@@ -448,6 +513,8 @@ static vg_status fetch(run *r, const char *name, stream *s, const char *local) {
   char *path = guest_file(r, name);
   if (!path)
     return VG_ENOMEM;
+  s->kept.len = 0; /* a download taken again starts over */
+  s->seen = 0;
   vg_transfer_spec to;
   memset(&to, 0, sizeof to);
   if (local) {
@@ -576,6 +643,10 @@ static void finish(run *r) {
     vgi_op_complete(r->op, VG_OK);
   } else {
     vgi_error_copy(&r->op->err, &r->ferr);
+    if (r->created) { /* the command ran: another run runs it again */
+      r->op->err.pub.maybe_done = 1;
+      r->op->err.pub.retryable = 0;
+    }
     vgi_op_complete(r->op, r->final);
   }
 }
@@ -677,9 +748,10 @@ void vg_run_stop(vg_op *op) {
     return; /* already on its way out */
   failedf(r, VG_ECANCELED, "the run was stopped");
   r->stopping = 1;
-  if (r->at == P_WAIT || r->at == P_POLL) { /* nothing to lose */
+  if (r->at == P_WAIT || r->at == P_POLL || r->retrying) { /* nothing to lose */
     vg_op_free(r->sub);
     r->sub = NULL;
+    r->retrying = 0;
     step(r);
   }
   /* else the request in flight (a create, say) ends first: its callback

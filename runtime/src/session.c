@@ -6,10 +6,12 @@
  * internal LOGIN op). When the login ends the queue is sent, or failed with
  * the login's error.
  *
- * A request whose token is rejected (expired session) is re-sent once after
- * a new login: a rejected request was never executed, so this holds even
- * for create. On the vAPI flavours a 401 on a guest operation may also mean
- * "bad guest credentials"; a cheap CHECK of the token tells the two apart.
+ * A request whose token is rejected (expired session) is re-sent after a
+ * new login, up to MAX_RELOGINS times: a rejected request was never
+ * executed, so this holds even for create, and one still rejected after
+ * that is retryable. On the vAPI flavours a 401 on a guest operation may
+ * also mean "bad guest credentials"; a cheap CHECK of the token tells the
+ * two apart.
  * A request whose answer was lost in transport is retried once only when it
  * is idempotent; a lost create is reported (maybe_done), never re-sent.
  *
@@ -389,7 +391,15 @@ static vg_status session_new(vg_runtime *rt, const vg_session_options *o,
   }
   if (o->protocol != VG_PROTOCOL_AUTO)
     use(s, place_of(vgi_protocol_get(o->protocol)));
-  vgi_runtime_max_connections(rt, o->max_connections ? o->max_connections : 16);
+  /* max_connections: requests in flight at most, per pool (the vCenter,
+     and the ESXi hosts of transfers); libcurl keeps that many idle */
+  size_t limit = o->max_connections ? (size_t)o->max_connections
+                                    : VGI_DEFAULT_MAX_CONNECTIONS;
+  vgi_pool_set_limit(s->pool, limit);
+  vgi_pool_set_limit(s->xfer_pool, limit);
+  for (size_t i = 0; i < s->npins; i++)
+    vgi_pool_set_limit(s->pins[i].pool, limit);
+  vgi_runtime_max_connections(rt, (long)(limit * (2 + s->npins)));
   if (o->insecure)
     vgi_runtime_warn(rt,
                      "TLS verification is off for %s (insecure = true): "
@@ -688,7 +698,7 @@ static vg_status exchange(sop *o, vgi_request *req) {
   hr.body = req->body.len ? &req->body : NULL;
   hr.timeout_ms = s->timeout_ms;
   hr.connect_timeout_ms = s->timeout_ms < 15000 ? s->timeout_ms : 15000;
-  hr.fresh_connection = !idempotent(o->op);
+  hr.once = !idempotent(o->op);
   st = vgi_http_start(s->rt, &hr, on_answer, o, &o->http);
   if (st == VG_OK)
     o->token_gen = s->token_gen;
@@ -1006,6 +1016,11 @@ static void answer(sop *o, const vgi_answer *a, const vgi_http_result *r) {
      the guest credentials */
   if (st == VG_EUNAUTHENTICATED && !op->err.pub.auth)
     op->err.pub.auth = rej == 2 ? "guest" : "session";
+  /* refused for its session at every try though every login worked
+     (sessions expiring faster than requests go through): the request
+     never ran, and a later one may well go through, as a poll does */
+  if (rej == 1)
+    op->err.pub.retryable = 1;
   vgi_op_complete(op, st);
 }
 

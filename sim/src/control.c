@@ -60,8 +60,8 @@ static bool parse_fail_next(struct sim *sim, json_t *fn, const char **err) {
   if (!json_is_object(fn) || !only_members(fn, known) ||
       !json_is_integer(count) || json_integer_value(count) < 0 ||
       !json_is_string(kind)) {
-    *err = "fail_next needs {count:int>=0, kind:\"busy\"|\"unavailable\", "
-           "ops?}";
+    *err = "fail_next needs {count:int>=0, kind:\"busy\"|\"unavailable\"|"
+           "\"unauthenticated\", ops?}";
     return false;
   }
   enum inject inj;
@@ -69,8 +69,11 @@ static bool parse_fail_next(struct sim *sim, json_t *fn, const char **err) {
     inj = INJ_BUSY;
   else if (strcmp(json_string_value(kind), "unavailable") == 0)
     inj = INJ_UNAVAILABLE;
+  else if (strcmp(json_string_value(kind), "unauthenticated") == 0)
+    inj = INJ_UNAUTHENTICATED;
   else {
-    *err = "fail_next.kind must be \"busy\" or \"unavailable\"";
+    *err = "fail_next.kind must be \"busy\", \"unavailable\" or "
+           "\"unauthenticated\"";
     return false;
   }
   if (!parse_ops(json_object_get(fn, "ops"), mask, err))
@@ -106,6 +109,33 @@ static bool parse_malform_next(struct sim *sim, json_t *mn, const char **err) {
   sim->malform_count = json_integer_value(count);
   sim->malform_how = how;
   memcpy(sim->malform_ops, mask, sizeof mask);
+  sim_unlock(sim);
+  return true;
+}
+
+/* drop_next {count, when: "before"|"after", ops?}. */
+static bool parse_drop_next(struct sim *sim, json_t *dn, const char **err) {
+  static const char *const known[] = {"count", "when", "ops", NULL};
+  json_t *count = json_object_get(dn, "count");
+  json_t *when = json_object_get(dn, "when");
+  bool mask[OP_COUNT];
+  if (!json_is_object(dn) || !only_members(dn, known) ||
+      !json_is_integer(count) || json_integer_value(count) < 0 ||
+      !json_is_string(when)) {
+    *err = "drop_next needs {count:int>=0, when:\"before\"|\"after\", ops?}";
+    return false;
+  }
+  bool before = strcmp(json_string_value(when), "before") == 0;
+  if (!before && strcmp(json_string_value(when), "after") != 0) {
+    *err = "drop_next.when must be \"before\" or \"after\"";
+    return false;
+  }
+  if (!parse_ops(json_object_get(dn, "ops"), mask, err))
+    return false;
+  sim_lock(sim);
+  sim->drop_count = json_integer_value(count);
+  sim->drop_before = before;
+  memcpy(sim->drop_ops, mask, sizeof mask);
   sim_unlock(sim);
   return true;
 }
@@ -192,7 +222,7 @@ static void control(struct sim *sim, struct request *r, struct reply *rp) {
   static const char *const known[] = {
       "expire_sessions",           "latency_ms", "fail_next",
       "drop_next_create_response", "set_vm",     "malform_next",
-      "transfer_fail_next",        NULL};
+      "transfer_fail_next",        "drop_next",  NULL};
   json_error_t jerr;
   json_t *body = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
   const char *err = NULL;
@@ -226,13 +256,25 @@ static void control(struct sim *sim, struct request *r, struct reply *rp) {
   if ((v = json_object_get(body, "transfer_fail_next")) &&
       !parse_transfer_fail_next(sim, v, &err))
     goto out;
+  if ((v = json_object_get(body, "drop_next")) &&
+      json_object_get(body, "drop_next_create_response")) {
+    err = "drop_next and drop_next_create_response exclude each other";
+    goto out;
+  }
+  if ((v = json_object_get(body, "drop_next")) &&
+      !parse_drop_next(sim, v, &err))
+    goto out;
   if ((v = json_object_get(body, "drop_next_create_response"))) {
+    /* drop_next {count:1, when:"after", ops:["create"]}; false cancels */
     if (!json_is_boolean(v)) {
       err = "drop_next_create_response must be a boolean";
       goto out;
     }
     sim_lock(sim);
-    sim->drop_next_create = json_is_true(v);
+    sim->drop_count = json_is_true(v) ? 1 : 0;
+    sim->drop_before = false;
+    memset(sim->drop_ops, 0, sizeof sim->drop_ops);
+    sim->drop_ops[OP_CREATE] = true;
     sim_unlock(sim);
   }
   if ((v = json_object_get(body, "expire_sessions"))) {

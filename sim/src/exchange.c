@@ -70,7 +70,10 @@ bool req_is(const struct request *r, const char *method) {
 enum inject req_begin_op(struct sim *sim, struct reply *rp, enum op op) {
   rp->has_op = true;
   rp->op = op;
-  return state_begin_op(sim, op);
+  enum inject inj = state_begin_op(sim, op);
+  if (inj == INJ_DROP) /* whatever the handler answers now is never sent */
+    rp->drop = true;
+  return inj;
 }
 
 void reply_json(struct reply *rp, unsigned status, json_t *j) {

@@ -55,7 +55,9 @@ bool req_is(const struct request *r, const char *method);
 
 /* Counts one request of class op and takes an injected failure
  * (state_begin_op), and records op in rp so that its success answer can
- * be garbled by malform_next (malform.c). */
+ * be garbled by malform_next (malform.c) or lost (drop_next "after",
+ * router.c). INJ_DROP (drop_next "before") marks rp dropped: the handler
+ * must return without doing the operation. */
 enum inject req_begin_op(struct sim *sim, struct reply *rp, enum op op);
 
 /* Body helpers; the JSON variants take ownership of j (NULL = empty). */

@@ -17,7 +17,13 @@ void gfault_set(struct gfault *f, enum gfault_kind kind, const char *text) {
 bool gfault_injected(enum inject inj, struct gfault *f) {
   if (inj == INJ_NONE)
     return false;
-  gfault_set(f, inj == INJ_BUSY ? GF_BUSY : GF_UNAVAILABLE, "");
+  /* INJ_DROP: the fault is never sent (the reply is dropped), but the
+     handler stops here as for any injected failure */
+  gfault_set(f,
+             inj == INJ_BUSY              ? GF_BUSY
+             : inj == INJ_UNAUTHENTICATED ? GF_NO_SESSION
+                                          : GF_UNAVAILABLE,
+             "");
   return true;
 }
 

@@ -29,7 +29,8 @@ enum gfault_kind {
   GF_VAR_NOT_FOUND,     /* text = variable name */
   GF_START_FAILED,      /* text = reason */
   GF_BUSY,              /* injected */
-  GF_UNAVAILABLE        /* injected */
+  GF_UNAVAILABLE,       /* injected */
+  GF_NO_SESSION         /* injected: answered as for an unknown session */
 };
 
 struct gfault {

@@ -76,6 +76,7 @@ int64_t gproc_spawn(struct sim *sim, const struct gspawn *sp) {
     tail = &(*tail)->next;
   *tail = p;
   sim->creates++;
+  state_proc_log(sim, p);
   pthread_cond_signal(&sim->child_cv);
   return pid;
 }
@@ -112,6 +113,7 @@ static void record_exit(struct sim *sim, pid_t pid, int status) {
        * process did not exit by itself (a signal killed it), never the
        * shell's 128 + signal */
       p->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+      state_proc_log(sim, p);
       break;
     }
   }

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -46,6 +47,8 @@ static const char usage[] =
     "  --transfer-ttl SECONDS transfer URLs expire after this (default 600)\n"
     "  --transfer-url-host H  star (default: https://*:PORT/...) or explicit\n"
     "                         (https://ADDR:PORT/...)\n"
+    "  --process-log FILE     append a JSON line per guest process started\n"
+    "                         and ended to FILE\n"
     "  --verbose              log one line per request to stderr\n"
     "  --help                 this text\n"
     "Prints one JSON line {url, ca_file, flavours, pid, transfer_url,\n"
@@ -130,7 +133,8 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     O_XPORT,
     O_XCERT,
     O_XTTL,
-    O_XHOST
+    O_XHOST,
+    O_PLOG
   };
   static const struct option opts[] = {
       {"inventory", required_argument, NULL, O_INV},
@@ -148,6 +152,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       {"transfer-cert", required_argument, NULL, O_XCERT},
       {"transfer-ttl", required_argument, NULL, O_XTTL},
       {"transfer-url-host", required_argument, NULL, O_XHOST},
+      {"process-log", required_argument, NULL, O_PLOG},
       {"help", no_argument, NULL, O_HELP},
       {NULL, 0, NULL, 0}};
   int c;
@@ -235,6 +240,9 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         cfg->transfer_explicit = true;
       else
         return die("--transfer-url-host %s: expected star or explicit", optarg);
+      break;
+    case O_PLOG:
+      cfg->process_log = optarg;
       break;
     case O_HELP:
       fputs(usage, stdout);
@@ -367,6 +375,15 @@ int main(int argc, char **argv) {
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) {
     sim_destroy(&sim);
     return 1; /* the parent is already gone */
+  }
+  if (sim.cfg.process_log &&
+      (sim.proc_log_fd =
+           open(sim.cfg.process_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                0600)) < 0) {
+    fprintf(stderr, "vguest-sim: --process-log %s: %s\n", sim.cfg.process_log,
+            strerror(errno));
+    sim_destroy(&sim);
+    return 2;
   }
   if (!inventory_load(sim.cfg.inventory_path, &sim.inv, err, sizeof err)) {
     fprintf(stderr, "vguest-sim: %s\n", err);

@@ -41,6 +41,10 @@ void router_dispatch(struct sim *sim, struct request *r, struct reply *rp) {
   } else {
     reply_text(rp, 404, "Not Found");
   }
+  /* drop_next "after": the operation happened, its answer is lost */
+  if (rp->has_op && !rp->drop && rp->status >= 200 && rp->status <= 299 &&
+      state_take_drop_after(sim, rp->op))
+    rp->drop = true;
   malform_reply(sim, rp);
   int64_t latency = state_latency(sim);
   if (latency > 0)

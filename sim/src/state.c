@@ -1,8 +1,10 @@
 #include "state.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const flavour_names[FL_COUNT] = {"api", "rest", "vim25"};
 
@@ -50,6 +52,32 @@ void sim_init(struct sim *sim) {
   memset(sim, 0, sizeof *sim);
   pthread_mutex_init(&sim->mu, NULL);
   pthread_cond_init(&sim->child_cv, NULL);
+  sim->proc_log_fd = -1;
+}
+
+void state_proc_log(struct sim *sim, const struct gproc *p) {
+  if (sim->proc_log_fd < 0)
+    return;
+  json_t *j = p->exited ? json_pack("{s:s,s:I,s:s,s:i}", "event", "exit", "pid",
+                                    (json_int_t)p->pid, "vm", p->vm_id,
+                                    "exit_code", p->exit_code)
+                        : json_pack("{s:s,s:I,s:s,s:s}", "event", "start",
+                                    "pid", (json_int_t)p->pid, "vm", p->vm_id,
+                                    "command", p->command);
+  char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  char *line = xasprintf("%s\n", text ? text : "{}");
+  /* one write of a line to an O_APPEND file: it survives a SIGKILL */
+  for (size_t off = 0, n = strlen(line); off < n;) {
+    ssize_t w = write(sim->proc_log_fd, line + off, n - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    off += (size_t)w;
+  }
+  free(line);
+  free(text);
+  json_decref(j);
 }
 
 void state_proc_free(struct gproc *p) {
@@ -111,6 +139,8 @@ void sim_destroy(struct sim *sim) {
   free(sim->cfg.releases);
   pthread_cond_destroy(&sim->child_cv);
   pthread_mutex_destroy(&sim->mu);
+  if (sim->proc_log_fd >= 0)
+    close(sim->proc_log_fd);
 }
 
 void sim_lock(struct sim *sim) {
@@ -213,7 +243,12 @@ enum inject state_begin_op(struct sim *sim, enum op op) {
   sim->by_op[op]++;
   if (sim->fail_count > 0 && sim->fail_ops[op]) {
     sim->fail_count--;
+    sim->injected.failed++;
     inj = sim->fail_kind;
+  } else if (sim->drop_count > 0 && sim->drop_before && sim->drop_ops[op]) {
+    sim->drop_count--;
+    sim->injected.dropped++;
+    inj = INJ_DROP;
   }
   sim_unlock(sim);
   return inj;
@@ -224,16 +259,21 @@ enum malform state_take_malform(struct sim *sim, enum op op) {
   sim_lock(sim);
   if (sim->malform_count > 0 && sim->malform_ops[op]) {
     sim->malform_count--;
+    sim->injected.garbled++;
     how = sim->malform_how;
   }
   sim_unlock(sim);
   return how;
 }
 
-bool state_take_drop_create(struct sim *sim) {
+bool state_take_drop_after(struct sim *sim, enum op op) {
+  bool drop = false;
   sim_lock(sim);
-  bool drop = sim->drop_next_create;
-  sim->drop_next_create = false;
+  if (sim->drop_count > 0 && !sim->drop_before && sim->drop_ops[op]) {
+    sim->drop_count--;
+    sim->injected.dropped++;
+    drop = true;
+  }
   sim_unlock(sim);
   return drop;
 }
@@ -241,6 +281,8 @@ bool state_take_drop_create(struct sim *sim) {
 int64_t state_latency(struct sim *sim) {
   sim_lock(sim);
   int64_t ms = sim->latency_ms;
+  if (ms > 0)
+    sim->injected.delayed++;
   sim_unlock(sim);
   return ms;
 }
@@ -335,10 +377,13 @@ json_t *state_stats(struct sim *sim) {
     json_object_set_new(logins, flavour_names[i], json_integer(sim->logins[i]));
   for (int i = 0; i < OP_COUNT; i++)
     json_object_set_new(by_op, op_names[i], json_integer(sim->by_op[i]));
-  for (struct gproc *p = sim->procs; p; p = p->next)
-    json_array_append_new(procs,
-                          json_pack("{s:I,s:s,s:b}", "pid", (json_int_t)p->pid,
-                                    "vm", p->vm_id, "exited", p->exited));
+  for (struct gproc *p = sim->procs; p; p = p->next) {
+    json_t *e = json_pack("{s:I,s:s,s:s,s:b}", "pid", (json_int_t)p->pid, "vm",
+                          p->vm_id, "command", p->command, "exited", p->exited);
+    if (p->exited)
+      json_object_set_new(e, "exit_code", json_integer(p->exit_code));
+    json_array_append_new(procs, e);
+  }
   json_int_t nsessions = 0;
   for (struct session *s = sim->sessions; s; s = s->next)
     nsessions++;
@@ -351,10 +396,16 @@ json_t *state_stats(struct sim *sim) {
                          (json_int_t)sim->xstats.bytes_down, "bytes_up",
                          (json_int_t)sim->xstats.bytes_up, "live",
                          xfers_live(sim, util_mono_ms()));
-  json_t *j = json_pack("{s:I,s:o,s:I,s:o,s:o,s:I,s:o}", "requests",
-                        (json_int_t)sim->requests, "logins", logins, "creates",
-                        (json_int_t)sim->creates, "by_op", by_op, "processes",
-                        procs, "sessions", nsessions, "transfers", xs);
+  json_t *inj =
+      json_pack("{s:I,s:I,s:I,s:I}", "failed", (json_int_t)sim->injected.failed,
+                "dropped", (json_int_t)sim->injected.dropped, "garbled",
+                (json_int_t)sim->injected.garbled, "delayed",
+                (json_int_t)sim->injected.delayed);
+  json_t *j =
+      json_pack("{s:I,s:o,s:I,s:o,s:o,s:I,s:o,s:o}", "requests",
+                (json_int_t)sim->requests, "logins", logins, "creates",
+                (json_int_t)sim->creates, "by_op", by_op, "processes", procs,
+                "sessions", nsessions, "transfers", xs, "injected", inj);
   sim_unlock(sim);
   return j;
 }

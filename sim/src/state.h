@@ -40,7 +40,16 @@ enum op {
 const char *op_name(enum op op);
 bool op_parse(const char *name, enum op *out);
 
-enum inject { INJ_NONE, INJ_BUSY, INJ_UNAVAILABLE };
+/* What state_begin_op tells a handler: go on, fail the request (busy,
+ * unavailable, or as if its session were unknown), or close the connection
+ * without doing the operation (drop_next "before"). */
+enum inject {
+  INJ_NONE,
+  INJ_BUSY,
+  INJ_UNAVAILABLE,
+  INJ_UNAUTHENTICATED,
+  INJ_DROP
+};
 
 /* How malform_next garbles a success answer (README.md). */
 #define SIM_MALFORMS(X)                                                        \
@@ -134,6 +143,7 @@ struct config {
   int64_t transfer_ttl_ms;
   bool transfer_self_signed; /* else signed by the main certificate */
   bool transfer_explicit;    /* URLs name the address, not "*" */
+  const char *process_log;   /* --process-log FILE, or NULL */
 };
 
 struct sim {
@@ -154,7 +164,9 @@ struct sim {
   int64_t fail_count;
   enum inject fail_kind;
   bool fail_ops[OP_COUNT];
-  bool drop_next_create;
+  int64_t drop_count; /* drop_next (drop_next_create_response: 1 create) */
+  bool drop_before;   /* else after: the operation happens, no answer */
+  bool drop_ops[OP_COUNT];
   int64_t malform_count;
   enum malform malform_how;
   bool malform_ops[OP_COUNT];
@@ -167,9 +179,14 @@ struct sim {
   int64_t creates;
   int64_t by_op[OP_COUNT];
   struct {
+    int64_t failed, dropped, garbled; /* fail_next, drop_next, malform_next */
+    int64_t delayed;                  /* answered after latency_ms */
+  } injected;
+  struct {
     int64_t created, requests, downloads, uploads, failed;
     int64_t bytes_down, bytes_up;
   } xstats;
+  int proc_log_fd; /* --process-log, -1 without */
   /* lifecycle */
   bool shutdown;
   bool stopping;
@@ -180,6 +197,11 @@ void sim_init(struct sim *sim);
 void sim_destroy(struct sim *sim);
 void sim_lock(struct sim *sim);
 void sim_unlock(struct sim *sim);
+
+/* Appends p's start (or, once it has exited, its end) to --process-log
+ * as one JSON line, written through before the caller answers anyone;
+ * nothing without the option. The caller holds the lock. */
+void state_proc_log(struct sim *sim, const struct gproc *p);
 
 /* Sessions (each takes the lock). A token works on every flavour. On
  * success token gets the new session's token and key (when not NULL) its
@@ -194,13 +216,16 @@ bool state_logout(struct sim *sim, const char *token);
 void state_expire_sessions(struct sim *sim);
 
 /* Counts one request of class op and takes an injected failure if one is
- * pending for it. */
+ * pending for it: fail_next first, then a drop_next "before" (INJ_DROP). */
 enum inject state_begin_op(struct sim *sim, enum op op);
 /* The garbling pending for the success answer of a request of class op
  * (MAL_NONE when none); takes one from malform_next's count. */
 enum malform state_take_malform(struct sim *sim, enum op op);
-/* True once for the next create after drop_next_create_response. */
-bool state_take_drop_create(struct sim *sim);
+/* True when the success answer of a request of class op is to be lost
+ * (drop_next "after"); takes one from drop_next's count. */
+bool state_take_drop_after(struct sim *sim, enum op op);
+/* The latency_ms to wait before the answer of an API request (counted in
+ * injected.delayed when not 0). */
 int64_t state_latency(struct sim *sim);
 
 /* vim25 container views and retrieve pages. */

@@ -232,6 +232,9 @@ static void gerror(struct reply *rp, const struct dialect *d,
     verror(rp, d, "UNABLE_TO_ALLOCATE_RESOURCE",
            "com.vmware.api.vcenter.vm.guest.start_failed", m, NULL, NULL);
     break;
+  case GF_NO_SESSION:
+    unauthenticated(rp, d);
+    break;
   case GF_BUSY:
     verror(rp, d, "RESOURCE_BUSY", "com.vmware.api.vcenter.vm.busy",
            "The virtual machine is busy.", NULL, NULL);
@@ -490,12 +493,18 @@ static void session_info(struct sim *sim, struct request *r, struct reply *rp,
 static void logout(struct sim *sim, struct request *r, struct reply *rp,
                    const struct dialect *d) {
   const char *token = req_token(r);
-  if (!token || !state_logout(sim, token)) {
+  struct session s;
+  char user[256];
+  if (!state_session(sim, token, &s, user, sizeof user)) {
     unauthenticated(rp, d);
     return;
   }
-  req_begin_op(sim, rp, OP_LOGOUT);
-  reply_empty(rp, d->legacy ? 200 : 204);
+  if (req_begin_op(sim, rp, OP_LOGOUT) == INJ_DROP)
+    return;
+  if (state_logout(sim, token))
+    reply_empty(rp, d->legacy ? 200 : 204);
+  else /* logged out meanwhile */
+    unauthenticated(rp, d);
 }
 
 /* ---- VM list ----------------------------------------------------------- */
@@ -615,7 +624,6 @@ static void proc_create(struct sim *sim, const char *vm, json_t *body,
     gerror(rp, d, &f);
   } else {
     ok(rp, d, d->legacy ? 200 : 201, json_integer(pid));
-    rp->drop = state_take_drop_create(sim);
   }
   gop_free_env(s.env);
 }

@@ -173,6 +173,9 @@ static void gfault_reply(struct ctx *c, const struct gfault *f) {
              f->text);
     fault(c, "GuestOperationsFault", m, NULL);
     break;
+  case GF_NO_SESSION:
+    not_authenticated(c);
+    break;
   case GF_BUSY:
     fault(c, "TaskInProgress",
           "The operation is not allowed in the current "
@@ -340,7 +343,6 @@ static void start_program(struct ctx *c) {
     return;
   if (gop_create(c->sim, vm, &a, &s, &pid, &f)) {
     result(c, json_integer(pid));
-    c->rp->drop = state_take_drop_create(c->sim);
   } else {
     if (f.kind == GF_INVALID_ARGUMENT)
       gfault_set(&f, GF_INVALID_ARGUMENT, "spec.startMinimized");
@@ -873,7 +875,8 @@ static bool authed(struct ctx *c) {
 
 static void logout(struct ctx *c) {
   const char *token = req_token(c->r);
-  req_begin_op(c->sim, c->rp, OP_LOGOUT);
+  if (req_begin_op(c->sim, c->rp, OP_LOGOUT) == INJ_DROP)
+    return;
   if (token && state_logout(c->sim, token))
     no_content(c);
   else
@@ -885,7 +888,8 @@ static void logout(struct ctx *c) {
 static void current_session(struct ctx *c) {
   struct session s;
   char user[256];
-  req_begin_op(c->sim, c->rp, OP_SESSION);
+  if (req_begin_op(c->sim, c->rp, OP_SESSION) == INJ_DROP)
+    return;
   if (state_session(c->sim, req_token(c->r), &s, user, sizeof user))
     result(c, user_session(c, s.key, user, s.created_ms, s.last_ms));
   else

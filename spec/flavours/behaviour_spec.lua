@@ -201,6 +201,47 @@ for _, flavour in ipairs(FLAVOURS) do
         assert.is_false(helper.alive(p.pid))
       end)
 
+      it("terminates with kill = true even when terminates are lost or refused at first", function()
+        -- the first terminate never reaches the guest (the connection
+        -- closes before the server takes it: the answer is lost), the
+        -- next one is refused as busy; the wait sends it again
+        local p = g:create { path = "/bin/sleep", arguments = "30" }
+        sim:control { drop_next = { count = 1, when = "before", ops = { "delete" } } }
+        local err = err_of(p.wait, p, { timeout = 0.3, kill = true })
+        assert_kind("timed_out", err)
+        assert.are.equal("wait", err.op)
+        assert.matches("it was terminated", err.message)
+        local info = p:wait { timeout = 30 }
+        assert.is_string(info.finished)
+        p = g:create { path = "/bin/sleep", arguments = "30" }
+        sim:control { fail_next = { count = 2, kind = "busy", ops = { "delete" } } }
+        err = err_of(p.wait, p, { timeout = 0.3, kill = true })
+        assert_kind("timed_out", err)
+        assert.matches("it was terminated", err.message)
+        info = p:wait { timeout = 30 }
+        assert.is_string(info.finished)
+        assert.is_false(helper.alive(p.pid))
+      end)
+
+      it("is retryable when its session is refused again and again though logins work", function()
+        -- a create refused at every re-login (1 + 3 tries) never ran:
+        -- another try may go through, and says so
+        local before = sim:stats()
+        sim:control { fail_next = { count = 4, kind = "unauthenticated", ops = { "create" } } }
+        local err = err_of(g.create, g, { path = "/bin/true" })
+        assert_kind("unauthenticated", err)
+        assert.are.equal("session", err.auth)
+        assert.is_true(err.retryable)
+        assert.is_false(err.maybe_done)
+        assert.are.equal(before.creates, sim:stats().creates)
+        -- a wait rides out polls refused as often (two polls' worth)
+        local p = g:create { path = "/bin/sh", arguments = "-c 'sleep 0.2; exit 5'" }
+        sim:control { fail_next = { count = 8, kind = "unauthenticated", ops = { "get", "list" } } }
+        local info = p:wait { timeout = 30, retry_for = 30 }
+        assert.are.equal(5, info.exit_code)
+        assert.are.equal(before.injected.failed + 12, sim:stats().injected.failed)
+      end)
+
       it("reads one guest variable with getenv, all of them with environment", function()
         local env = g:environment()
         assert.are.equal("table", type(env))

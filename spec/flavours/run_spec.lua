@@ -268,6 +268,70 @@ for _, flavour in ipairs { "api", "vim25" } do
       end)
     end)
 
+    describe("under faults", function()
+      it("rides out busy and unavailable answers once its command has started", function()
+        -- the output downloads refused twice, and taken again: the
+        -- command ran once, its exit code and output are not lost
+        local before = sim:stats()
+        sim:control { fail_next = { count = 2, kind = "unavailable", ops = { "transfer" } } }
+        local r = g:run { command = "printf out; printf err >&2; exit 4" }
+        assert.are.equal(4, r.exit_code)
+        assert.are.equal("out", r.stdout)
+        assert.are.equal("err", r.stderr)
+        local after = sim:stats()
+        assert.are.equal(before.injected.failed + 2, after.injected.failed)
+        assert.are.equal(before.creates + 1, after.creates)
+      end)
+
+      it("fails at once, retryable, when refused before its command started", function()
+        -- the temp directory, then the create: nothing ran, the caller
+        -- may run it again
+        for _, ops in ipairs { { "files" }, { "create" } } do
+          local before = sim:stats()
+          sim:control { fail_next = { count = 1, kind = "unavailable", ops = ops } }
+          local err = err_of(g.run, g, { command = "exit 4" })
+          assert_kind("service_unavailable", err)
+          assert.is_true(err.retryable, ops[1])
+          assert.is_false(err.maybe_done, ops[1])
+          assert.are.equal(before.creates, sim:stats().creates, ops[1])
+        end
+        assert.are.equal(4, g:run { command = "exit 4" }.exit_code)
+      end)
+
+      it("terminates at its timeout even when the terminate is refused at first", function()
+        local marker = helper.tmpname(".where")
+        local shell, dir
+        local watcher = vg.spawn(function() shell, dir = where(marker) end)
+        sim:control { fail_next = { count = 2, kind = "busy", ops = { "delete" } } }
+        local err = err_of(g.run, g, { command = noting(marker, "exec sleep 60"), timeout = 1 })
+        watcher:wait()
+        assert_kind("timed_out", err)
+        assert_clean(g, err.pid, shell, dir)
+      end)
+
+      it("says maybe_done when its command ran (or may have), never retryable then", function()
+        -- a poll that cannot be read ends the run after its command started
+        sim:control { malform_next = { count = 1, how = "not_json", ops = { "get", "list" } } }
+        local err = err_of(g.run, g, { command = "sleep 0.2; exit 3" })
+        assert_kind("protocol", err)
+        assert.is_true(err.maybe_done)
+        assert.is_false(err.retryable)
+        -- a create answer lost: it may have run
+        sim:control { drop_next_create_response = true }
+        err = err_of(g.run, g, { command = "exit 3" })
+        assert_kind("transport", err)
+        assert.is_true(err.maybe_done)
+        assert.is_false(err.retryable)
+        -- a temp directory that cannot be made: nothing ran
+        local before = sim:stats()
+        sim:control { malform_next = { count = 1, how = "not_json", ops = { "files" } } }
+        err = err_of(g.run, g, { command = "exit 3" })
+        assert_kind("protocol", err)
+        assert.is_false(err.maybe_done)
+        assert.are.equal(before.creates, sim:stats().creates)
+      end)
+    end)
+
     describe("leaves nothing behind", function()
       it("on timeout: terminated, output so far attached, temp files gone", function()
         local marker = helper.tmpname(".where")

@@ -2,6 +2,7 @@
 -- from state and from injection, flavour subsets, retention, command line.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local h = dofile(here .. "sim_helper.lua")
+local cjson = require "cjson"
 local request, control = h.request, h.control
 
 local GUEST = { interactive_session = false, type = "USERNAME_PASSWORD",
@@ -520,6 +521,29 @@ describe("vguest-sim", function()
               { vm = vmref("vm-42"), auth = VIM_AUTH,
                 spec = { _typeName = "GuestProgramSpec", programPath = "/bin/true", arguments = "" } }, vt)
       assert.equal("TaskInProgress", r.json._typeName)
+      -- unauthenticated: the answer of an unknown session, with a good token
+      control(sim, { fail_next = { count = 1, kind = "unauthenticated", ops = { "list" } } })
+      r = vim("POST", "/GuestProcessManager/guestOperationsProcessManager/ListProcessesInGuest",
+              { vm = vmref("vm-42"), auth = VIM_AUTH }, vt)
+      assert.equal(500, r.status)
+      assert.equal("NotAuthenticated", r.json._typeName)
+      assert.equal(200, vim("POST", "/GuestProcessManager/guestOperationsProcessManager/ListProcessesInGuest",
+                            { vm = vmref("vm-42"), auth = VIM_AUTH }, vt).status)
+      local creates = h.stats(sim).creates
+      control(sim, { fail_next = { count = 1, kind = "unauthenticated", ops = { "create" } } })
+      r = api_create("vm-42", { path = "/bin/true" })
+      assert.equal(401, r.status)
+      assert.equal("UNAUTHENTICATED", r.json.error_type)
+      assert.equal("com.vmware.vapi.endpoint.method.authentication.required", r.json.messages[1].id)
+      r = rest("POST", "/vcenter/vm/vm-42/guest/processes?action=list", { credentials = GUEST })
+      assert.equal(200, r.status)
+      control(sim, { fail_next = { count = 1, kind = "unauthenticated" } })
+      r = rest("POST", "/vcenter/vm/vm-42/guest/processes?action=list", { credentials = GUEST })
+      assert.equal(401, r.status)
+      assert.equal("vapi.method.authentication.required", r.json.value.messages[1].id)
+      assert.equal(creates, h.stats(sim).creates)
+      assert.equal(400, request(sim, "POST", "/sim/control",
+                                { body = { fail_next = { count = 1, kind = "expired" } } }).status)
     end)
 
     it("drops the next create response but starts the process", function()
@@ -537,6 +561,103 @@ describe("vguest-sim", function()
       assert.equal(201, api_create("vm-45", { path = "/bin/true" }).status)
     end)
 
+    it("drops connections before the operation: nothing is done", function()
+      local before = h.stats(sim)
+      control(sim, { drop_next = { count = 2, when = "before", ops = { "create", "logout" } } })
+      local r = api_create("vm-45", { path = "/bin/sh", arguments = "-c 'exit 0'" })
+      assert.equal(0, r.status)
+      assert.equal(52, r.curl_exit) -- empty reply
+      -- a logout dropped before it is done leaves the session open
+      local t = h.api_login(sim)
+      assert.equal(0, api("DELETE", "/session", nil, t).status)
+      assert.equal(200, api("GET", "/session", nil, t).status)
+      local after = h.stats(sim)
+      assert.equal(before.creates, after.creates)
+      assert.equal(#before.processes, #after.processes)
+      assert.equal(before.by_op.create + 1, after.by_op.create)
+      assert.equal(before.injected.dropped + 2, after.injected.dropped)
+      -- the count is used up: both answer again
+      assert.equal(201, api_create("vm-45", { path = "/bin/true" }).status)
+      assert.equal(204, api("DELETE", "/session", nil, t).status)
+      -- vim25: a dropped StartProgramInGuest starts nothing either
+      local vt = h.vim_login(sim)
+      control(sim, { drop_next = { count = 1, when = "before", ops = { "create" } } })
+      r = vim("POST", "/GuestProcessManager/guestOperationsProcessManager/StartProgramInGuest",
+              { vm = vmref("vm-45"), auth = VIM_AUTH,
+                spec = { _typeName = "GuestProgramSpec", programPath = "/bin/true", arguments = "" } }, vt)
+      assert.equal(0, r.status)
+      assert.equal(before.creates + 1, h.stats(sim).creates)
+    end)
+
+    it("drops connections after a successful operation: it is done", function()
+      local pid = api_create("vm-45", { path = "/bin/sh", arguments = "-c 'exit 7'" }).json
+      api_wait("vm-45", pid)
+      local before = h.stats(sim)
+      control(sim, { drop_next = { count = 1, when = "after", ops = { "get", "delete" } } })
+      -- a request that fails answers normally and keeps the count
+      assert.equal(404, api_get("vm-45", 1).status)
+      local r = api_get("vm-45", pid)
+      assert.equal(0, r.status)
+      assert.equal(52, r.curl_exit)
+      assert.equal(200, api_get("vm-45", pid).status)
+      -- a dropped delete has terminated its process
+      local spid = api_create("vm-45", { path = "/bin/sleep", arguments = "30" }).json
+      control(sim, { drop_next = { count = 1, when = "after", ops = { "delete" } } })
+      r = api("POST", ("/vcenter/vm/vm-45/guest/processes/%d?action=delete"):format(spid),
+              { credentials = GUEST })
+      assert.equal(0, r.status)
+      assert.equal(0, api_wait("vm-45", spid).exit_code)
+      local after = h.stats(sim)
+      assert.equal(before.injected.dropped + 2, after.injected.dropped)
+      -- drop_next_create_response is the same as one create dropped after
+      control(sim, { drop_next = { count = 3, when = "before", ops = { "create" } } })
+      control(sim, { drop_next_create_response = false }) -- cancels it
+      assert.equal(201, api_create("vm-45", { path = "/bin/true" }).status)
+    end)
+
+    it("refuses a malformed drop_next", function()
+      for _, body in ipairs {
+        { drop_next = { count = 1 } },
+        { drop_next = { count = 1, when = "later" } },
+        { drop_next = { count = -1, when = "before" } },
+        { drop_next = { count = 1, when = "after", ops = { "frob" } } },
+        { drop_next = { count = 1, when = "after", kind = "busy" } },
+        { drop_next = { count = 1, when = "after" }, drop_next_create_response = true },
+      } do
+        local r = request(sim, "POST", "/sim/control", { body = body })
+        assert.equal(400, r.status)
+        assert.is_string(r.json.error)
+      end
+    end)
+
+    it("lists processes with their commands and exit codes, and counts injections", function()
+      local pid = api_create("vm-45", { path = "/bin/sh", arguments = "-c 'exit 42'" }).json
+      api_wait("vm-45", pid)
+      local before = h.stats(sim)
+      local rec
+      for _, p in ipairs(before.processes) do
+        if p.pid == pid then rec = p end
+      end
+      assert.same({ pid = pid, vm = "vm-45", command = [["/bin/sh" -c 'exit 42']], exited = true,
+        exit_code = 42 }, rec)
+      local spid = api_create("vm-45", { path = "/bin/sleep", arguments = "30" }).json
+      for _, p in ipairs(h.stats(sim).processes) do
+        if p.pid == spid then rec = p end
+      end
+      assert.is_false(rec.exited)
+      assert.is_nil(rec.exit_code)
+      api("POST", ("/vcenter/vm/vm-45/guest/processes/%d?action=delete"):format(spid),
+          { credentials = GUEST })
+      control(sim, { fail_next = { count = 1, kind = "busy", ops = { "get" } } })
+      assert.equal(500, api_get("vm-45", pid).status)
+      control(sim, { malform_next = { count = 1, how = "empty", ops = { "get" } } })
+      assert.equal(200, api_get("vm-45", pid).status)
+      local after = h.stats(sim)
+      assert.equal(before.injected.failed + 1, after.injected.failed)
+      assert.equal(before.injected.garbled + 1, after.injected.garbled)
+      assert.equal(before.injected.dropped, after.injected.dropped)
+    end)
+
     it("adds latency and changes VM state", function()
       -- with 2 s of latency a client allowed 0.2 s gives up (curl exit 28);
       -- without it the same call answers
@@ -545,6 +666,14 @@ describe("vguest-sim", function()
         .. " " .. h.q(sim.url .. "/api/vcenter/vm"))
       control(sim, { latency_ms = 0 })
       assert.is_falsy(slow)
+      -- a delayed answer is counted
+      local delayed = h.stats(sim).injected.delayed
+      control(sim, { latency_ms = 100 })
+      local late = os.execute("curl -s -o /dev/null --max-time 10 --cacert " .. h.q(sim.ca_file)
+        .. " " .. h.q(sim.url .. "/api/vcenter/vm"))
+      control(sim, { latency_ms = 0 })
+      assert.is_truthy(late)
+      assert.equal(delayed + 1, h.stats(sim).injected.delayed)
       assert.is_truthy(os.execute("curl -s -o /dev/null --max-time 5 --cacert " .. h.q(sim.ca_file)
         .. " " .. h.q(sim.url .. "/api/vcenter/vm")))
       control(sim, { set_vm = { id = "vm-45", power_state = "SUSPENDED" } })
@@ -643,6 +772,44 @@ describe("vguest-sim command line", function()
     local out, code = run("--help")
     assert.equal(0, code)
     assert.matches("%-%-flavours", out)
+  end)
+
+  it("logs every guest process started and ended with --process-log, even when killed", function()
+    local log = os.tmpname()
+    local sim = h.start("--process-log " .. h.q(log))
+    local t = h.api_login(sim)
+    local function create(args)
+      return h.request(sim, "POST", "/api/vcenter/vm/vm-43/guest/processes?action=create",
+        { body = { credentials = GUEST, spec = { path = "/bin/sh", arguments = args } },
+          headers = { ["vmware-api-session-id"] = t } }).json
+    end
+    local done = create("-c 'exit 9'")
+    local running = create("-c 'sleep 30'")
+    local lines = h.eventually(function()
+      local l = {}
+      for line in h.slurp(log):gmatch("[^\n]+") do l[#l + 1] = cjson.decode(line) end
+      return #l == 3 and l
+    end)
+    -- a crash: what was logged stays, nothing is lost or torn
+    os.execute(("kill -KILL %d"):format(sim.pid))
+    sim.proc:close()
+    os.execute(("kill -KILL -%d 2>/dev/null"):format(running))
+    os.remove(sim.transfer_cert_file)
+    os.remove(sim.ca_file)
+    local after = {}
+    for line in h.slurp(log):gmatch("[^\n]+") do after[#after + 1] = cjson.decode(line) end
+    os.remove(log)
+    assert.same(lines, after)
+    assert.same({ event = "start", pid = done, vm = "vm-43", command = [["/bin/sh" -c 'exit 9']] }, lines[1])
+    -- the end of the first and the start of the second, in either order
+    local byevent = {}
+    for i = 2, 3 do byevent[lines[i].event] = lines[i] end
+    assert.same({ event = "exit", pid = done, vm = "vm-43", exit_code = 9 }, byevent.exit)
+    assert.same({ event = "start", pid = running, vm = "vm-43", command = [["/bin/sh" -c 'sleep 30']] },
+      byevent.start)
+    local out, code = run("--process-log /nonexistent-dir/log")
+    assert.equal(2, code)
+    assert.matches("process%-log", out)
   end)
 
   it("listens on ::1 when asked", function()
