@@ -138,9 +138,9 @@ static void raw(const char *url, const char *ca, const bench_inventory *inv,
   curl_easy_setopt(h, CURLOPT_URL, u);
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, vm->create_body);
   json_t *v = NULL;
-  if (perform(h, &out) != 201 ||
-      !json_is_integer(
-          v = json_loadb(out.data, out.len, JSON_DECODE_ANY, NULL)))
+  if (perform(h, &out) == 201) /* json_is_integer reads its argument twice */
+    v = json_loadb(out.data, out.len, JSON_DECODE_ANY, NULL);
+  if (!json_is_integer(v))
     bench_die("create failed", out.data);
   long long pid = (long long)json_integer_value(v);
   json_decref(v);
