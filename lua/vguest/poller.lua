@@ -10,13 +10,20 @@
 --     ONE `list(vm, cred, pids)` for every pid being waited on, however many
 --     waiters there are; a pid missing from the answer fails its waiters
 --     with kind "not_found".
---   * Otherwise ("api"), each tick sends one `get` per waited pid.
+--   * Otherwise ("api"), each tick sends one `get` per waited pid that is
+--     due, and only for those.
 --
 -- Back-off: a waiter's interval starts at `interval` (default 0.05 s: the
 -- first look happens within about 50 ms) and doubles after every poll, up
--- to `max_interval` (default 1 s). A tick is due after the smallest interval
--- among the waiters; a new waiter with a shorter interval restarts the
--- timer. Polling is idempotent, so a retryable failure (busy, unavailable,
+-- to `max_interval` (default 1 s); each waiter is next due one interval
+-- after its last poll was answered. A tick comes when the earliest waiter
+-- is due (a new waiter with an earlier due time restarts the timer). On a
+-- batching flavour the tick's one list covers every pid of the VM, so the
+-- back-off is the VM's: it polls as often as its most eager waiter, and
+-- every waiter's interval grows with each list. On api a tick gets only
+-- the pids whose waiters are due (within SLACK), so a process long waited
+-- on is not asked about at the pace of one just started beside it.
+-- Polling is idempotent, so a retryable failure (busy, unavailable,
 -- transport) is ignored and polling goes on until the polls of a waiter
 -- have failed for its `retry_for` seconds in a row (a vCenter that is gone
 -- must not keep a wait spinning forever); any other failure ends every
@@ -24,6 +31,10 @@
 -- core timer, so a deadline is exact without a clock in Lua.
 local task = require "vguest.task"
 local errors = require "vguest.errors"
+local clock = require("vguest.core").clock
+
+-- waiters due within this many seconds of a tick join it
+local SLACK = 0.01
 
 local M = {}
 
@@ -62,11 +73,12 @@ local function get_poller(csession, vm, cred)
   return p
 end
 
-function Poller:min_interval()
+-- The earliest time (core.clock) a waiter is due.
+function Poller:next_due()
   local m
   for _, ws in pairs(self.waiters) do
     for w in pairs(ws) do
-      if not m or w.interval < m then m = w.interval end
+      if not m or w.due < m then m = w.due end
     end
   end
   return m
@@ -76,19 +88,20 @@ function Poller:cancel_timer()
   if self.timer then
     task.forget(self.timer)
     self.timer:cancel()
-    self.timer, self.timer_ms = nil, nil
+    self.timer, self.timer_at = nil, nil
   end
 end
 
 function Poller:arm()
   if self.count == 0 or next(self.inflight) then return end
-  local ms = math.max(0, math.floor(self:min_interval() * 1000 + 0.5))
-  if self.timer and self.timer_ms <= ms then return end
+  local due = self:next_due()
+  if self.timer and self.timer_at <= due then return end
   self:cancel_timer()
+  local ms = math.max(0, math.ceil((due - clock()) * 1000))
   local op = task.core().timer(ms)
-  self.timer, self.timer_ms = op, ms
+  self.timer, self.timer_at = op, due
   task.on_complete(op, function()
-    self.timer, self.timer_ms = nil, nil
+    self.timer, self.timer_at = nil, nil
     self:tick()
   end)
 end
@@ -126,9 +139,14 @@ end
 
 function Poller:after_poll()
   if next(self.inflight) then return end
+  local now = clock()
   for _, ws in pairs(self.waiters) do
     for w in pairs(ws) do
-      if w.polled then w.interval = math.min(w.interval * 2, w.max_interval) end
+      if w.polled then
+        w.polled = nil
+        w.interval = math.min(w.interval * 2, w.max_interval)
+        w.due = now + w.interval
+      end
     end
   end
   self:arm()
@@ -159,11 +177,23 @@ end
 
 function Poller:tick()
   if self.count == 0 then return end
-  local pids = {}
+  local pids, by = {}, clock() + SLACK
   for pid, ws in pairs(self.waiters) do
-    pids[#pids + 1] = pid
-    for w in pairs(ws) do w.polled = true end
+    local due = self.batch -- one list covers every pid anyway
+    if not due then
+      for w in pairs(ws) do
+        if w.due <= by then
+          due = true
+          break
+        end
+      end
+    end
+    if due then
+      pids[#pids + 1] = pid
+      for w in pairs(ws) do w.polled = true end
+    end
   end
+  if #pids == 0 then return self:arm() end
   table.sort(pids)
   local s = self.session
   if self.batch then
@@ -225,6 +255,7 @@ function M.wait(csession, vm, cred, pid, opts, level)
     local w = { pid = pid, interval = opts.interval or 0.05,
       max_interval = math.max(opts.max_interval or 1.0, opts.interval or 0.05),
       retry_for = opts.retry_for or 60, wake = wake }
+    w.due = clock() + w.interval
     local ws = p.waiters[pid]
     if not ws then
       ws = {}

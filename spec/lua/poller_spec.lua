@@ -127,6 +127,28 @@ for _, flavour in ipairs(FLAVOURS) do
       for _, p in ipairs(procs) do p:delete() end
     end)
 
+    it("polls a process at its own interval, not at the fastest waiter's", function()
+      local slow = g:create { path = "/bin/sleep", arguments = "30" }
+      local fast = g:create { path = "/bin/sleep", arguments = "30" }
+      local before = counts()
+      -- slow: first look after 1 s, so none (or one, at the very deadline)
+      -- within this 1 s window; fast: every 0.05 s, at most 20 ticks
+      local a = vg.spawn(function()
+        return slow:wait { timeout = 1, interval = 1, max_interval = 1 }
+      end)
+      local err = err_of(fast.wait, fast, { timeout = 1, interval = 0.05, max_interval = 0.05 })
+      assert.are.equal("timed_out", err.kind)
+      assert.are.equal("timed_out", err_of(a.wait, a).kind)
+      local d = since(before)
+      if batch then
+        assert.is_true(d.list <= 21, "lists: " .. d.list) -- one request covers both
+      else
+        assert.is_true(d.get <= 22, "gets: " .. d.get) -- not one for slow per fast tick
+      end
+      slow:delete()
+      fast:delete()
+    end)
+
     it("wakes the waiter of a short process while a longer one still runs", function()
       local long = g:create { path = "/bin/sleep", arguments = "30" }
       local short = g:create { path = "/bin/sh", arguments = "-c 'exit 5'" }
