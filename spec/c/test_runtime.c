@@ -72,6 +72,43 @@ static void test_timers(vg_runtime *rt) {
   vg_op_free(c);
 }
 
+/* Pages resident in this process (/proc/self/statm), -1 if unknown. */
+static long resident_pages(void) {
+  long size, res = -1;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f && fscanf(f, "%ld %ld", &size, &res) != 2)
+    res = -1;
+  if (f)
+    fclose(f);
+  return res;
+}
+
+/* A copy of a secret outlives the original and holds the same bytes, and
+   copies are cheap: every op in flight holds one (of its credentials), so
+   10,000 of them must not cost 10,000 pages of their own (40 MB). */
+static void test_secret_copies(void) {
+  enum { N = 10000 };
+  vg_secret *orig, **copies = calloc(N, sizeof *copies);
+  CHECK(copies && vg_secret_new("s3cr3t", 6, &orig) == VG_OK);
+  long before = resident_pages();
+  int ok = 1;
+  for (int i = 0; i < N && ok; i++)
+    ok = vg_secret_dup(i ? copies[i - 1] : orig, &copies[i]) == VG_OK;
+  CHECK(ok);
+  long grown = resident_pages() - before;
+  CHECK(before > 0 && grown < 256); /* under 1 MB for 10,000 copies */
+  if (grown >= 256)
+    fprintf(stderr, "10,000 secret copies took %ld pages\n", grown);
+  vg_secret_free(orig);
+  CHECK(vg_secret_len(copies[N - 1]) == 6 &&
+        memcmp(vg_secret_reveal(copies[N - 1]), "s3cr3t", 7) == 0);
+  for (int i = 0; i < N - 1; i++)
+    vg_secret_free(copies[i]);
+  CHECK(strcmp(vg_secret_reveal(copies[N - 1]), "s3cr3t") == 0);
+  vg_secret_free(copies[N - 1]);
+  free(copies);
+}
+
 /* The header's rules: *out is NULL after every failure, a NULL out is
    misuse, accessors of NULL objects answer without crashing. */
 #define POISON ((void *)&poison)
@@ -534,6 +571,7 @@ int main(void) {
   CHECK(vg_runtime_new(NULL, &rt) == VG_OK);
   test_timers(rt);
   test_contract(rt);
+  test_secret_copies();
   test_sim sim;
   if (test_sim_start(&sim, NULL) != 0) {
     fprintf(stderr, "cannot start the simulator (VGUEST_SIM)\n");

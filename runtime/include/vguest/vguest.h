@@ -222,9 +222,11 @@ vg_status vg_secret_from_file(const char *path, vg_secret **out);
 /* Prompts on /dev/tty with echo off (or reads one line of stdin when
    there is no terminal). */
 vg_status vg_secret_from_prompt(const char *prompt, vg_secret **out);
-/* Copy of s. */
+/* Copy of s, freed on its own with vg_secret_free. Secrets never change,
+   so a copy shares s's memory and costs nothing more (thread-safe). */
 vg_status vg_secret_dup(const vg_secret *s, vg_secret **out);
-/* Zeroes and frees; owns s. NULL is a no-op. */
+/* Zeroes and frees (once the last copy is freed); owns s. NULL is a
+   no-op. */
 void vg_secret_free(vg_secret *s);
 size_t vg_secret_len(const vg_secret *s);
 /* Constant-time comparison; 1 when equal. */
