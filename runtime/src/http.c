@@ -25,6 +25,14 @@ struct vgi_pool {
   vgi_http *qhead, *qtail; /* requests waiting for a slot, oldest first */
 };
 
+typedef enum body_kind {
+  BODY_NONE,       /* a GET or DELETE */
+  BODY_EMPTY_POST, /* a POST with no body, and so no content type */
+  BODY_FIELDS,     /* h->body, which libcurl may send again */
+  BODY_ONCE,       /* h->body read through on_read, never rewound */
+  BODY_UPLOAD      /* body_fp or body_read, through on_read */
+} body_kind;
+
 struct vgi_http {
   vgi_transfer xfer; /* first: the loop's handle on us */
   vg_runtime *rt;
@@ -54,6 +62,16 @@ struct vgi_http {
   int verify_error; /* OpenSSL's, -1 before any check */
   int pin_mismatch; /* the leaf was not the pinned one */
   char peer_sha256[2 * 32 + 1]; /* the leaf's digest, "" if none seen */
+  /* What the easy handle is made of. A request waiting in its pool's
+     queue holds only these: the handle (kilobytes of libcurl state) is
+     made when the request is admitted, so 10,000 queued polls cost their
+     URLs and bodies, not 10,000 handles. */
+  char *url;
+  char *method; /* CURLOPT_CUSTOMREQUEST, NULL for a GET or a PUT upload */
+  body_kind bkind;
+  int64_t up_size; /* BODY_UPLOAD: -1 when chunked */
+  long timeout_ms, connect_timeout_ms, stall_timeout_ms;
+  int fresh; /* a connection of its own (a once request, no body) */
 };
 
 /* ---- pools ------------------------------------------------------------- */
@@ -372,6 +390,8 @@ const char *vgi_http_header(const vgi_http *h, const char *name) {
 static void http_free(vgi_http *h) {
   if (h->easy)
     curl_easy_cleanup(h->easy);
+  free(h->url);
+  free(h->method);
   for (struct curl_slist *i = h->headers; i; i = i->next)
     vgi_zero(i->data, strlen(i->data));
   curl_slist_free_all(h->headers);
@@ -409,8 +429,10 @@ static void unqueue(vgi_http *h) {
   h->qprev = h->qnext = NULL;
 }
 
+static int make_easy(vgi_http *h);
+
 static int admit(vgi_http *h) {
-  if (vgi_loop_add(h->rt, h->easy))
+  if (make_easy(h) || vgi_loop_add(h->rt, h->easy))
     return -1;
   h->admitted = 1;
   h->pool->active++;
@@ -444,8 +466,11 @@ static void on_done(vgi_transfer *t, CURLcode code) {
   vgi_http *h = (vgi_http *)t;
   vgi_http_result r;
   memset(&r, 0, sizeof r);
-  long status = 0;
-  curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+  long status = 0, sent = 0;
+  if (h->easy) { /* none when it could not be made at admission */
+    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &sent);
+  }
   if (h->sink_fp && fflush(h->sink_fp) != 0 && code == CURLE_OK) {
     local_error(h, "cannot write the answer to its file");
     code = CURLE_WRITE_ERROR;
@@ -462,8 +487,6 @@ static void on_done(vgi_transfer *t, CURLcode code) {
     r.tls_problem = tls_problem(h, code);
     r.peer_sha256 = h->peer_sha256[0] ? h->peer_sha256 : NULL;
   }
-  long sent = 0;
-  curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &sent);
   r.sent = code == CURLE_OK || sent > 0;
   if (h->too_large) {
     r.status = 0;
@@ -490,26 +513,16 @@ static int add_header(vgi_http *h, const char *line) {
   return 0;
 }
 
-/* Sets the body of the request; VG_OK or a failure status. */
-static vg_status set_body(vgi_http *h, const vgi_http_request *req) {
-  CURL *e = h->easy;
+/* Takes the body of the request (and the headers it needs); VG_OK or a
+   failure status. */
+static vg_status take_body(vgi_http *h, const vgi_http_request *req) {
   int post = strcmp(req->method, "POST") == 0;
   if (req->body) {
     h->body = *req->body;
     memset(req->body, 0, sizeof *req->body);
-    if (req->once && h->body.len > 0) {
-      /* read through on_read, so that libcurl cannot send it again */
-      h->once = 1;
-      curl_easy_setopt(e, CURLOPT_POST, 1L);
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
-      curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt(e, CURLOPT_READDATA, h);
-      curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
-      curl_easy_setopt(e, CURLOPT_SEEKDATA, h);
-      return VG_OK;
-    }
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, h->body.data ? h->body.data : "");
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
+    /* once: read through on_read, so that libcurl cannot send it again */
+    h->bkind = req->once && h->body.len > 0 ? BODY_ONCE : BODY_FIELDS;
+    h->once = h->bkind == BODY_ONCE;
     return VG_OK;
   }
   int64_t size = req->body_size;
@@ -525,22 +538,80 @@ static vg_status set_body(vgi_http *h, const vgi_http_request *req) {
     h->body_read = req->body_read;
     h->body_ud = req->body_ud;
   } else {
-    if (post) { /* a POST with no body, and so no content type */
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-      if (add_header(h, "Content-Type:"))
-        return VG_ENOMEM;
-    }
-    return VG_OK;
+    h->bkind = post ? BODY_EMPTY_POST : BODY_NONE;
+    return post && add_header(h, "Content-Type:") ? VG_ENOMEM : VG_OK;
   }
-  curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-  curl_easy_setopt(e, CURLOPT_READDATA, h);
-  if (size >= 0)
-    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
-  else if (add_header(h, "Transfer-Encoding: chunked"))
+  h->bkind = BODY_UPLOAD;
+  h->up_size = size >= 0 ? size : -1;
+  if (size < 0 && add_header(h, "Transfer-Encoding: chunked"))
     return VG_ENOMEM;
   return VG_OK;
+}
+
+static void apply_body(vgi_http *h) {
+  CURL *e = h->easy;
+  switch (h->bkind) {
+  case BODY_NONE:
+    break;
+  case BODY_EMPTY_POST:
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+    break;
+  case BODY_FIELDS:
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, h->body.data ? h->body.data : "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
+    break;
+  case BODY_ONCE:
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, h);
+    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(e, CURLOPT_SEEKDATA, h);
+    break;
+  case BODY_UPLOAD:
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, h);
+    if (h->up_size >= 0)
+      curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)h->up_size);
+    break;
+  }
+}
+
+/* Makes the easy handle of an admitted request; 0, or -1 (no memory). */
+static int make_easy(vgi_http *h) {
+  CURL *e = h->easy = curl_easy_init();
+  if (!e)
+    return -1;
+  apply_body(h);
+  curl_easy_setopt(e, CURLOPT_URL, h->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)&h->xfer);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_answer);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
+  if (h->timeout_ms > 0)
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+  if (h->connect_timeout_ms > 0)
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+  if (h->stall_timeout_ms > 0) {
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+                     (h->stall_timeout_ms + 999) / 1000);
+  }
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (h->fresh)
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "vguest/" VG_VERSION);
+  apply_tls(h, h->pool);
+  if (h->method)
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, h->method);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+  return 0;
 }
 
 static int bodies(const vgi_http_request *req) {
@@ -567,50 +638,28 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
   h->max_answer = req->max_answer ? req->max_answer : DEFAULT_MAX_ANSWER;
   h->sink = req->sink;
   h->sink_ud = req->sink_ud;
-  h->easy = curl_easy_init();
-  if (!h->easy)
+  h->timeout_ms = req->timeout_ms;
+  h->connect_timeout_ms = req->connect_timeout_ms;
+  h->stall_timeout_ms = req->stall_timeout_ms;
+  int put =
+      strcmp(req->method, "PUT") == 0 && (req->body_file || req->body_read);
+  h->url = strdup(req->url);
+  if (!h->url || (strcmp(req->method, "GET") != 0 && !put &&
+                  !(h->method = strdup(req->method))))
     goto fail;
-  CURL *e = h->easy;
-  if ((st = set_body(h, req)) != VG_OK)
+  if ((st = take_body(h, req)) != VG_OK)
     goto fail;
   st = VG_ENOMEM;
+  h->fresh = req->once && !h->once; /* no body to guard: no reused connection */
   if (req->sink_file && !(h->sink_fp = fopen(req->sink_file, "wb"))) {
     st = VG_ENOTFOUND;
     goto fail;
   }
-  curl_easy_setopt(e, CURLOPT_URL, req->url);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)&h->xfer);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_answer);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
-  if (req->timeout_ms > 0)
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-  if (req->connect_timeout_ms > 0)
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
-  if (req->stall_timeout_ms > 0) {
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-                     (req->stall_timeout_ms + 999) / 1000);
-  }
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (req->once && !h->once) /* no body to guard: no reused connection */
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "vguest/" VG_VERSION);
-  apply_tls(h, req->pool);
-  int put =
-      strcmp(req->method, "PUT") == 0 && (req->body_file || req->body_read);
-  if (strcmp(req->method, "GET") != 0 && !put)
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
   if (add_header(h, "Expect:"))
     goto fail;
   for (const char *const *l = req->headers; l && *l; l++)
     if (add_header(h, *l))
       goto fail;
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
   vgi_pool *p = h->pool;
   if (p->qhead || (p->limit && p->active >= p->limit)) {
     h->qprev = p->qtail; /* behind every request already waiting */
