@@ -187,6 +187,11 @@ static void pushinfo(lua_State *L, const vg_process_info *p) {
   }
 }
 
+/* Whether a process has ended: an exit code or an end time. */
+static int ended(const vg_process_info *p) {
+  return p->has_exit_code || p->finished != NULL;
+}
+
 /* A guest file: {type, size, mode?, owner?, group?, modified?,
    symlink_target?} and, for a listing, name. */
 static void pushfile(lua_State *L, const vg_file_info *f, int named) {
@@ -281,6 +286,29 @@ static int pushresult(lua_State *L, lvg_op *o) {
     for (i = 0; i < n; i++) {
       pushinfo(L, &p[i]);
       lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+  }
+  case LVG_OP_POLL: { /* no table (no garbage) for a poll that saw no end */
+    const vg_process_info *p = NULL;
+    if (vg_op_processes(o->op, &p) < 1 || p == NULL)
+      return 0;
+    if (ended(&p[0]))
+      pushinfo(L, &p[0]);
+    else
+      lua_pushboolean(L, 0);
+    return 1;
+  }
+  case LVG_OP_POLL_LIST: {
+    const vg_process_info *p = NULL;
+    size_t i, n = vg_op_processes(o->op, &p);
+    lua_createtable(L, 0, n > 0x7fffffff ? 0 : (int)n);
+    for (i = 0; i < n; i++) {
+      if (ended(&p[i]))
+        pushinfo(L, &p[i]);
+      else
+        lua_pushboolean(L, 0);
+      lua_rawseti(L, -2, (lua_Integer)p[i].pid);
     }
     return 1;
   }

@@ -361,13 +361,21 @@ static int session_get(lua_State *L) {
   return pid_call(L, "get", vg_process_get, LVG_OP_INFO);
 }
 
+/* Session:poll(vm, cred, pid [, call]): a get for a waiter, whose result
+   is false while the process runs (no table built), its info once ended. */
+static int session_poll(lua_State *L) {
+  return pid_call(L, "get", vg_process_get, LVG_OP_POLL);
+}
+
 static int session_delete(lua_State *L) {
   return pid_call(L, "delete", vg_process_delete, LVG_OP_TRUE);
 }
 
-/* Session:list(vm, cred [, pids [, call]]) */
-static int session_list(lua_State *L) {
-  lvg_call c = lvg_call_get(L, "list", 5, 3);
+/* Session:list(vm, cred [, pids [, call]]) and Session:poll_list (the
+   same request for waiters: {[pid] = false | info}). */
+static int list_call(lua_State *L, lvg_op_kind result) {
+  lvg_call c =
+      lvg_call_get(L, result == LVG_OP_LIST ? "list" : "poll_list", 5, 3);
   lvg_session *s = checksession(L, &c);
   const char *vm = lvg_checkvm(L, &c, 2);
   const vg_credentials *cred = lvg_checkcredentials(L, &c, 3);
@@ -378,11 +386,19 @@ static int session_list(lua_State *L) {
   lua_settop(L, 5);
   if (!lua_isnil(L, 4))
     pids = lvg_checkcounts(L, &c, 4, 4, "pids", &n); /* stays on the stack */
-  o = lvg_op_new(L, s->rt, 1, "list", LVG_OP_LIST);
+  o = lvg_op_new(L, s->rt, 1, "list", result);
   again(L, &c, &cred);
   return lvg_op_start(
       L, o, vg_process_list(s->s, vm, cred, pids, n, lvg_op_callback(), o, &op),
       &op);
+}
+
+static int session_list(lua_State *L) {
+  return list_call(L, LVG_OP_LIST);
+}
+
+static int session_poll_list(lua_State *L) {
+  return list_call(L, LVG_OP_POLL_LIST);
 }
 
 /* Session:env(vm, cred [, names [, call]]) */
@@ -469,13 +485,20 @@ static int session_tostring(lua_State *L) {
 }
 
 void lvg_open_session(lua_State *L) {
-  static const luaL_Reg methods[] = {
-      {"login", session_login},   {"logout", session_logout},
-      {"vms", session_vms},       {"create", session_create},
-      {"get", session_get},       {"list", session_list},
-      {"delete", session_delete}, {"env", session_env},
-      {"info", session_info},     {"close", session_close},
-      {"closed", session_closed}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"login", session_login},
+                                     {"logout", session_logout},
+                                     {"vms", session_vms},
+                                     {"create", session_create},
+                                     {"get", session_get},
+                                     {"list", session_list},
+                                     {"delete", session_delete},
+                                     {"env", session_env},
+                                     {"info", session_info},
+                                     {"close", session_close},
+                                     {"closed", session_closed},
+                                     {"poll", session_poll},
+                                     {"poll_list", session_poll_list},
+                                     {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", session_close},
                                   {"__close", session_close},
                                   {"__tostring", session_tostring},

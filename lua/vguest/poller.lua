@@ -7,10 +7,10 @@
 --
 --   * When the flavour's process list returns exit codes
 --     (`Session:info().list_has_exit_codes`: rest, vim25), each tick sends
---     ONE `list(vm, cred, pids)` for every pid being waited on, however many
+--     ONE `poll_list(vm, cred, pids)` for every pid being waited on, however many
 --     waiters there are; a pid missing from the answer fails its waiters
 --     with kind "not_found".
---   * Otherwise ("api"), each tick sends one `get` per waited pid that is
+--   * Otherwise ("api"), each tick sends one `poll` (a get) per waited pid that is
 --     due, and only for those.
 --
 -- Back-off: a waiter's interval starts at `interval` (default 0.05 s: the
@@ -43,10 +43,6 @@ local registry = setmetatable({}, { __mode = "k" })
 
 local Poller = {}
 Poller.__index = Poller
-
-local function finished(info)
-  return info ~= nil and (info.exit_code ~= nil or info.finished ~= nil)
-end
 
 local function batch_mode(csession)
   local ok, info = pcall(csession.info, csession)
@@ -197,25 +193,23 @@ function Poller:tick()
   table.sort(pids)
   local s = self.session
   if self.batch then
-    local ok, op = pcall(s.list, s, self.vm, self.cred, pids, "wait")
+    local ok, op = pcall(s.poll_list, s, self.vm, self.cred, pids, "wait")
     if not ok then return failed(self, pids, errors.new { kind = "canceled", message = tostring(op), op = "wait", vm = self.vm }) end
     self.inflight[op] = true
     task.on_complete(op, function()
       self.inflight[op] = nil
-      local list, err = op:result()
+      local seen, err = op:result() -- pid -> false (running) | info (ended)
       if err then
         failed(self, pids, err)
       else
-        local seen = {}
-        for _, info in ipairs(list) do
-          seen[info.pid] = true
-          self:answered(info.pid)
-          if finished(info) then self:wake_pid(info.pid, info) end
-        end
         for _, pid in ipairs(pids) do
-          if not seen[pid] then
+          local info = seen[pid]
+          if info == nil then
             self:wake_pid(pid, nil, errors.new { kind = "not_found", op = "wait", vm = self.vm,
               pid = pid, message = "process " .. pid .. " is not known to the guest" })
+          else
+            self:answered(pid)
+            if info then self:wake_pid(pid, info) end
           end
         end
       end
@@ -223,7 +217,7 @@ function Poller:tick()
     end)
   else
     for _, pid in ipairs(pids) do
-      local ok, op = pcall(s.get, s, self.vm, self.cred, pid, "wait")
+      local ok, op = pcall(s.poll, s, self.vm, self.cred, pid, "wait")
       if not ok then
         failed(self, { pid }, errors.new { kind = "canceled", message = tostring(op), op = "wait", vm = self.vm })
       else
@@ -235,7 +229,7 @@ function Poller:tick()
             failed(self, { pid }, err)
           else
             self:answered(pid)
-            if finished(info) then self:wake_pid(pid, info) end
+            if info then self:wake_pid(pid, info) end -- false: still running
           end
           self:after_poll()
         end)

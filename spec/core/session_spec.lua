@@ -96,6 +96,18 @@ describe("vguest.core sessions", function()
         local some = ok(H.run(sess:list(vm, cred, { sleeper })))
         assert.equal(1, #some)
         assert.equal(sleeper, some[1].pid)
+        -- a waiter's requests: false while running, the info once ended
+        assert.is_false(ok(H.run(sess:poll(vm, cred, sleeper))))
+        local ended = ok(H.run(sess:poll(vm, cred, pid)))
+        assert.equal(3, ended.exit_code)
+        assert.equal(pid, ended.pid)
+        local polled = ok(H.run(sess:poll_list(vm, cred, { sleeper, pid })))
+        assert.is_false(polled[sleeper])
+        if sess:info().list_has_exit_codes then
+          assert.equal(3, polled[pid].exit_code)
+        else
+          assert.is_not_nil(polled[pid]) -- api lists carry no ends
+        end
         assert.is_true(ok(H.run(sess:delete(vm, cred, sleeper))))
         local gone = finished(sess, vm, cred, sleeper)
         assert.is_string(gone.finished)
