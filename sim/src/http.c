@@ -20,7 +20,7 @@ struct http {
   struct tls_tickets *tickets; /* session resumption */
   pthread_mutex_t mu;          /* guards what follows, and exchange.due */
   pthread_cond_t cv;           /* nheld went down to 0 */
-  size_t nheld;                /* answers held back right now */
+  size_t nheld;                /* held answers not yet sent out */
   bool stopping;               /* hold no more answers */
 };
 
@@ -30,8 +30,9 @@ struct exchange {
   struct http *h;
   struct request r;
   struct reply rp;
-  bool held; /* rp is ready, the connection suspended until due */
-  bool due;  /* set by the timer: send rp now */
+  bool held;    /* rp is ready, the connection suspended until due */
+  bool counted; /* in nheld until MHD reports the exchange complete */
+  bool due;     /* set by the timer: send rp now */
 };
 
 /* A truncated answer: the first half of the body, then an error, which
@@ -99,11 +100,12 @@ static enum MHD_Result send_reply(struct http *h, struct exchange *x) {
   return ret;
 }
 
-/* The held answer of x is sent now (or x ends). */
+/* The held answer of x has gone out (or x ended without it): MHD has
+ * reported the exchange complete. */
 static void unhold(struct http *h, struct exchange *x) {
-  if (!x->held)
+  if (!x->counted)
     return;
-  x->held = false;
+  x->counted = false;
   pthread_mutex_lock(&h->mu);
   if (--h->nheld == 0)
     pthread_cond_broadcast(&h->cv);
@@ -146,7 +148,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
       MHD_suspend_connection(conn);
       return MHD_YES;
     }
-    unhold(h, x);
+    x->held = false;
     return send_reply(h, x);
   }
   if (*upload_size) {
@@ -177,7 +179,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     pthread_mutex_unlock(&h->mu);
     return send_reply(h, x);
   }
-  x->held = true;
+  x->held = x->counted = true;
   h->nheld++;
   MHD_suspend_connection(conn);
   timer_after(h->timer, x->rp.delay_ms, wake, x);
