@@ -33,7 +33,8 @@ struct reply {
   bool drop;            /* close the connection without answering */
   bool has_op;          /* op is set: the request began an operation */
   enum op op;
-  bool truncated; /* announce len bytes, send half of them, then close */
+  bool truncated;   /* announce len bytes, send half of them, then close */
+  int64_t delay_ms; /* latency_ms: hold the answer (or the drop) this long */
 };
 
 const char *req_header(const struct request *r, const char *name);

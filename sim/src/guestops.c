@@ -205,15 +205,14 @@ static void snapshot(const struct gproc *p, struct ginfo *out) {
   out->exit_code = p->exit_code;
 }
 
-static bool wanted(int64_t pid, const int64_t *pids, size_t npids) {
-  if (!pids)
-    return true;
-  for (size_t i = 0; i < npids; i++)
-    if (pids[i] == pid)
-      return true;
-  return false;
+static int by_seq(const void *a, const void *b) {
+  const struct gproc *x = *(struct gproc *const *)a;
+  const struct gproc *y = *(struct gproc *const *)b;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* The work is that of the VM's own processes (or of the pids asked for),
+ * never that of every process of the simulator. */
 bool gop_list(struct sim *sim, const char *id, const struct gauth *a,
               const int64_t *pids, size_t npids, struct ginfo **out, size_t *n,
               struct gfault *f) {
@@ -221,18 +220,36 @@ bool gop_list(struct sim *sim, const char *id, const struct gauth *a,
   *out = NULL;
   *n = 0;
   sim_lock(sim);
-  bool ok = prepare(sim, id, a, &owner, f) != NULL;
-  if (ok) {
-    size_t cap = 0;
-    for (struct gproc *p = sim->procs; p; p = p->next)
+  struct vm *vm = prepare(sim, id, a, &owner, f);
+  if (vm && pids) {
+    /* the records asked for, in the order they were started, once each */
+    struct gproc **found = xcalloc(npids ? npids : 1, sizeof *found);
+    size_t k = 0;
+    for (size_t i = 0; i < npids; i++) {
+      struct gproc *p = gproc_find(sim, id, pids[i]);
+      if (p)
+        found[k++] = p;
+    }
+    qsort(found, k, sizeof *found, by_seq);
+    *out = xcalloc(k ? k : 1, sizeof **out);
+    for (size_t i = 0; i < k; i++)
+      if (i == 0 || found[i] != found[i - 1])
+        snapshot(found[i], &(*out)[(*n)++]);
+    free(found);
+  } else if (vm) {
+    size_t vi = (size_t)(vm - sim->inv.vms), cap = 0;
+    int64_t now = util_now_ms();
+    for (struct gproc *p = state_proc_first_of_vm(sim, vi); p;
+         p = p->link[PL_VM].next)
       cap++;
-    *out = xcalloc(cap, sizeof **out);
-    for (struct gproc *p = sim->procs; p; p = p->next)
-      if (wanted(p->pid, pids, npids) && gproc_find(sim, id, p->pid) == p)
+    *out = xcalloc(cap ? cap : 1, sizeof **out);
+    for (struct gproc *p = state_proc_first_of_vm(sim, vi); p;
+         p = p->link[PL_VM].next)
+      if (gproc_visible(sim, p, now))
         snapshot(p, &(*out)[(*n)++]);
   }
   sim_unlock(sim);
-  return ok;
+  return vm != NULL;
 }
 
 /* Caller holds the lock. */

@@ -22,6 +22,9 @@ struct gspawn {
 int64_t gproc_spawn(struct sim *sim, const struct gspawn *sp);
 /* Caller holds sim->mu. A process of vm that is still remembered. */
 struct gproc *gproc_find(struct sim *sim, const char *vm_id, int64_t pid);
+/* Caller holds sim->mu. Whether a record is still shown (not past
+ * retention) at now (util_now_ms). */
+bool gproc_visible(struct sim *sim, const struct gproc *p, int64_t now);
 /* Caller holds sim->mu. SIGTERM to the group, SIGKILL ~1 s later (via
  * gproc_housekeep). False, and no signal, for a process that has exited:
  * Tools' kill(2) then fails with ESRCH. */

@@ -25,10 +25,11 @@ bool power_state_parse(const char *s, enum power_state *out) {
 }
 
 struct vm *inventory_vm(const struct inventory *inv, const char *id) {
-  for (size_t i = 0; i < inv->nvms; i++)
-    if (strcmp(inv->vms[i].id, id) == 0)
-      return &inv->vms[i];
-  return NULL;
+  return hmap_get(&inv->by_id, id);
+}
+
+struct vm *inventory_vm_named(const struct inventory *inv, const char *name) {
+  return hmap_get(&inv->by_name, name);
 }
 
 struct loader {
@@ -170,6 +171,8 @@ bool inventory_load(const char *path, struct inventory *inv, char *err,
   json_error_t jerr;
   bool ok = false;
   memset(inv, 0, sizeof *inv);
+  hmap_init(&inv->by_id, false);
+  hmap_init(&inv->by_name, false);
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
   if (!root && jerr.line < 1)
     return fail(&l, "%s", jerr.text);
@@ -196,13 +199,18 @@ bool inventory_load(const char *path, struct inventory *inv, char *err,
   inv->nvms = json_array_size(vms);
   inv->vms = xcalloc(inv->nvms, sizeof *inv->vms);
   for (size_t i = 0; i < inv->nvms; i++) {
-    if (!load_vm(&l, json_array_get(vms, i), i, &inv->vms[i]))
+    struct vm *vm = &inv->vms[i];
+    if (!load_vm(&l, json_array_get(vms, i), i, vm))
       goto out;
-    for (size_t j = 0; j < i; j++) {
-      if (strcmp(inv->vms[j].id, inv->vms[i].id) == 0) {
-        fail(&l, "vms[%zu]: duplicate id \"%s\"", i, inv->vms[i].id);
-        goto out;
-      }
+    if (!hmap_put(&inv->by_id, vm->id, vm)) {
+      fail(&l, "vms[%zu]: duplicate id \"%s\"", i, vm->id);
+      goto out;
+    }
+    if (!hmap_put(&inv->by_name, vm->name, vm)) { /* the first stays */
+      struct vm *last = hmap_get(&inv->by_name, vm->name);
+      while (last->same_name)
+        last = last->same_name;
+      last->same_name = vm;
     }
   }
   ok = true;
@@ -224,7 +232,43 @@ static void free_accounts(struct account *a, size_t n) {
   free(a);
 }
 
+static struct account *one_account(const char *user, const char *password) {
+  struct account *a = xcalloc(1, sizeof *a);
+  a->user = xstrdup(user);
+  a->password = xstrdup(password);
+  return a;
+}
+
+void inventory_generate(size_t n, struct inventory *inv) {
+  int width = 4;
+  for (size_t m = n; m > 9999; m /= 10)
+    width++;
+  memset(inv, 0, sizeof *inv);
+  hmap_init(&inv->by_id, false);
+  hmap_init(&inv->by_name, false);
+  inv->users = one_account("administrator@vsphere.local", "VMware1!");
+  inv->nusers = 1;
+  inv->vms = xcalloc(n, sizeof *inv->vms);
+  inv->nvms = n;
+  for (size_t i = 0; i < n; i++) {
+    struct vm *vm = &inv->vms[i];
+    vm->id = xasprintf("vm-%0*zu", width, i + 1);
+    vm->name = xstrdup(vm->id);
+    vm->os = xstrdup("linux");
+    vm->power = PS_POWERED_ON;
+    vm->tools_running = true;
+    vm->cpu_count = 2;
+    vm->memory_mib = 4096;
+    vm->accounts = one_account("root", "guest-secret");
+    vm->naccounts = 1;
+    hmap_put(&inv->by_id, vm->id, vm);
+    hmap_put(&inv->by_name, vm->name, vm);
+  }
+}
+
 void inventory_free(struct inventory *inv) {
+  hmap_free(&inv->by_id);
+  hmap_free(&inv->by_name);
   free_accounts(inv->users, inv->nusers);
   for (size_t i = 0; inv->vms && i < inv->nvms; i++) {
     struct vm *vm = &inv->vms[i];

@@ -24,6 +24,8 @@
 #define VGUEST_SIM_DEFAULT_INVENTORY "inventory.json"
 #endif
 
+#define MAX_VMS 1000000
+
 #define DEFAULT_RELEASES                                                       \
   "8.0.1.0,8.0.2.0,8.0.3.0,8.0.3.1,9.0.0.0,9.1.0.0,9.1.1.0"
 
@@ -32,6 +34,8 @@ static const char usage[] =
     "  --inventory FILE       inventory JSON (default: $VGUEST_SIM_INVENTORY\n"
     "                         or the built-in " VGUEST_SIM_DEFAULT_INVENTORY
     ")\n"
+    "  --vms N                instead of an inventory file: N powered-on VMs\n"
+    "                         vm-0001, vm-0002, ... (see README.md)\n"
     "  --port N               TCP port, 0 = pick a free one (default 0)\n"
     "  --bind ADDR            127.0.0.1 (default) or ::1; loopback only\n"
     "  --flavours LIST        api,rest,vim25 (default: all)\n"
@@ -134,7 +138,8 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     O_XCERT,
     O_XTTL,
     O_XHOST,
-    O_PLOG
+    O_PLOG,
+    O_VMS
   };
   static const struct option opts[] = {
       {"inventory", required_argument, NULL, O_INV},
@@ -153,11 +158,13 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
       {"transfer-ttl", required_argument, NULL, O_XTTL},
       {"transfer-url-host", required_argument, NULL, O_XHOST},
       {"process-log", required_argument, NULL, O_PLOG},
+      {"vms", required_argument, NULL, O_VMS},
       {"help", no_argument, NULL, O_HELP},
       {NULL, 0, NULL, 0}};
   int c;
   int64_t v;
   const char *releases = DEFAULT_RELEASES;
+  bool inventory_given = false;
   cfg->bind = "127.0.0.1";
   cfg->retention_ms = 300 * 1000;
   cfg->lifetime_ms = 3600 * 1000;
@@ -172,6 +179,12 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     switch (c) {
     case O_INV:
       cfg->inventory_path = optarg;
+      inventory_given = true;
+      break;
+    case O_VMS:
+      if (!util_parse_int64(optarg, &v) || v < 1 || v > MAX_VMS)
+        return die("--vms: not a number of VMs from 1 to 1000000: %s", optarg);
+      cfg->gen_vms = v;
       break;
     case O_PORT:
       if (!util_parse_int64(optarg, &v) || v < 0 || v > 65535)
@@ -254,6 +267,10 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
   }
   if (optind < argc)
     return die("unexpected argument: %s", argv[optind]);
+  if (inventory_given && cfg->gen_vms)
+    return die("%s", "--vms and --inventory exclude each other");
+  if (cfg->gen_vms)
+    cfg->inventory_path = NULL; /* $VGUEST_SIM_INVENTORY does not apply */
   if (!cfg->cert_file != !cfg->key_file)
     return die("%s", "--cert and --key go together");
   if (cfg->transfer_port != 0 && cfg->transfer_port == cfg->port)
@@ -349,6 +366,27 @@ static void run(struct sim *sim, pid_t parent, const sigset_t *sigs) {
   }
 }
 
+/* Connections cost a descriptor each: the soft RLIMIT_NOFILE goes up to
+ * the hard one (at most 65536), and each listener may hold all but 64 of
+ * them. Guest processes get the original limit back (guestproc.c). */
+static void raise_nofile(struct sim *sim) {
+  struct rlimit rl;
+  rlim_t cur = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    cur = rl.rlim_cur;
+    rlim_t want = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+    if (want > rl.rlim_cur) {
+      sim->nofile_orig = rl;
+      rl.rlim_cur = want;
+      if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        sim->nofile_raised = true;
+        cur = want;
+      }
+    }
+  }
+  sim->cfg.conn_limit = cur > 128 ? (unsigned)(cur - 64) : 64;
+}
+
 static void free_key(char *pem) {
   if (pem) {
     explicit_bzero(pem, strlen(pem));
@@ -362,7 +400,7 @@ int main(int argc, char **argv) {
   char *cert_pem = NULL, *key_pem = NULL, *xcert_pem = NULL, *xkey_pem = NULL;
   struct certs certs = {NULL, NULL, NULL};
   bool temp_cert = false, temp_xcert = false;
-  struct MHD_Daemon *xd = NULL;
+  struct transfer *xd = NULL;
   int status = 1;
   pid_t parent = getppid();
 
@@ -385,7 +423,10 @@ int main(int argc, char **argv) {
     sim_destroy(&sim);
     return 2;
   }
-  if (!inventory_load(sim.cfg.inventory_path, &sim.inv, err, sizeof err)) {
+  if (sim.cfg.gen_vms) {
+    inventory_generate((size_t)sim.cfg.gen_vms, &sim.inv);
+  } else if (!inventory_load(sim.cfg.inventory_path, &sim.inv, err,
+                             sizeof err)) {
     fprintf(stderr, "vguest-sim: %s\n", err);
     sim_destroy(&sim);
     return 2;
@@ -445,6 +486,7 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  raise_nofile(&sim);
   if (gproc_start_reaper(&sim) != 0) {
     fputs("vguest-sim: cannot start the reaper thread\n", stderr);
     goto out;
@@ -459,18 +501,18 @@ int main(int argc, char **argv) {
   }
   /* set before the main listener starts: read without the lock */
   sim.xfer_base = base_url(&sim, sim.cfg.transfer_explicit ? NULL : "*", xport);
-  struct MHD_Daemon *d = http_start(&sim, cert_pem, key_pem, &port);
+  struct http *d = http_start(&sim, cert_pem, key_pem, &port);
   if (!d) {
     fprintf(stderr, "vguest-sim: cannot listen on %s port %u\n", sim.cfg.bind,
             sim.cfg.port);
-    MHD_stop_daemon(xd);
+    transfer_stop(xd);
     gproc_stop(&sim);
     goto out;
   }
   print_ready(&sim, port, xport, &certs);
   run(&sim, parent, &sigs);
-  MHD_stop_daemon(d);
-  MHD_stop_daemon(xd);
+  http_stop(d);
+  transfer_stop(xd);
   gproc_stop(&sim);
   status = 0;
 out:

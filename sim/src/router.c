@@ -46,7 +46,6 @@ void router_dispatch(struct sim *sim, struct request *r, struct reply *rp) {
       state_take_drop_after(sim, rp->op))
     rp->drop = true;
   malform_reply(sim, rp);
-  int64_t latency = state_latency(sim);
-  if (latency > 0)
-    util_sleep_ms(latency);
+  /* latency_ms: http.c holds the answer back without holding a thread */
+  rp->delay_ms = state_latency(sim);
 }

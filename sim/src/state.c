@@ -53,6 +53,11 @@ void sim_init(struct sim *sim) {
   pthread_mutex_init(&sim->mu, NULL);
   pthread_cond_init(&sim->child_cv, NULL);
   sim->proc_log_fd = -1;
+  hmap_init(&sim->sessions, true);
+  hmap_init(&sim->proc_by_pid, false);
+  hmap_init(&sim->views, false);
+  hmap_init(&sim->pages, false);
+  hmap_init(&sim->xfer_by_id, false);
 }
 
 void state_proc_log(struct sim *sim, const struct gproc *p) {
@@ -90,22 +95,137 @@ void state_proc_free(struct gproc *p) {
   free(p);
 }
 
-static void free_procs(struct gproc *p) {
+/* ---- process records ---------------------------------------------------- */
+
+static void chain_append(struct pchain *c, struct gproc *p, int which) {
+  p->link[which].prev = c->tail;
+  p->link[which].next = NULL;
+  if (c->tail)
+    c->tail->link[which].next = p;
+  else
+    c->head = p;
+  c->tail = p;
+}
+
+static void chain_remove(struct pchain *c, struct gproc *p, int which) {
+  struct plink *l = &p->link[which];
+  if (l->prev)
+    l->prev->link[which].next = l->next;
+  else if (c->head == p)
+    c->head = l->next;
+  else
+    return; /* not on this chain */
+  if (l->next)
+    l->next->link[which].prev = l->prev;
+  else
+    c->tail = l->prev;
+  l->prev = l->next = NULL;
+}
+
+struct gproc *state_proc_get(struct sim *sim, int64_t pid) {
+  char key[24];
+  hmap_int_key(pid, key);
+  return hmap_get(&sim->proc_by_pid, key);
+}
+
+void state_proc_forget(struct sim *sim, struct gproc *p) {
+  char key[24];
+  hmap_int_key(p->pid, key);
+  if (hmap_get(&sim->proc_by_pid, key) == p)
+    hmap_del(&sim->proc_by_pid, key);
+  chain_remove(&sim->procs, p, PL_ALL);
+  chain_remove(&sim->vm_procs[p->vm_index], p, PL_VM);
+  if (p->exited)
+    chain_remove(&sim->exited, p, PL_EXITED);
+  else
+    sim->nrunning--;
+  state_proc_free(p);
+}
+
+void state_proc_add(struct sim *sim, struct gproc *p) {
+  char key[24];
+  struct vm *vm = inventory_vm(&sim->inv, p->vm_id);
+  if (!sim->vm_procs)
+    sim->vm_procs =
+        xcalloc(sim->inv.nvms ? sim->inv.nvms : 1, sizeof *sim->vm_procs);
+  struct gproc *old = state_proc_get(sim, p->pid);
+  if (old)
+    state_proc_forget(sim, old);
+  p->seq = ++sim->next_seq;
+  p->vm_index = vm ? (size_t)(vm - sim->inv.vms) : 0;
+  chain_append(&sim->procs, p, PL_ALL);
+  chain_append(&sim->vm_procs[p->vm_index], p, PL_VM);
+  hmap_int_key(p->pid, key);
+  hmap_put(&sim->proc_by_pid, key, p);
+  sim->nrunning++;
+}
+
+struct gproc *state_proc_first_of_vm(struct sim *sim, size_t vm) {
+  return sim->vm_procs && vm < sim->inv.nvms ? sim->vm_procs[vm].head : NULL;
+}
+
+void state_proc_exited(struct sim *sim, struct gproc *p) {
+  if (p->exited)
+    return;
+  p->exited = true;
+  sim->nrunning--;
+  chain_append(&sim->exited, p, PL_EXITED);
+}
+
+void state_kill_push(struct sim *sim, const struct gproc *p, int64_t due_mono) {
+  struct gkill *k = xcalloc(1, sizeof *k);
+  k->pid = p->pid;
+  k->seq = p->seq;
+  k->due_mono = due_mono;
+  if (sim->kills_tail)
+    sim->kills_tail->next = k;
+  else
+    sim->kills = k;
+  sim->kills_tail = k;
+}
+
+struct gkill *state_kill_pop_due(struct sim *sim, int64_t now) {
+  struct gkill *k = sim->kills;
+  if (!k || k->due_mono > now)
+    return NULL;
+  sim->kills = k->next;
+  if (!sim->kills)
+    sim->kills_tail = NULL;
+  k->next = NULL;
+  return k;
+}
+
+static void free_procs(struct sim *sim) {
+  struct gproc *p = sim->procs.head;
   while (p) {
-    struct gproc *next = p->next;
+    struct gproc *next = p->link[PL_ALL].next;
     state_proc_free(p);
     p = next;
   }
+  memset(&sim->procs, 0, sizeof sim->procs);
+  memset(&sim->exited, 0, sizeof sim->exited);
+  free(sim->vm_procs);
+  sim->vm_procs = NULL;
+  hmap_free(&sim->proc_by_pid);
+  while (sim->kills) {
+    struct gkill *next = sim->kills->next;
+    free(sim->kills);
+    sim->kills = next;
+  }
+  sim->kills_tail = NULL;
 }
 
-static void free_vobjs(struct vobj *v) {
-  while (v) {
-    struct vobj *next = v->next;
-    free(v->id);
-    json_decref(v->rest);
-    free(v);
-    v = next;
-  }
+static void free_vobj(void *item) {
+  struct vobj *v = item;
+  free(v->id);
+  json_decref(v->rest);
+  free(v);
+}
+
+static void free_session(void *item) {
+  struct session *s = item;
+  free(s->user);
+  free(s);
 }
 
 void state_xfer_free(struct gxfer *x) {
@@ -126,13 +246,16 @@ static void free_xfers(struct gxfer *x) {
 
 void sim_destroy(struct sim *sim) {
   state_expire_sessions(sim);
+  hmap_free(&sim->sessions);
   free_xfers(sim->xfers);
   sim->xfers = NULL;
+  hmap_free(&sim->xfer_by_id);
   free(sim->xfer_base);
-  free_procs(sim->procs);
-  sim->procs = NULL;
-  free_vobjs(sim->views);
-  free_vobjs(sim->pages);
+  free_procs(sim);
+  hmap_clear(&sim->views, free_vobj);
+  hmap_free(&sim->views);
+  hmap_clear(&sim->pages, free_vobj);
+  hmap_free(&sim->pages);
   inventory_free(&sim->inv);
   for (size_t i = 0; i < sim->cfg.nreleases; i++)
     free(sim->cfg.releases[i]);
@@ -175,8 +298,7 @@ bool state_login(struct sim *sim, const char *user, const char *password,
     session_key(s->key);
     s->user = xstrdup(user);
     s->created_ms = s->last_ms = util_now_ms();
-    s->next = sim->sessions;
-    sim->sessions = s;
+    hmap_put(&sim->sessions, s->token, s);
     memcpy(token, s->token, 33);
     if (key)
       memcpy(key, s->key, 37);
@@ -192,49 +314,31 @@ bool state_session(struct sim *sim, const char *token, struct session *out,
   if (!token)
     return false;
   sim_lock(sim);
-  for (struct session *s = sim->sessions; s; s = s->next) {
-    if (util_secret_eq(s->token, token)) {
-      s->last_ms = util_now_ms();
-      *out = *s;
-      out->next = NULL;
-      out->user = user;
-      snprintf(user, userlen, "%s", s->user);
-      found = true;
-      break;
-    }
+  struct session *s = hmap_get(&sim->sessions, token);
+  if (s) {
+    s->last_ms = util_now_ms();
+    *out = *s;
+    out->user = user;
+    snprintf(user, userlen, "%s", s->user);
+    found = true;
   }
   sim_unlock(sim);
   return found;
 }
 
 bool state_logout(struct sim *sim, const char *token) {
-  bool found = false;
   sim_lock(sim);
-  for (struct session **p = &sim->sessions; *p; p = &(*p)->next) {
-    if (util_secret_eq((*p)->token, token)) {
-      struct session *s = *p;
-      *p = s->next;
-      free(s->user);
-      free(s);
-      found = true;
-      break;
-    }
-  }
+  struct session *s = hmap_del(&sim->sessions, token);
   sim_unlock(sim);
-  return found;
+  if (s)
+    free_session(s);
+  return s != NULL;
 }
 
 void state_expire_sessions(struct sim *sim) {
   sim_lock(sim);
-  struct session *s = sim->sessions;
-  sim->sessions = NULL;
+  hmap_clear(&sim->sessions, free_session);
   sim_unlock(sim);
-  while (s) {
-    struct session *next = s->next;
-    free(s->user);
-    free(s);
-    s = next;
-  }
 }
 
 enum inject state_begin_op(struct sim *sim, enum op op) {
@@ -287,24 +391,11 @@ int64_t state_latency(struct sim *sim) {
   return ms;
 }
 
-static struct vobj *vobj_find(struct vobj *list, const char *id) {
-  for (; list; list = list->next)
-    if (strcmp(list->id, id) == 0)
-      return list;
-  return NULL;
-}
-
-static bool vobj_remove(struct vobj **list, const char *id) {
-  for (struct vobj **p = list; *p; p = &(*p)->next) {
-    if (strcmp((*p)->id, id) == 0) {
-      struct vobj *v = *p;
-      *p = v->next;
-      v->next = NULL;
-      free_vobjs(v);
-      return true;
-    }
-  }
-  return false;
+static bool vobj_remove(struct hmap *m, const char *id) {
+  struct vobj *v = hmap_del(m, id);
+  if (v)
+    free_vobj(v);
+  return v != NULL;
 }
 
 char *state_view_new(struct sim *sim) {
@@ -314,8 +405,7 @@ char *state_view_new(struct sim *sim) {
   sim_lock(sim);
   v->id = xasprintf("session[%.8s-%.4s-%.4s-%.4s-%.12s]%u", rnd, rnd + 8,
                     rnd + 12, rnd + 16, rnd + 20, ++sim->next_view);
-  v->next = sim->views;
-  sim->views = v;
+  hmap_put(&sim->views, v->id, v);
   char *id = xstrdup(v->id);
   sim_unlock(sim);
   return id;
@@ -323,7 +413,7 @@ char *state_view_new(struct sim *sim) {
 
 bool state_view_exists(struct sim *sim, const char *id) {
   sim_lock(sim);
-  bool found = vobj_find(sim->views, id) != NULL;
+  bool found = hmap_get(&sim->views, id) != NULL;
   sim_unlock(sim);
   return found;
 }
@@ -343,8 +433,7 @@ char *state_page_new(struct sim *sim, json_t *rest, size_t page) {
   v->rest = rest;
   v->page = page;
   sim_lock(sim);
-  v->next = sim->pages;
-  sim->pages = v;
+  hmap_put(&sim->pages, v->id, v);
   sim_unlock(sim);
   return xstrdup(rnd);
 }
@@ -352,14 +441,13 @@ char *state_page_new(struct sim *sim, json_t *rest, size_t page) {
 json_t *state_page_next(struct sim *sim, const char *token, bool *more) {
   json_t *out = NULL;
   sim_lock(sim);
-  struct vobj *v = vobj_find(sim->pages, token);
+  struct vobj *v = hmap_get(&sim->pages, token);
   if (v) {
     out = json_array();
-    while (json_array_size(out) < v->page && json_array_size(v->rest) > 0) {
-      json_array_append(out, json_array_get(v->rest, 0));
-      json_array_remove(v->rest, 0);
-    }
-    *more = json_array_size(v->rest) > 0;
+    size_t n = json_array_size(v->rest);
+    for (; json_array_size(out) < v->page && v->pos < n; v->pos++)
+      json_array_append(out, json_array_get(v->rest, v->pos));
+    *more = v->pos < n;
     if (!*more)
       vobj_remove(&sim->pages, token);
   }
@@ -377,16 +465,14 @@ json_t *state_stats(struct sim *sim) {
     json_object_set_new(logins, flavour_names[i], json_integer(sim->logins[i]));
   for (int i = 0; i < OP_COUNT; i++)
     json_object_set_new(by_op, op_names[i], json_integer(sim->by_op[i]));
-  for (struct gproc *p = sim->procs; p; p = p->next) {
+  for (struct gproc *p = sim->procs.head; p; p = p->link[PL_ALL].next) {
     json_t *e = json_pack("{s:I,s:s,s:s,s:b}", "pid", (json_int_t)p->pid, "vm",
                           p->vm_id, "command", p->command, "exited", p->exited);
     if (p->exited)
       json_object_set_new(e, "exit_code", json_integer(p->exit_code));
     json_array_append_new(procs, e);
   }
-  json_int_t nsessions = 0;
-  for (struct session *s = sim->sessions; s; s = s->next)
-    nsessions++;
+  json_int_t nsessions = (json_int_t)sim->sessions.count;
   json_t *xs = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "created",
                          (json_int_t)sim->xstats.created, "requests",
                          (json_int_t)sim->xstats.requests, "downloads",
@@ -430,6 +516,9 @@ void state_xfer_add(struct sim *sim, struct gxfer *x) {
   c->expires_mono = util_mono_ms() + sim->cfg.transfer_ttl_ms;
   c->next = sim->xfers;
   sim->xfers = c;
+  char key[24];
+  hmap_int_key(c->id, key);
+  hmap_put(&sim->xfer_by_id, key, c);
   sim->xstats.created++;
   x->id = c->id;
   memcpy(x->token, c->token, sizeof x->token);
@@ -437,10 +526,9 @@ void state_xfer_add(struct sim *sim, struct gxfer *x) {
 }
 
 static struct gxfer *xfer_find(struct sim *sim, int64_t id) {
-  for (struct gxfer *x = sim->xfers; x; x = x->next)
-    if (x->id == id)
-      return x;
-  return NULL;
+  char key[24];
+  hmap_int_key(id, key);
+  return hmap_get(&sim->xfer_by_id, key);
 }
 
 enum xfer_refusal state_xfer_claim(struct sim *sim, int64_t id,
@@ -496,6 +584,9 @@ void state_xfer_housekeep(struct sim *sim) {
   for (struct gxfer **pp = &sim->xfers; *pp;) {
     struct gxfer *x = *pp;
     if (x->state != XS_BUSY && now >= x->expires_mono + 60 * 1000) {
+      char key[24];
+      hmap_int_key(x->id, key);
+      hmap_del(&sim->xfer_by_id, key);
       *pp = x->next;
       state_xfer_free(x);
     } else {

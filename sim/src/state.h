@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 enum flavour { FL_API, FL_REST, FL_VIM25, FL_COUNT };
 const char *flavour_name(enum flavour fl);
@@ -73,7 +74,19 @@ struct session {
   char *user;
   int64_t created_ms;
   int64_t last_ms;
-  struct session *next;
+};
+
+/* The lists a process record is on, each oldest first: every record
+ * (sim->procs), the records of its VM (sim->vm_procs), and the records of
+ * processes that have exited, in the order they did (sim->exited), so
+ * that retention forgets from the front. */
+enum { PL_ALL, PL_VM, PL_EXITED, PL_COUNT };
+struct gproc;
+struct plink {
+  struct gproc *prev, *next;
+};
+struct pchain {
+  struct gproc *head, *tail;
 };
 
 /* A guest process started through the simulator: the record state keeps
@@ -89,10 +102,21 @@ struct gproc {
   bool exited;
   int exit_code;
   int64_t kill_at_mono; /* SIGKILL deadline after a terminate, 0 = none */
-  struct gproc *next;
+  uint64_t seq;         /* creation order */
+  size_t vm_index;      /* its VM in sim->inv.vms */
+  struct plink link[PL_COUNT];
 };
 /* Frees one record (its strings and itself); NULL is a no-op. */
 void state_proc_free(struct gproc *p);
+
+/* A SIGKILL due after a terminate (guestproc.c): the record is named by
+ * pid and seq, so a record forgotten meanwhile is never touched. */
+struct gkill {
+  int64_t pid;
+  uint64_t seq;
+  int64_t due_mono;
+  struct gkill *next;
+};
 
 /* A transfer URL handed out by a transfer create (/api) or an
  * InitiateFileTransfer*InGuest (vim25), served by the transfer listener
@@ -122,9 +146,9 @@ enum xfail { XF_NONE, XF_ERROR, XF_CUT, XF_DROP };
 /* A ContainerView or a pending RetrievePropertiesEx page. */
 struct vobj {
   char *id;
-  json_t *rest; /* pages: remaining ObjectContent array */
+  json_t *rest; /* pages: the ObjectContent array still to return ... */
+  size_t pos;   /* ... from this index on */
   size_t page;  /* pages: objects per page */
-  struct vobj *next;
 };
 
 struct config {
@@ -144,19 +168,35 @@ struct config {
   bool transfer_self_signed; /* else signed by the main certificate */
   bool transfer_explicit;    /* URLs name the address, not "*" */
   const char *process_log;   /* --process-log FILE, or NULL */
+  int64_t gen_vms;           /* --vms N: a generated inventory, 0 = none */
+  unsigned conn_limit;       /* connections per listener (RLIMIT_NOFILE) */
 };
+
+/* The listen backlog of both listeners: a thousand clients may connect
+ * at once. */
+#define SIM_LISTEN_BACKLOG 4096
 
 struct sim {
   pthread_mutex_t mu;
   pthread_cond_t child_cv; /* signalled when a guest process starts */
   struct config cfg;
   struct inventory inv;
-  struct session *sessions;
-  struct gproc *procs;
-  struct vobj *views;
-  struct vobj *pages;
+  struct hmap sessions; /* token (secret) -> struct session */
+  /* process records: the lists of struct gproc, and the index by pid */
+  struct pchain procs;
+  struct pchain *vm_procs; /* one per VM of inv.vms, made at the first */
+  struct pchain exited;
+  struct hmap proc_by_pid;
+  uint64_t next_seq;
+  int64_t nrunning;                 /* records not yet exited */
+  struct gkill *kills, *kills_tail; /* pending SIGKILLs, due in order */
+  bool nofile_raised;               /* guest processes get nofile_orig */
+  struct rlimit nofile_orig;        /* RLIMIT_NOFILE as the sim started */
+  struct hmap views;                /* id -> struct vobj */
+  struct hmap pages;                /* token -> struct vobj */
   unsigned next_view;
   struct gxfer *xfers;
+  struct hmap xfer_by_id;
   int64_t next_xfer;
   char *xfer_base; /* what transfer URLs start with: https://[*]:PORT */
   /* injection */
@@ -202,6 +242,25 @@ void sim_unlock(struct sim *sim);
  * as one JSON line, written through before the caller answers anyone;
  * nothing without the option. The caller holds the lock. */
 void state_proc_log(struct sim *sim, const struct gproc *p);
+
+/* Process records; the caller holds the lock. state_proc_add gives p its
+ * seq and VM, and puts it on its lists and in the index; a record of the
+ * same pid (a process that has exited, whose pid the host gave again) is
+ * forgotten then, since the pid now names the new process. */
+void state_proc_add(struct sim *sim, struct gproc *p);
+/* The record of pid, or NULL. */
+struct gproc *state_proc_get(struct sim *sim, int64_t pid);
+/* The records of the VM at index vm of inv.vms (NULL when none). */
+struct gproc *state_proc_first_of_vm(struct sim *sim, size_t vm);
+/* Marks p exited (the caller has set exit_code) and queues it for
+ * retention. */
+void state_proc_exited(struct sim *sim, struct gproc *p);
+/* Takes p off every list and the index, and frees it. */
+void state_proc_forget(struct sim *sim, struct gproc *p);
+/* Queues a SIGKILL for p at due_mono (after every one queued before). */
+void state_kill_push(struct sim *sim, const struct gproc *p, int64_t due_mono);
+/* Takes the first pending SIGKILL if it is due at now (returns-owned). */
+struct gkill *state_kill_pop_due(struct sim *sim, int64_t now);
 
 /* Sessions (each takes the lock). A token works on every flavour. On
  * success token gets the new session's token and key (when not NULL) its

@@ -5,6 +5,7 @@
  * replaces the target only when the whole body has arrived. Neither ever
  * holds more than a block of the file in memory. */
 #include "transfer.h"
+#include "tls.h"
 #include "util.h"
 
 #include <errno.h>
@@ -418,26 +419,51 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
 }
 
-struct MHD_Daemon *transfer_start(struct sim *sim, const char *cert_pem,
-                                  const char *key_pem, unsigned *port) {
+struct transfer {
+  struct MHD_Daemon *d;
+  struct tls_tickets *tickets;
+};
+
+void transfer_stop(struct transfer *t) {
+  if (!t)
+    return;
+  if (t->d)
+    MHD_stop_daemon(t->d);
+  tls_tickets_free(t->tickets);
+  free(t);
+}
+
+struct transfer *transfer_start(struct sim *sim, const char *cert_pem,
+                                const char *key_pem, unsigned *port) {
   struct sockaddr_storage ss;
   bool v6;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-                   MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_TLS;
+  /* one polling thread for every connection: a handler reads or writes
+   * at most a block of a file and never waits */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_TLS;
   if (!util_sockaddr(sim->cfg.bind, sim->cfg.transfer_port, &ss, &v6))
     return NULL;
   if (v6)
     flags |= MHD_USE_IPv6;
-  struct MHD_Daemon *d = MHD_start_daemon(
+  struct transfer *t = xcalloc(1, sizeof *t);
+  t->tickets = tls_tickets_new();
+  if (!t->tickets) {
+    transfer_stop(t);
+    return NULL;
+  }
+  t->d = MHD_start_daemon(
       flags, (uint16_t)sim->cfg.transfer_port, NULL, NULL, on_request, sim,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_CERT,
       cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_NOTIFY_COMPLETED,
-      on_completed, sim, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-      MHD_OPTION_END);
-  if (!d)
+      on_completed, sim, MHD_OPTION_NOTIFY_CONNECTION, tls_on_connection,
+      t->tickets, MHD_OPTION_CONNECTION_LIMIT, sim->cfg.conn_limit,
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)SIM_LISTEN_BACKLOG,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+  if (!t->d) {
+    transfer_stop(t);
     return NULL;
+  }
   const union MHD_DaemonInfo *info =
-      MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+      MHD_get_daemon_info(t->d, MHD_DAEMON_INFO_BIND_PORT);
   *port = info ? info->port : sim->cfg.transfer_port;
-  return d;
+  return t;
 }

@@ -120,12 +120,6 @@ bool util_secret_eq(const char *a, const char *b) {
   return CRYPTO_memcmp(a, b, la) == 0;
 }
 
-void util_sleep_ms(int64_t ms) {
-  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-    ;
-}
-
 /* Reads exactly n digits at *p into *out and advances *p. */
 static bool digits(const char **p, int n, int *out) {
   int v = 0;

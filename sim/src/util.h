@@ -26,8 +26,6 @@ void util_random_hex(char *out, size_t nhex);
 bool util_parse_int64(const char *s, int64_t *out);
 /* Constant-time string equality (for passwords). */
 bool util_secret_eq(const char *a, const char *b);
-/* Sleeps for ms milliseconds. */
-void util_sleep_ms(int64_t ms);
 /* Parses an RFC 3339 date-time (`YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm)`)
  * into milliseconds since the epoch. */
 bool util_parse_time(const char *s, int64_t *ms);

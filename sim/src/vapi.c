@@ -556,6 +556,42 @@ static bool in_filter(json_t *arr, const char *v) {
   return false;
 }
 
+static int by_index(const void *a, const void *b) {
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The VMs a filter can match, found through the inventory's indexes: the
+ * VMs named by `vms` or else by `names`, in inventory order, once each
+ * (returns-owned, *n of them). NULL when neither is given: every VM, *n
+ * of them. The caller holds the lock and applies the filters. */
+static size_t *vm_candidates(const struct inventory *inv,
+                             const struct vm_filter *f, size_t *n) {
+  json_t *keys = f->vms ? f->vms : f->names, *e;
+  size_t i, k = 0;
+  if (!keys) {
+    *n = inv->nvms;
+    return NULL;
+  }
+  size_t cap = json_array_size(keys) + 1, *out = xmalloc(cap * sizeof *out);
+  json_array_foreach(keys, i, e) {
+    const char *key = json_string_value(e);
+    struct vm *vm =
+        f->vms ? inventory_vm(inv, key) : inventory_vm_named(inv, key);
+    for (; vm; vm = f->vms ? NULL : vm->same_name) {
+      if (k == cap)
+        out = xrealloc(out, (cap *= 2) * sizeof *out);
+      out[k++] = (size_t)(vm - inv->vms);
+    }
+  }
+  qsort(out, k, sizeof *out, by_index);
+  *n = 0;
+  for (i = 0; i < k; i++)
+    if (i == 0 || out[i] != out[i - 1])
+      out[(*n)++] = out[i];
+  return out;
+}
+
 static void vm_list(struct sim *sim, struct request *r, struct reply *rp,
                     const struct dialect *d) {
   struct vm_filter f = {d, NULL, NULL, NULL, false};
@@ -576,8 +612,9 @@ static void vm_list(struct sim *sim, struct request *r, struct reply *rp,
   }
   json_t *list = json_array();
   sim_lock(sim);
-  for (i = 0; i < sim->inv.nvms && !f.unsupported; i++) {
-    struct vm *vm = &sim->inv.vms[i];
+  size_t n = 0, *pick = vm_candidates(&sim->inv, &f, &n);
+  for (size_t k = 0; k < n && !f.unsupported; k++) {
+    struct vm *vm = &sim->inv.vms[pick ? pick[k] : k];
     const char *state = power_state_name(vm->power);
     if (in_filter(f.names, vm->name) && in_filter(f.vms, vm->id) &&
         in_filter(f.states, state))
@@ -588,6 +625,7 @@ static void vm_list(struct sim *sim, struct request *r, struct reply *rp,
                           (json_int_t)vm->memory_mib));
   }
   sim_unlock(sim);
+  free(pick);
   ok(rp, d, 200, list);
 out:
   json_decref(f.names);

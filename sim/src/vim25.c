@@ -1181,10 +1181,11 @@ static void retrieve_properties(struct ctx *c) {
                     : 0;
   if (page && json_array_size(objects) > page) {
     json_t *rest = json_array();
-    while (json_array_size(objects) > page) {
-      json_array_append(rest, json_array_get(objects, page));
-      json_array_remove(objects, page);
-    }
+    size_t all = json_array_size(objects);
+    for (size_t k = page; k < all; k++)
+      json_array_append(rest, json_array_get(objects, k));
+    while (json_array_size(objects) > page) /* from the end: no moves */
+      json_array_remove(objects, json_array_size(objects) - 1);
     char *token = state_page_new(c->sim, rest, page);
     result(c, retrieve_result(objects, token));
     free(token);
@@ -1245,12 +1246,10 @@ static void find_by_inventory_path(struct ctx *c) {
   }
   json_t *found = json_null();
   sim_lock(c->sim);
-  for (size_t i = 0; name && i < c->sim->inv.nvms; i++) {
-    if (strcmp(c->sim->inv.vms[i].name, name) == 0) {
-      json_decref(found);
-      found = moref("VirtualMachine", c->sim->inv.vms[i].id);
-      break;
-    }
+  struct vm *vm = name ? inventory_vm_named(&c->sim->inv, name) : NULL;
+  if (vm) { /* the first VM of that name in inventory order */
+    json_decref(found);
+    found = moref("VirtualMachine", vm->id);
   }
   sim_unlock(c->sim);
   free(name);

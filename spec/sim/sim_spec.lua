@@ -826,3 +826,202 @@ describe("vguest-sim command line", function()
     assert.is_nil(io.open(sim.ca_file, "r"))
   end)
 end)
+
+describe("vguest-sim --vms", function()
+  it("generates powered-on VMs vm-0001... with the usual accounts", function()
+    local sim = h.start("--vms 3")
+    finally(function() h.stop(sim) end)
+    local t = h.api_login(sim)
+    local hdr = { ["vmware-api-session-id"] = t }
+    local vms = request(sim, "GET", "/api/vcenter/vm", { headers = hdr }).json
+    assert.same({
+      { vm = "vm-0001", name = "vm-0001", power_state = "POWERED_ON", cpu_count = 2, memory_size_MiB = 4096 },
+      { vm = "vm-0002", name = "vm-0002", power_state = "POWERED_ON", cpu_count = 2, memory_size_MiB = 4096 },
+      { vm = "vm-0003", name = "vm-0003", power_state = "POWERED_ON", cpu_count = 2, memory_size_MiB = 4096 },
+    }, vms)
+    local one = request(sim, "GET", "/api/vcenter/vm?names=vm-0002&names=vm-0002", { headers = hdr }).json
+    assert.equal(1, #one)
+    assert.equal("vm-0002", one[1].vm)
+    assert.same({ guest_operations_ready = true, interactive_guest_operations_ready = false },
+      request(sim, "GET", "/api/vcenter/vm/vm-0003/guest/operations", { headers = hdr }).json)
+    local r = request(sim, "POST", "/api/vcenter/vm/vm-0003/guest/processes?action=create",
+      { headers = hdr, body = { credentials = GUEST, spec = { path = "/bin/sh", arguments = "-c 'exit 4'" } } })
+    assert.equal(201, r.status, r.body)
+    local info = h.eventually(function()
+      local g = request(sim, "POST", ("/api/vcenter/vm/vm-0003/guest/processes/%d?action=get"):format(r.json),
+        { headers = hdr, body = { credentials = GUEST } }).json
+      return g and g.exit_code and g
+    end)
+    assert.equal(4, info.exit_code)
+    -- vim25 finds them by inventory path too
+    local vt = h.vim_login(sim)
+    local found = request(sim, "POST", V .. "/SearchIndex/SearchIndex/FindByInventoryPath",
+      { headers = { ["vmware-api-session-id"] = vt }, body = { inventoryPath = "DC0/vm/vm-0002" } }).json
+    assert.equal("vm-0002", found.value)
+  end)
+
+  it("widens the number past 9999 VMs and ignores $VGUEST_SIM_INVENTORY", function()
+    local f = assert(io.popen("VGUEST_SIM_INVENTORY=/nonexistent/inventory.json exec " .. h.q(h.SIM)
+      .. " --port 0 --lifetime 60 --vms 10000", "r"))
+    local line = f:read("l")
+    assert(line, "vguest-sim printed no ready line")
+    local sim = cjson.decode(line)
+    sim.proc = f
+    finally(function() h.stop(sim) end)
+    local hdr = { ["vmware-api-session-id"] = h.api_login(sim) }
+    local some = request(sim, "GET", "/api/vcenter/vm?vms=vm-00001&vms=vm-10000&vms=vm-0001",
+      { headers = hdr }).json
+    assert.same({ "vm-00001", "vm-10000" }, { some[1].vm, some[2].vm })
+    assert.equal(2, #some)
+    assert.equal(10000, #request(sim, "GET", "/api/vcenter/vm", { headers = hdr }).json)
+  end)
+
+  it("refuses --vms with --inventory, and a count that is not 1 or more", function()
+    local function run(args)
+      return h.run(h.q(h.SIM) .. " --lifetime 5 " .. args .. " </dev/null")
+    end
+    local out, code = run("--vms 2 --inventory " .. h.q(here .. "../../sim/inventory.json"))
+    assert.equal(2, code)
+    assert.matches("exclude", out)
+    for _, bad in ipairs({ "0", "-1", "x", "1000001" }) do
+      out, code = run("--vms " .. bad)
+      assert.equal(2, code, bad)
+      assert.matches("%-%-vms", out)
+    end
+  end)
+end)
+
+describe("vguest-sim connections", function()
+  local sim, token
+
+  lazy_setup(function()
+    sim = h.start("--vms 4")
+    token = h.api_login(sim)
+  end)
+
+  lazy_teardown(function()
+    h.stop(sim)
+  end)
+
+  local function threads()
+    local n = 0
+    local p = io.popen(("ls /proc/%d/task"):format(sim.pid))
+    for _ in p:lines() do n = n + 1 end
+    p:close()
+    return n
+  end
+
+  -- Starts curl in the background on n copies of path, one connection
+  -- each, all at once; returns the file its status codes go to.
+  local function parallel(n, path)
+    local out = os.tmpname()
+    local urls = {}
+    for _ = 1, n do urls[#urls + 1] = "-o /dev/null " .. h.q(sim.url .. path) end
+    os.execute(("(curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max %d "
+      .. "--max-time 60 --cacert %s -H %s -w '%%{http_code}\\n' %s > %s.tmp 2>/dev/null; "
+      .. "mv %s.tmp %s) &"):format(
+      n, h.q(sim.ca_file), h.q("vmware-api-session-id: " .. token), table.concat(urls, " "),
+      h.q(out), h.q(out), h.q(out)))
+    return out
+  end
+
+  local function codes(out)
+    return h.eventually(function()
+      local s = h.slurp(out)
+      if s == "" then return nil end
+      local c = {}
+      for code in s:gmatch("%d+") do c[#c + 1] = code end
+      return c
+    end, 60)
+  end
+
+  it("holds delayed answers without a thread for each", function()
+    local before = h.stats(sim).injected.delayed
+    control(sim, { latency_ms = 4000 })
+    local out = parallel(40, "/api/vcenter/vm?vms=vm-0002")
+    -- every request has been taken and is waiting out its latency
+    assert.truthy(h.eventually(function()
+      return h.stats(sim).injected.delayed >= before + 40
+    end, 30))
+    local n = threads()
+    control(sim, { latency_ms = 0 })
+    -- the listeners, the timer, the reaper and main: not one per connection
+    assert.is_true(n <= 8, "threads: " .. n)
+    local c = codes(out)
+    os.remove(out)
+    assert.equal(40, #c)
+    for _, code in ipairs(c) do assert.equal("200", code) end
+  end)
+
+  it("answers a held request when it stops", function()
+    local other = h.start("--vms 1")
+    local t = h.api_login(other)
+    h.control(other, { latency_ms = 30000 })
+    local out = os.tmpname()
+    os.execute(("(curl -s --max-time 60 --cacert %s -H %s -o /dev/null -w '%%{http_code}' %s > %s.tmp; mv %s.tmp %s) &")
+      :format(h.q(other.ca_file), h.q("vmware-api-session-id: " .. t), h.q(other.url .. "/api/vcenter/vm"),
+        h.q(out), h.q(out), h.q(out)))
+    -- the request is in, its answer held for 30 s; stopping sends it now
+    assert.truthy(h.eventually(function() return h.stats(other).injected.delayed >= 1 end, 30))
+    h.stop(other)
+    local c = codes(out)
+    os.remove(out)
+    assert.same({ "200" }, c)
+  end)
+
+  local function reused(url, cafile, args)
+    local hostport = url:match("^https://(.*)$")
+    local out = h.run(("openssl s_client -connect %s -CAfile %s -verify_return_error %s")
+      :format(h.q(hostport), h.q(cafile), args))
+    local list = {}
+    for word in out:gmatch("\n(%a+), TLSv1%.%d") do list[#list + 1] = word end
+    return list
+  end
+
+  local function resumes(url, cafile)
+    -- TLS 1.2: the reconnects present the ticket of the first handshake
+    local l12 = reused(url, cafile, "-tls1_2 -reconnect </dev/null")
+    assert.equal("New", l12[1])
+    assert.is_true(#l12 >= 2)
+    for i = 2, #l12 do assert.equal("Reused", l12[i]) end
+    -- TLS 1.3: the ticket comes after the handshake; keep it, come back
+    local sess = os.tmpname()
+    local req = "printf 'GET /guestFile HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
+    local first = h.run(req .. ("openssl s_client -tls1_3 -ign_eof -connect %s -CAfile %s -sess_out %s")
+      :format(h.q(url:match("^https://(.*)$")), h.q(cafile), h.q(sess)))
+    assert.matches("\nNew, TLSv1%.3", first)
+    local second = h.run(req .. ("openssl s_client -tls1_3 -ign_eof -connect %s -CAfile %s -sess_in %s")
+      :format(h.q(url:match("^https://(.*)$")), h.q(cafile), h.q(sess)))
+    os.remove(sess)
+    assert.matches("\nReused, TLSv1%.3", second)
+  end
+
+  it("resumes TLS sessions on the vCenter listener", function()
+    resumes(sim.url, sim.ca_file)
+  end)
+
+  it("resumes TLS sessions on the transfer listener", function()
+    resumes(sim.transfer_url, sim.transfer_ca_file)
+  end)
+
+  it("lists the processes asked for once each, in the order they started", function()
+    local hdr = { ["vmware-api-session-id"] = token }
+    local function create(vm)
+      return request(sim, "POST", "/rest/vcenter/vm/" .. vm .. "/guest/processes?action=create",
+        { headers = hdr, body = { credentials = GUEST, spec = { path = "/bin/sleep", arguments = "30",
+          environment_variables = { { key = "A", value = "b" } } } } }).json.value
+    end
+    local a, b = create("vm-0001"), create("vm-0001")
+    local elsewhere = create("vm-0002")
+    local list = request(sim, "POST", "/rest/vcenter/vm/vm-0001/guest/processes?action=list",
+      { headers = hdr, body = { credentials = GUEST, pids = { b, a, a, elsewhere, 999999999 } } }).json.value
+    assert.same({ a, b }, { list[1].pid, list[2].pid })
+    assert.equal(2, #list)
+    -- a VM lists its own processes only
+    local all = request(sim, "POST", "/rest/vcenter/vm/vm-0002/guest/processes?action=list",
+      { headers = hdr, body = { credentials = GUEST } }).json.value
+    assert.equal(1, #all)
+    assert.equal(elsewhere, all[1].pid)
+    for _, pid in ipairs({ a, b, elsewhere }) do os.execute(("kill -KILL -%d 2>/dev/null"):format(pid)) end
+  end)
+end)
