@@ -316,9 +316,21 @@ def repl_history(ready):
             continue
         break
     else:
+        # what it was doing, for the report: its state, kernel wait channel
+        # and a backtrace (gdb, installed by scripts/bootstrap)
+        state = ""
+        for f in ("stat", "wchan"):
+            try:
+                state += open(f"/proc/{pid}/{f}").read().strip() + " | "
+            except OSError:
+                pass
+        bt = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "bt"],
+                            capture_output=True, text=True, timeout=60).stdout
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        hits.append("REPL: it did not exit on Ctrl-D")
+        frames = " / ".join(l.split(" in ")[-1][:60] for l in bt.splitlines() if l.startswith("#"))
+        hits.append(f"REPL: it did not exit on Ctrl-D: {state} backtrace: {frames[:1500]} "
+                    f"last output: {out[-300:]!r}")
     text = open(hist, "rb").read() if os.path.exists(hist) else b""
     # libedit writes its history vis(3)-encoded: "\040" for a space
     text = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), text)
