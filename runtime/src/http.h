@@ -23,7 +23,7 @@ typedef struct vgi_tls {
 } vgi_tls;
 
 /* max_connections when a session gives none. */
-#define VGI_DEFAULT_MAX_CONNECTIONS 16
+#define VGI_DEFAULT_MAX_CONNECTIONS 64
 
 /* A pool: one TLS policy and the connections, TLS sessions and DNS
    answers made under it. A connection verified under one policy never

@@ -290,7 +290,7 @@ typedef struct vg_session_options {
                              hex with or without colons: pins it */
   int insecure;           /* 1: no TLS verification (warns) */
   long timeout_ms;        /* per HTTP request; 0: 30000 */
-  long max_connections;   /* per host; 0: 16 */
+  long max_connections;   /* per host; 0: 64 */
   /* TLS to the ESXi hosts that serve file transfers (ca_file above
      verifies them by default): */
   const char *transfer_thumbprint;  /* pin for every transfer host, or */
