@@ -68,8 +68,9 @@ end
 -------------------------------------------------------------------------------
 -- Secrets and credentials
 
-local function is_secret(v) return typename(v) == "vguest.Secret" end
-local function is_credentials(v) return typename(v) == "vguest.Credentials" end
+-- (userdata: a table can claim any __name, it has no closed method)
+local function is_secret(v) return type(v) == "userdata" and typename(v) == "vguest.Secret" end
+local function is_credentials(v) return type(v) == "userdata" and typename(v) == "vguest.Credentials" end
 local function is_plain(v) return type(v) == "table" and getmetatable(v) == nil end
 
 local secret_spec = { env = "nonempty_string", file = "nonempty_string", prompt = "string" }
@@ -809,6 +810,9 @@ function vg.parallel(items, fn, opts)
   end
   opts = checkopts(opts, { limit = "integer", on_progress = "function" }, 3, "parallel", true, 2)
   local n = #items
+  if math.type(n) ~= "integer" then -- (a __len may return anything)
+    argerror(1, "parallel", "the length of items must be an integer, got " .. describe(n), 2)
+  end
   local limit = math.min(opts.limit or 64, n)
   local results, errs = {}, {}
   local next_i = 0

@@ -1081,3 +1081,61 @@ describe("API fuzz", function()
   end)
 end)
 
+-- What the fuzz found, kept as fixed cases (each with the seed's call it
+-- came from reduced to its cause).
+describe("API fuzz findings", function()
+  local s, g, p
+  setup(function()
+    sim = helper.sim()
+    s = helper.connect("api")
+    g = s:vm("web-01"):guest(helper.credentials())
+    p = g:create { path = "/bin/true" }
+    p:wait()
+  end)
+  teardown(function()
+    s:close()
+    helper.assert_loop_empty()
+  end)
+  after_each(helper.assert_loop_empty)
+
+  -- f(...) raises a misuse message naming `fname` at this file's line.
+  local function misuse(fname, want, f, ...)
+    local ok, err = pcall(f, ...)
+    assert.is_false(ok, fname .. ": expected an error")
+    assert.is_nil(verdict(err, { [fname] = true }), tostring(err))
+    assert.are.equal("string", type(err))
+    assert.truthy(err:find(want, 1, true), "expected " .. want .. " in: " .. err)
+  end
+
+  it("a table claiming to be a vguest.Secret or Credentials (__name) is misuse", function()
+    -- seed 20240805, call #12: vm:guest(<table with __name vguest.Credentials>)
+    -- raised "init.lua:140: attempt to call a nil value (method 'closed')"
+    local fake_cred = setmetatable({}, { __name = "vguest.Credentials" })
+    local fake_secret = setmetatable({}, { __name = "vguest.Secret" })
+    misuse("guest", "vguest.Credentials expected, got vguest.Credentials", g.vm.guest, g.vm, fake_cred)
+    misuse("credentials", "table expected, got vguest.Credentials", vg.credentials, fake_cred)
+    misuse("secret", "expected, got vguest.Secret", vg.secret, fake_secret)
+    misuse("credentials", "field 'password' must be a string, vguest.Secret or table",
+      vg.credentials, { user = "root", password = fake_secret })
+  end)
+
+  it("an option table whose __metatable is not a table is a table", function()
+    -- errors.checkopts indexed getmetatable(opts): "attempt to index a
+    -- number value" for p:wait, g:remove, vg.parallel options
+    for _, locked in ipairs { 42, false } do
+      local opts = setmetatable({}, { __metatable = locked })
+      assert.is_table(p:wait(opts))
+      helper.assert_kind("not_found", helper.err_of(g.remove, g, "/nonexistent/x", opts))
+      assert.are.same({}, (vg.parallel({}, print, opts)))
+    end
+  end)
+
+  it("vg.parallel refuses items whose length is not an integer", function()
+    -- seed 20240805, call #346: a __len returning a string raised
+    -- "attempt to compare string with number" from math.min
+    local function items(n) return setmetatable({}, { __len = function() return n end }) end
+    misuse("parallel", "the length of items must be an integer, got string", vg.parallel, items("many"), print)
+    misuse("parallel", "the length of items must be an integer, got 2.5", vg.parallel, items(2.5), print)
+    assert.are.same({ 1, 2 }, (vg.parallel(items(2), function(_, i) return i end)))
+  end)
+end)
