@@ -650,9 +650,11 @@ function Guest:run(opts)
       end
       if path == "" then argerror(1, "run", "field 'path' must not be empty", 2) end
       if path:find("\0", 1, true) then argerror(1, "run", "field 'path' contains a NUL byte", 2) end
+      if not utf8.len(path) then argerror(1, "run", "field 'path' is not valid UTF-8", 2) end
       if args ~= nil and type(args) ~= "string" then
         argerror(1, "run", "field 'arguments' must be a string, got " .. typeof(args), 2)
       end
+      if args and not utf8.len(args) then argerror(1, "run", "field 'arguments' is not valid UTF-8", 2) end
       if opts[1] ~= nil then
         argerror(1, "run", "field 'path' and an argument vector are exclusive", 2)
       end
