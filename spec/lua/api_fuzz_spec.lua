@@ -1188,4 +1188,20 @@ describe("API fuzz findings", function()
     assert.are.equal("out\n", f:read("a"))
     f:close()
   end)
+
+  it("a name, path or user name too long for a request line is invalid_argument", function()
+    -- seed 20240805, call #419: s:vm(<1 MiB string>) failed with kind
+    -- out_of_memory: libcurl's word for a request line and headers over
+    -- its 1 MiB (in the api flavour names and paths go in the URL)
+    local big = string.rep("A", 1 << 20)
+    for _, err in ipairs {
+      helper.err_of(s.vm, s, big),
+      helper.err_of(g.stat, g, "/" .. big),
+      helper.err_of(helper.connect, "api", { user = big }),
+    } do
+      helper.assert_kind("invalid_argument", err)
+      assert.truthy(err.message:find("over the 1 MiB libcurl sends", 1, true), err.message)
+      assert.is_false(err.retryable)
+    end
+  end)
 end)
