@@ -1204,4 +1204,42 @@ describe("API fuzz findings", function()
       assert.is_false(err.retryable)
     end
   end)
+
+  it("a wait refused inside the API's own calls is raised at the caller's line", function()
+    -- seed 1, call #642, and seed 2, call #1179: vg.parallel, vg.wait_all
+    -- (their t:result()) and p:wait (a level that did not count its
+    -- pcall) raised "cannot wait here" / "foreign coroutine" at
+    -- init.lua:837, :794, :730; vg.connect with no position at all
+    local sim_ = helper.sim()
+    local calls = {
+      wait = function() local r = p:wait(); return r end,
+      wait_all = function() local r = vg.wait_all { vg.spawn(vg.sleep, 0.01) }; return r end,
+      parallel = function() local r = vg.parallel({ 1 }, function() vg.sleep(0.01) end); return r end,
+      connect = function()
+        local r = vg.connect { server = sim_.url, user = sim_.user, password = sim_.password, ca_file = sim_.ca_file }
+        return r
+      end,
+    }
+    local function at_this_line(what, err)
+      assert.are.equal("string", type(err), what)
+      assert.truthy(err:find("^" .. THIS:gsub("%p", "%%%0") .. ":%d+: "), what .. ": " .. err)
+    end
+    for name, f in pairs(calls) do
+      local err
+      local t = vg.spawn(function()
+        tostring(setmetatable({}, { __tostring = function()
+          err = select(2, pcall(f))
+          return ""
+        end }))
+      end)
+      t:wait()
+      at_this_line(name .. " in a metamethod", err)
+      assert.truthy(err:find("cannot wait here", 1, true), err)
+      local co = coroutine.create(function() return pcall(f) end)
+      local _, _, ferr = coroutine.resume(co)
+      at_this_line(name .. " in a foreign coroutine", ferr)
+      assert.truthy(ferr:find("foreign coroutine", 1, true), ferr)
+    end
+    vg.sleep(0.05) -- the tasks spawned for wait_all end
+  end)
 end)
