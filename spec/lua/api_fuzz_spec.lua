@@ -602,6 +602,11 @@ local K = {
   interactive = yes_no,
 }
 
+-- Fields that name a file written to, locally or in the guest: never a
+-- random string (it would be a file in the current directory).
+local PATH_FIELDS = { stdout_file = true, stderr_file = true, dir = true, cwd = true,
+  working_directory = true }
+
 local function opts_of(keys, p_any)
   return function()
     if chance(p_any or 0.1) then return any() end
@@ -610,7 +615,7 @@ local function opts_of(keys, p_any)
     for _ = 1, rand(4) - 1 do
       local k = chance(0.92) and pick(keys) or pick { "bogus", 1, true, 1.5 }
       local gen = K[k]
-      t[k] = (gen and chance(0.8)) and gen() or any()
+      t[k] = (gen and chance(0.8)) and gen() or PATH_FIELDS[k] and any_but_string() or any()
     end
     if chance(0.04) then setmetatable(t, debug.getmetatable(hostile(rand(HOSTILE_KINDS)))) end
     return t
@@ -848,8 +853,9 @@ local function make_call(t)
       args[n] = any()
     end
   else
+    -- (no strings: a method not known yet might write to a path)
     n = rand(4) - 1
-    for i = 1, n do args[i] = any() end
+    for i = 1, n do args[i] = any_but_string() end
   end
   if t.class == "vg" then
     c.holder = vg
