@@ -151,6 +151,8 @@ const char *lvg_optfield_string(lua_State *L, const lvg_call *c, int idx,
   s = lua_tolstring(L, -1, &len);
   if (strlen(s) != len)
     lvg_argerrorf(L, c, idx, "field '%s' contains a NUL byte", field);
+  if (!(flags & LVG_LOCAL) && !lvg_utf8(s, len))
+    lvg_argerrorf(L, c, idx, "field '%s' is not valid UTF-8", field);
   if (len == 0 && (flags & LVG_NONEMPTY))
     lvg_argerrorf(L, c, idx, "field '%s' must not be empty", field);
   lua_pop(L, 1); /* still referenced by the table */
@@ -279,6 +281,9 @@ const char *const *lvg_checkstrings(lua_State *L, const lvg_call *c, int idx,
       elementerror(L, c, arg, subject, elements, "an empty string", i);
     if (strlen(s) != len)
       elementerror(L, c, arg, subject, elements, "a string with a NUL byte", i);
+    if (!lvg_utf8(s, len))
+      elementerror(L, c, arg, subject, elements,
+                   "a string that is not valid UTF-8", i);
     v[i - 1] = s;
     lua_pop(L, 1); /* still referenced by the array */
   }
@@ -329,31 +334,63 @@ int64_t lvg_checkcount(lua_State *L, const lvg_call *c, int idx,
 /* ---------------------------------------------------------------------- */
 /* Values of guest operations                                              */
 
-const char *lvg_checkvm(lua_State *L, const lvg_call *c, int idx) {
+int lvg_utf8(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  while (p < end) {
+    unsigned b = *p++, cp, min;
+    int n;
+    if (b < 0x80)
+      continue;
+    if (b >= 0xC2 && b <= 0xDF)
+      n = 1, cp = b & 0x1F, min = 0x80;
+    else if (b >= 0xE0 && b <= 0xEF)
+      n = 2, cp = b & 0x0F, min = 0x800;
+    else if (b >= 0xF0 && b <= 0xF4)
+      n = 3, cp = b & 0x07, min = 0x10000;
+    else
+      return 0;
+    if (end - p < n)
+      return 0;
+    for (; n > 0; n--, p++) {
+      if ((*p & 0xC0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (*p & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return 0;
+  }
+  return 1;
+}
+
+/* A non-empty string without NUL bytes (and UTF-8 when utf8), else
+   "<subject> must be a non-empty string, got ...". */
+static const char *checkname(lua_State *L, const lvg_call *c, int idx,
+                             const char *subject, int utf8) {
   size_t len = 0;
-  const char *vm = NULL;
+  const char *p = NULL;
   if (lua_type(L, idx) == LUA_TSTRING) /* never converts a number */
-    vm = lua_tolstring(L, idx, &len);
-  if (vm == NULL || len == 0 || strlen(vm) != len)
-    lvg_argerrorf(L, c, idx, "VM id must be a non-empty string, got %s",
-                  vm == NULL ? argtype(L, c, idx)
-                  : len == 0 ? "an empty string"
-                             : "a string with a NUL byte");
-  return vm;
+    p = lua_tolstring(L, idx, &len);
+  if (p == NULL || len == 0 || strlen(p) != len || (utf8 && !lvg_utf8(p, len)))
+    lvg_argerrorf(L, c, idx, "%s must be a non-empty string, got %s", subject,
+                  p == NULL          ? argtype(L, c, idx)
+                  : len == 0         ? "an empty string"
+                  : strlen(p) != len ? "a string with a NUL byte"
+                                     : "a string that is not valid UTF-8");
+  return p;
+}
+
+const char *lvg_checkvm(lua_State *L, const lvg_call *c, int idx) {
+  return checkname(L, c, idx, "VM id", 1);
 }
 
 const char *lvg_checkpath(lua_State *L, const lvg_call *c, int idx,
                           const char *subject) {
-  size_t len = 0;
-  const char *p = NULL;
-  if (lua_type(L, idx) == LUA_TSTRING)
-    p = lua_tolstring(L, idx, &len);
-  if (p == NULL || len == 0 || strlen(p) != len)
-    lvg_argerrorf(L, c, idx, "%s must be a non-empty string, got %s", subject,
-                  p == NULL  ? argtype(L, c, idx)
-                  : len == 0 ? "an empty string"
-                             : "a string with a NUL byte");
-  return p;
+  return checkname(L, c, idx, subject, 1);
+}
+
+const char *lvg_checklocal(lua_State *L, const lvg_call *c, int idx,
+                           const char *subject) {
+  return checkname(L, c, idx, subject, 0);
 }
 
 const char *const *lvg_checkenv(lua_State *L, const lvg_call *c, int idx,
@@ -380,6 +417,8 @@ const char *const *lvg_checkenv(lua_State *L, const lvg_call *c, int idx,
     if (strlen(k) != klen)
       lvg_argerrorf(L, c, arg, "environment name \"%s\" contains a NUL byte",
                     k);
+    if (!lvg_utf8(k, klen))
+      lvg_argerror(L, c, arg, "environment name is not valid UTF-8");
     if (strchr(k, '=') != NULL)
       lvg_argerrorf(L, c, arg, "environment name \"%s\" contains '='", k);
     lua_pushvalue(L, -2); /* key */
@@ -390,6 +429,9 @@ const char *const *lvg_checkenv(lua_State *L, const lvg_call *c, int idx,
     if (strlen(val) != vlen)
       lvg_argerrorf(L, c, arg,
                     "environment value of \"%s\" contains a NUL byte", k);
+    if (!lvg_utf8(val, vlen))
+      lvg_argerrorf(L, c, arg, "environment value of \"%s\" is not valid UTF-8",
+                    k);
     lua_rawseti(L, -4, ++n);
     lua_pop(L, 1); /* value */
   }

@@ -72,7 +72,11 @@ void lvg_checkoptions(lua_State *L, const lvg_call *c, int idx,
                       const char *const known[]);
 #define LVG_REQUIRED 1 /* absent: "field 'f' is required" */
 #define LVG_NONEMPTY 2 /* "": "field 'f' must not be empty" */
-/* Strings never contain a NUL byte (C would cut them short). */
+#define LVG_LOCAL 4    /* a local file name: any bytes (see below) */
+/* Strings never contain a NUL byte (C would cut them short), and are
+   valid UTF-8 unless LVG_LOCAL: they go to vCenter in JSON, which carries
+   nothing else (jansson refuses them, and the runtime would call that
+   out of memory). */
 const char *lvg_optfield_string(lua_State *L, const lvg_call *c, int idx,
                                 const char *field, int flags);
 int lvg_optfield_boolean(lua_State *L, const lvg_call *c, int idx,
@@ -106,16 +110,24 @@ int64_t lvg_checkcount(lua_State *L, const lvg_call *c, int idx,
 /*
  * Values of guest operations.
  */
-/* A VM id: a non-empty string (a number is never converted). */
+/* Whether s (len bytes) is valid UTF-8, as JSON (jansson) takes it: no
+   overlong forms, no surrogates, nothing above U+10FFFF. */
+int lvg_utf8(const char *s, size_t len);
+
+/* A VM id: a non-empty UTF-8 string (a number is never converted). */
 const char *lvg_checkvm(lua_State *L, const lvg_call *c, int idx);
 /* A guest path (`subject` names it: "path", "guest path"): a non-empty
-   string without NUL bytes. */
+   UTF-8 string without NUL bytes. */
 const char *lvg_checkpath(lua_State *L, const lvg_call *c, int idx,
                           const char *subject);
+/* A local path ("local path"): the same, but any bytes. */
+const char *lvg_checklocal(lua_State *L, const lvg_call *c, int idx,
+                           const char *subject);
 /* The environment table at idx, field `field` of the option table that is
-   argument arg: names (non-empty, no '=') to strings or numbers. Pushes a
-   table keeping the "K=V" strings and above it a userdata holding the
-   NULL-terminated array of them (valid while both stay on the stack). */
+   argument arg: names (non-empty, no '=') to strings or numbers, both
+   UTF-8. Pushes a table keeping the "K=V" strings and above it a userdata
+   holding the NULL-terminated array of them (valid while both stay on the
+   stack). */
 const char *const *lvg_checkenv(lua_State *L, const lvg_call *c, int idx,
                                 int arg, const char *field);
 

@@ -277,7 +277,7 @@ static int files_write(lua_State *L) {
    [, call]) -> Op (true); the local file is streamed. */
 static int files_upload(lua_State *L) {
   guestop g = begin(L, "upload", 7);
-  const char *local = lvg_checkpath(L, &g.c, 4, "local path");
+  const char *local = lvg_checklocal(L, &g.c, 4, "local path");
   const char *path = lvg_checkpath(L, &g.c, 5, "guest path");
   vg_file_attributes a;
   vg_transfer_spec from;
@@ -302,7 +302,7 @@ static int files_upload(lua_State *L) {
 static int files_download(lua_State *L) {
   guestop g = begin(L, "download", 6);
   const char *path = lvg_checkpath(L, &g.c, 4, "guest path");
-  const char *local = lvg_checkpath(L, &g.c, 5, "local path");
+  const char *local = lvg_checklocal(L, &g.c, 5, "local path");
   vg_transfer_spec to;
   vg_op *op = NULL;
   lvg_op *o;

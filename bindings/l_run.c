@@ -85,6 +85,9 @@ static const char *const *checkargv(lua_State *L, const lvg_call *c, int idx) {
     if (strlen(s) != len)
       lvg_argerrorf(L, c, idx, "argument vector element %I contains a NUL byte",
                     i);
+    if (!lvg_utf8(s, len))
+      lvg_argerrorf(L, c, idx, "argument vector element %I is not valid UTF-8",
+                    i);
     if (i == 1 && len == 0)
       lvg_argerror(L, c, idx,
                    "argument vector element 1 (the program) must not be "
@@ -210,8 +213,10 @@ static int session_run(lua_State *L) {
   }
   if (lvg_optfield_count(L, &c, 4, "max_output", LUA_MAXINTEGER, &max))
     r.max_output = (size_t)max;
-  r.stdout_file = lvg_optfield_string(L, &c, 4, "stdout_file", LVG_NONEMPTY);
-  r.stderr_file = lvg_optfield_string(L, &c, 4, "stderr_file", LVG_NONEMPTY);
+  r.stdout_file =
+      lvg_optfield_string(L, &c, 4, "stdout_file", LVG_NONEMPTY | LVG_LOCAL);
+  r.stderr_file =
+      lvg_optfield_string(L, &c, 4, "stderr_file", LVG_NONEMPTY | LVG_LOCAL);
   /* before any I/O, and because the runtime would take a local file it
      cannot create for an output the program never wrote */
   if (r.stdout_file != NULL)

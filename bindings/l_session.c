@@ -210,7 +210,8 @@ int lvg_core_session(lua_State *L) {
   if (p < 0 || vg_protocol_from_name(protocols[p], &o.protocol) != VG_OK)
     o.protocol = VG_PROTOCOL_AUTO;
   o.release = lvg_optfield_string(L, &c, 1, "release", 0);
-  o.ca_file = lvg_optfield_string(L, &c, 1, "ca_file", LVG_NONEMPTY);
+  o.ca_file =
+      lvg_optfield_string(L, &c, 1, "ca_file", LVG_NONEMPTY | LVG_LOCAL);
   o.thumbprint = lvg_optfield_string(L, &c, 1, "thumbprint", 0);
   o.insecure = lvg_optfield_boolean(L, &c, 1, "insecure", 0);
   if (lvg_optfield_number(L, &c, 1, "timeout", &timeout)) {

@@ -204,7 +204,8 @@ function M.checkopts(opts, spec, n, fname, optional, level, prefix)
     error(string.format("bad argument #%d to '%s' (%s%s)", n, fname, prefix, msg), level + 1)
   end
   if opts == nil and optional then return {} end
-  if type(opts) ~= "table" or getmetatable(opts) ~= nil and getmetatable(opts).__name then
+  local mt = getmetatable(opts) -- (a __metatable field may be any value)
+  if type(opts) ~= "table" or type(mt) == "table" and mt.__name then
     fail("table expected, got " .. describe(opts))
   end
   for k, v in pairs(opts) do

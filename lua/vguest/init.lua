@@ -68,8 +68,9 @@ end
 -------------------------------------------------------------------------------
 -- Secrets and credentials
 
-local function is_secret(v) return typename(v) == "vguest.Secret" end
-local function is_credentials(v) return typename(v) == "vguest.Credentials" end
+-- (userdata: a table can claim any __name, it has no closed method)
+local function is_secret(v) return type(v) == "userdata" and typename(v) == "vguest.Secret" end
+local function is_credentials(v) return type(v) == "userdata" and typename(v) == "vguest.Credentials" end
 local function is_plain(v) return type(v) == "table" and getmetatable(v) == nil end
 
 local secret_spec = { env = "nonempty_string", file = "nonempty_string", prompt = "string" }
@@ -280,7 +281,7 @@ function vg.connect(opts)
   if not lok then
     s._closed = true
     pcall(cs.close, cs)
-    error(err, 0)
+    reraise(err, 2) -- a wait refused here (a metamethod, a foreign coroutine): the user's line
   end
   return s
 end
@@ -649,9 +650,11 @@ function Guest:run(opts)
       end
       if path == "" then argerror(1, "run", "field 'path' must not be empty", 2) end
       if path:find("\0", 1, true) then argerror(1, "run", "field 'path' contains a NUL byte", 2) end
+      if not utf8.len(path) then argerror(1, "run", "field 'path' is not valid UTF-8", 2) end
       if args ~= nil and type(args) ~= "string" then
         argerror(1, "run", "field 'arguments' must be a string, got " .. typeof(args), 2)
       end
+      if args and not utf8.len(args) then argerror(1, "run", "field 'arguments' is not valid UTF-8", 2) end
       if opts[1] ~= nil then
         argerror(1, "run", "field 'path' and an argument vector are exclusive", 2)
       end
@@ -724,7 +727,7 @@ end
 function Process:wait(opts)
   local cs, vm, cred = pcore(self, "wait")
   opts = checkopts(opts, wait_spec, 1, "wait", true, 2)
-  local ok, r = pcall(poller.wait, cs, vm, cred, self.pid, opts, 2)
+  local ok, r = pcall(poller.wait, cs, vm, cred, self.pid, opts, 3) -- (pcall is a frame)
   if ok then return r end
   if opts.kill and errors.is_error(r) and r.kind == "timed_out" then
     -- A terminate that failed for a reason that passes (busy, Tools
@@ -734,7 +737,7 @@ function Process:wait(opts)
     -- ended is not found, which is what was asked for.
     local since, interval = os.time(), opts.interval or 0.05
     while true do
-      local dok, derr = pcall(task.await, call(cs, "delete", vm, cred, self.pid, "wait"), 2)
+      local dok, derr = pcall(task.await, call(cs, "delete", vm, cred, self.pid, "wait"), 3)
       if dok or (errors.is_error(derr) and derr.kind == "not_found") then break end
       if not (errors.is_error(derr) and (derr.retryable or derr.maybe_done)) or
           os.time() - since >= (opts.retry_for or 60) then
@@ -769,6 +772,15 @@ function vg.sleep(seconds)
   return task.sleep(seconds)
 end
 
+-- t:result() for a wait of the API's own (vg.wait_all, vg.parallel): a
+-- wait refused there (a metamethod, a foreign coroutine) is raised at the
+-- user's line, `level` as for argerror.
+local function result_of(t, level)
+  local r = table.pack(pcall(t.result, t))
+  if not r[1] then reraise(r[2], level + 1) end
+  return table.unpack(r, 2, r.n)
+end
+
 local function cancel_all(ts)
   return setmetatable({}, { __close = function()
     for _, t in ipairs(ts) do
@@ -788,7 +800,7 @@ function vg.wait_all(ts)
     end
   end
   for i, t in ipairs(ts) do
-    local r = table.pack(t:result())
+    local r = table.pack(result_of(t, 2))
     if r[1] then results[i] = r[2] else errs[i] = r[2] end
   end
   return results, errs
@@ -809,6 +821,9 @@ function vg.parallel(items, fn, opts)
   end
   opts = checkopts(opts, { limit = "integer", on_progress = "function" }, 3, "parallel", true, 2)
   local n = #items
+  if math.type(n) ~= "integer" then -- (a __len may return anything)
+    argerror(1, "parallel", "the length of items must be an integer, got " .. describe(n), 2)
+  end
   local limit = math.min(opts.limit or 64, n)
   local results, errs = {}, {}
   local next_i = 0
@@ -828,7 +843,7 @@ function vg.parallel(items, fn, opts)
   local done <close> = setmetatable({}, { __close = function() tracker:close() end })
   for k = 1, limit do ts[k] = task.spawn(worker) end
   for _, t in ipairs(ts) do
-    local ok, err = t:result()
+    local ok, err = result_of(t, 2)
     if not ok then error(err, 0) end
   end
   return results, errs

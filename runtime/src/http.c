@@ -55,6 +55,7 @@ struct vgi_http {
   vgi_buf resp_headers; /* "name\0value\0" pairs of the last header block */
   int too_large;
   int local_error;
+  size_t head_len; /* of the URL and the headers given */
   char local_msg[128];
   char errbuf[CURL_ERROR_SIZE];
   int once;         /* the body is read through on_read, never rewound */
@@ -462,6 +463,20 @@ static void release_slot(vgi_http *h) {
   }
 }
 
+/* libcurl builds a request's line and headers in a buffer of at most
+   1 MiB (its own lines, Host, User-Agent, ..., take well under 4 KiB of
+   it) and calls a longer one "out of memory" (CURLE_TOO_LARGE from 8.6):
+   the caller gave a name, path or user name too long to send. */
+#define CURL_MAX_HEAD (1024 * 1024)
+
+static int head_refused(const vgi_http *h, CURLcode code) {
+#if LIBCURL_VERSION_NUM >= 0x080600
+  if (code == CURLE_TOO_LARGE)
+    code = CURLE_OUT_OF_MEMORY;
+#endif
+  return code == CURLE_OUT_OF_MEMORY && h->head_len + 4096 > CURL_MAX_HEAD;
+}
+
 static void on_done(vgi_transfer *t, CURLcode code) {
   vgi_http *h = (vgi_http *)t;
   vgi_http_result r;
@@ -497,6 +512,10 @@ static void on_done(vgi_transfer *t, CURLcode code) {
     r.status = 0;
     r.local_error = 1;
     r.curl_error = h->local_msg;
+  } else if (head_refused(h, code)) {
+    r.head_too_large = 1;
+    r.curl_error = "the request line and headers would be over the 1 MiB "
+                   "libcurl sends";
   }
   vgi_pool *pool = h->pool;
   release_slot(h);
@@ -655,6 +674,9 @@ vg_status vgi_http_start(vg_runtime *rt, const vgi_http_request *req,
     st = VG_ENOTFOUND;
     goto fail;
   }
+  h->head_len = strlen(req->url);
+  for (const char *const *l = req->headers; l && *l; l++)
+    h->head_len += strlen(*l) + 2;
   if (add_header(h, "Expect:"))
     goto fail;
   for (const char *const *l = req->headers; l && *l; l++)
@@ -710,7 +732,7 @@ static int handshake_cut(const char *msg) {
 vg_status vgi_http_failure(const vgi_http_result *r) {
   if (r->too_large)
     return VG_EPROTOCOL;
-  if (r->local_error)
+  if (r->local_error || r->head_too_large)
     return VG_EINVALID;
   switch (r->curl) {
   case CURLE_OPERATION_TIMEDOUT:

@@ -105,6 +105,8 @@ typedef struct vgi_http_result {
                          CURLE_FILESIZE_EXCEEDED) */
   int local_error;    /* the body file could not be read or the sink file
                          written (curl_error says which) */
+  int head_too_large; /* libcurl would not build a request line and headers
+                         that long (a name, path or user name in them) */
   const vgi_tls *tls; /* the policy the exchange ran under */
   vgi_tls_problem tls_problem; /* of a failed exchange */
   const char *peer_sha256;     /* the server certificate's SHA-256 digest
