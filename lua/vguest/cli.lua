@@ -20,6 +20,9 @@ local protocol_words = table.concat(protocol_list, ", ", 1, #protocol_list - 1) 
 M.usage = [[
 usage: vguest run [options] FILE [ARGS...]   run a Lua playbook (FILE "-": stdin);
                                              ARGS are in the table `arg`, arg[0] = FILE
+       vguest FILE [ARGS...]                 the same as run: what a script starting
+                                             with "#!/usr/bin/env vguest" runs
+       vguest -e STAT [options] [FILE ...]   run the statement(s), then FILE if given
        vguest repl [options]                 interactive REPL (vg = require "vguest")
        vguest                                the REPL when stdin is a terminal,
                                              else run stdin as a playbook
@@ -52,6 +55,18 @@ exit status: 0 on success, 1 on failure (one line on stderr), 130 on Ctrl-C
 local Usage = {}
 local function usage_error(msg) error(setmetatable({ msg = msg }, Usage), 0) end
 
+-- The options of run and repl, which may also start a command line.
+local run_options = { ["--sim"] = true, ["--traceback"] = true, ["--progress"] = true,
+  ["--no-progress"] = true, ["--protocol"] = true, ["-e"] = true }
+
+local function is_file(path)
+  local f = io.open(path, "r")
+  if not f then return false end
+  local ok = f:read(0) ~= nil or f:seek("end") == 0 -- not a directory
+  f:close()
+  return ok
+end
+
 local function parse(argv)
   local o = { stats = {} }
   local i = 1
@@ -68,10 +83,19 @@ local function parse(argv)
   elseif cmd == "run" or cmd == "repl" then
     o.cmd = cmd
     i = 2
+  elseif run_options[cmd] or cmd:match("^%-%-protocol=") then
+    -- vguest -e CHUNK [options] [FILE ARGS...]: run's options, and with no
+    -- FILE only the chunks
+    o.cmd, o.bare = "run", true
   elseif cmd:sub(1, 1) == "-" then
     usage_error("unknown option '" .. cmd .. "' (try vguest --help)")
+  elseif is_file(cmd) then
+    -- vguest FILE ARGS...: what a "#!/usr/bin/env vguest" line runs
+    o.cmd, o.file = "run", cmd
+    o.args = table.move(argv, 2, #argv, 1, {})
+    return o
   else
-    usage_error("unknown command '" .. cmd .. "' (try vguest --help)")
+    usage_error("unknown command '" .. cmd .. "', and no file of that name (try vguest --help)")
   end
   while argv[i] do
     local a = argv[i]
@@ -112,6 +136,7 @@ local function parse(argv)
   end
   if o.cmd == "run" then
     o.file = argv[i]
+    if not o.file and o.bare and #o.stats > 0 then return o end -- only -e
     if not o.file then usage_error("run needs a FILE (try vguest --help)") end
     o.args = table.move(argv, i + 1, #argv, 1, {})
   elseif argv[i] then
@@ -238,6 +263,7 @@ local function do_main(argv)
       local r = run_chunk(chunk, o)
       if r then return r end
     end
+    if o.cmd == "run" and not o.file then return 0 end -- vguest -e CHUNK
     if o.cmd == "run" then return run(o) end
     _G.vg = require "vguest"
     local sim = require("vguest.defaults").sim

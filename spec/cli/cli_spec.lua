@@ -67,11 +67,37 @@ describe("vguest CLI", function()
     assert.matches("^vguest %d+%.%d+%.%d+\n$", out)
   end)
 
+  it("runs a file given as the first argument, as a #! line does", function()
+    local f = script("print('args', arg[0] ~= nil, ...)\n")
+    local out, err, code = run { f, "a", "--b" }
+    assert.are.equal(0, code, err)
+    assert.are.equal("args\ttrue\ta\t--b\n", out)
+    -- a script made executable with #!/usr/bin/env vguest: the kernel runs
+    -- vguest FILE ARGS, the same call; the #! line itself is skipped
+    local sh = script("#!/usr/bin/env vguest\nprint('shebang', ...)\n")
+    out, err, code = run { sh, "x" }
+    assert.are.equal(0, code, err)
+    assert.are.equal("shebang\tx\n", out)
+  end)
+
+  it("-e runs chunks and exits; with a file, they run first", function()
+    local out, err, code = run { "-e", "print(1 + 2)", "-e", "print('two')" }
+    assert.are.equal(0, code, err)
+    assert.are.equal("3\ntwo\n", out)
+    local f = script("print('file', x)\n")
+    out, err, code = run { "-e", "x = 7", f }
+    assert.are.equal(0, code, err)
+    assert.are.equal("file\t7\n", out)
+    out, err, code = run { "-e", "error('boom')" }
+    assert.are.equal(1, code)
+    assert.matches("boom", err)
+  end)
+
   it("rejects an unknown command and option with one line", function()
     local out, err, code = run { "frob" }
     assert.are.equal(1, code)
     assert.are.equal("", out)
-    assert.are.equal("vguest: unknown command 'frob' (try vguest --help)\n", err)
+    assert.are.equal("vguest: unknown command 'frob', and no file of that name (try vguest --help)\n", err)
     out, err, code = run { "run", "--frob", "x.lua" }
     assert.are.equal(1, code)
     assert.are.equal("vguest: unknown option '--frob' for run (try vguest --help)\n", err)
