@@ -50,10 +50,15 @@ function Error.__tostring(e)
     if e.vm then parts[#parts + 1] = " on " .. tostring(e.vm) end
     parts[#parts + 1] = ": "
   end
-  parts[#parts + 1] = one_line(e.message or e.kind or "error")
+  local msg = one_line(e.message or e.kind or "error")
+  parts[#parts + 1] = msg
+  -- the status and the fault, unless the message says them already
   local extra = {}
-  if e.status and e.status ~= 0 then extra[#extra + 1] = "HTTP " .. tostring(e.status) end
-  if e.fault then extra[#extra + 1] = tostring(e.fault) end
+  local function add(s)
+    if not msg:find(s, 1, true) then extra[#extra + 1] = s end
+  end
+  if e.status and e.status ~= 0 then add("HTTP " .. tostring(e.status)) end
+  if e.fault then add(tostring(e.fault)) end
   if #extra > 0 then parts[#parts + 1] = " (" .. table.concat(extra, ", ") .. ")" end
   return table.concat(parts)
 end

@@ -13,6 +13,14 @@ describe("vguest.errors", function()
     assert.is_false(errors.is_error("x"))
   end)
 
+  it("says the HTTP status and the fault once, when the message has them already", function()
+    local e = errors.new { kind = "not_found", op = "get", vm = "vm-42",
+      message = "NOT_FOUND (HTTP 404)", status = 404, fault = "NOT_FOUND" }
+    assert.are.equal("vguest: not_found: get on vm-42: NOT_FOUND (HTTP 404)", tostring(e))
+    e = errors.new { kind = "not_found", message = "HTTP 404 from the server", status = 404 }
+    assert.are.equal("vguest: not_found: HTTP 404 from the server", tostring(e))
+  end)
+
   it("names the pid, the credentials and the fault", function()
     local e = errors.new { kind = "unauthenticated", auth = "guest", op = "get", vm = "vm-1", pid = 12,
       message = "bad\nguest password", fault = "InvalidGuestLogin" }
