@@ -28,6 +28,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The session's side of one op. */
 typedef struct sop {
@@ -140,6 +141,28 @@ static char *normalize_thumbprint(const char *t) {
   return out;
 }
 
+/* Whether p, what follows a server URL's host and port, is nothing, or
+   one of the endpoints users copy from other tools (govc's and pyVmomi's
+   https://vc/sdk), which vguest drops: it picks the endpoint itself.
+   Trailing slashes do not count. */
+static size_t endpoint_len(const char *p) {
+  static const char *const known[] = {"/sdk/vim25", "/sdk", "/api", "/rest",
+                                      NULL};
+  size_t n = strlen(p);
+  while (n > 0 && p[n - 1] == '/')
+    n--;
+  if (n == 0)
+    return strlen(p);
+  for (const char *const *k = known; *k; k++)
+    if (n == strlen(*k) && strncasecmp(p, *k, n) == 0)
+      return strlen(p);
+  return 0;
+}
+
+static int endpoint_path(const char *p) {
+  return *p == '\0' || endpoint_len(p) > 0;
+}
+
 static const char *check_options(const vg_session_options *o) {
   if (!o->server || !*o->server)
     return "server is required";
@@ -164,6 +187,16 @@ static const char *check_options(const vg_session_options *o) {
   if (strstr(srv, "://") && strncmp(srv, "https://", 8) != 0 &&
       strncmp(srv, "http://", 7) != 0)
     return "server must be an https:// URL or a host name";
+  const char *host = strstr(srv, "://");
+  host = host ? host + 3 : srv;
+  size_t hlen = strcspn(host, "/?#");
+  const char *at = memchr(host, '@', hlen); /* user info, taken apart later */
+  if (hlen == 0 || (at && at + 1 == host + hlen))
+    return "server has no host name (https://HOST[:PORT])";
+  if (!endpoint_path(host + hlen))
+    return "server must be https://HOST[:PORT] with no path: vguest adds "
+           "/api, /rest or /sdk itself (a path of /sdk, /api or /rest, as "
+           "govc and pyVmomi take it, is accepted and dropped)";
   return NULL;
 }
 
@@ -297,12 +330,15 @@ out:
   return rc;
 }
 
+/* The server's base URL: https:// added to a bare host, and an endpoint
+   path (check_options allowed no other) dropped. */
 static char *server_url(const char *srv) {
   char *url = strstr(srv, "://") ? strdup(srv) : vgi_printf("https://%s", srv);
   if (url) {
-    size_t n = strlen(url);
-    while (n > 8 && url[n - 1] == '/')
-      url[--n] = '\0';
+    char *host = strstr(url, "://") + 3;
+    char *path = host + strcspn(host, "/?#");
+    if (endpoint_len(path) > 0)
+      *path = '\0';
   }
   return url;
 }

@@ -151,6 +151,25 @@ static void test_contract(vg_runtime *rt) {
   so.server = "ftp://vc";
   s = POISON;
   CHECK(vg_session_new(rt, &so, &s, &why) == VG_EMISUSE && !s);
+  /* a path: the endpoints other tools take are dropped, others refused */
+  so.server = "https://vc.invalid:8443/foo";
+  s = POISON;
+  CHECK(vg_session_new(rt, &so, &s, &why) == VG_EMISUSE && !s &&
+        strstr(why, "no path"));
+  so.server = "https://";
+  s = POISON;
+  CHECK(vg_session_new(rt, &so, &s, &why) == VG_EMISUSE && !s &&
+        strstr(why, "no host"));
+  const char *dropped[] = {"https://vc.invalid/sdk",    "vc.invalid/SDK/",
+                           "https://vc.invalid/api",    "https://vc.invalid//",
+                           "https://u@vc.invalid/rest", NULL};
+  for (const char **d = dropped; *d; d++) {
+    so.server = *d;
+    s = NULL;
+    CHECK(vg_session_new(rt, &so, &s, &why) == VG_OK && s &&
+          strcmp(vg_session_server(s), "https://vc.invalid") == 0);
+    vg_session_free(s);
+  }
   so.server = "vc.invalid";
   so.thumbprint = "zz";
   s = POISON;
