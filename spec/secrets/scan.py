@@ -294,12 +294,15 @@ def repl_history(ready):
         mark = len(out)
         os.write(fd, line.encode() + b"\r")
         read_until(b"> ", mark + len(line))
-    # Ctrl-D ends the REPL; one typed while it is between two reads can be
-    # lost (the terminal is in cooked mode then), so it is typed again
-    # until the REPL exits, and the REPL is killed if it never does.
+    # Ctrl-D ends the REPL at an empty line; one typed while it is between
+    # two reads can be lost (the terminal is in cooked mode then), so it is
+    # typed again until the REPL exits, each time after a Ctrl-U that
+    # empties the line (seen under load: the REPL blocked in libedit's
+    # read, every Ctrl-D taken as delete-char on a line left non-empty),
+    # and the REPL is killed if it never exits.
     for _ in range(10):
         try:
-            os.write(fd, b"\x04")
+            os.write(fd, b"\x15\x04")
         except OSError:
             pass
         end = time.monotonic() + 2
