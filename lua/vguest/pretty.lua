@@ -44,6 +44,8 @@ local function scalar(v)
     if math.type(v) == "float" and v == math.floor(v) and v > -1e15 and v < 1e15 then
       return string.format("%.1f", v)
     end
+    local i = math.type(v) == "float" and math.tointeger(v)
+    if i then return string.format("%d.0", i) end -- exact, and still a float
     return tostring(v)
   end
   if t == "table" and not has_tostring(v) then return nil end
@@ -63,20 +65,22 @@ local function render(v, opts, level, seen, col)
     if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
   end
   table.sort(keys, key_less)
+  -- An item that breaks over lines is indented for where it will stand
+  -- when this table breaks too (its own lines carry their padding);
+  -- `col` is the column this table starts at, for the width.
+  local pad = opts.indent:rep(level + 1)
   local items = {}
-  for i = 1, n do items[#items + 1] = render(v[i], opts, level + 1, seen, col) end
+  for i = 1, n do items[#items + 1] = render(v[i], opts, level + 1, seen, #pad) end
   for _, k in ipairs(keys) do
-    items[#items + 1] = key_repr(k) .. " = " .. render(v[k], opts, level + 1, seen, col)
+    local kr = key_repr(k) .. " = "
+    items[#items + 1] = kr .. render(v[k], opts, level + 1, seen, #pad + #kr)
   end
   seen[v] = nil
   if #items == 0 then return "{}" end
   local flat = "{ " .. table.concat(items, ", ") .. " }"
   if #flat + col <= opts.width and not flat:find("\n") then return flat end
-  local pad = opts.indent:rep(level + 1)
   local out = {}
-  for i, item in ipairs(items) do
-    out[i] = pad .. item:gsub("\n", "\n" .. opts.indent) .. ","
-  end
+  for i, item in ipairs(items) do out[i] = pad .. item .. "," end
   return "{\n" .. table.concat(out, "\n") .. "\n" .. opts.indent:rep(level) .. "}"
 end
 

@@ -81,6 +81,36 @@ describe("vguest.pretty", function()
     assert.matches("\n}$", s)
   end)
 
+  it("indents nested tables by one step per level, closing braces under their keys", function()
+    local long = string.rep("x", 20)
+    local s = pretty { a = { b = { c = long, d = long }, e = long }, n = 1 }
+    assert.are.equal(table.concat({
+      "{",
+      "  a = {",
+      "    b = { c = \"" .. long .. "\", d = \"" .. long .. "\" },",
+      "    e = \"" .. long .. "\",",
+      "  },",
+      "  n = 1,",
+      "}" }, "\n"), s)
+    local deep = pretty { a = { b = { c = long, d = long, e = long } } }
+    assert.are.equal(table.concat({
+      "{",
+      "  a = {",
+      "    b = {",
+      "      c = \"" .. long .. "\",",
+      "      d = \"" .. long .. "\",",
+      "      e = \"" .. long .. "\",",
+      "    },",
+      "  },",
+      "}" }, "\n"), deep)
+  end)
+
+  it("prints large integral floats exactly, as floats", function()
+    assert.are.equal("9007199254740992.0", pretty(2.0 ^ 53))
+    assert.are.equal("9007199254740993", pretty(2 ^ 53 // 1 | 1))
+    assert.are.equal("1e+300", pretty(1e300))
+  end)
+
   it("limits depth and marks cycles", function()
     local t = { a = { b = { c = { d = { e = 1 } } } } }
     t.self = t
