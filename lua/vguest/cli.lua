@@ -47,7 +47,8 @@ environment: VGUEST_SERVER, VGUEST_USER, VGUEST_PASSWORD, VGUEST_PROTOCOL,
   (defaults of vg.connect and vg.credentials), VGUEST_SIM (simulator
   binary), VGUEST_SIM_INVENTORY, VGUEST_TRACEBACK
 
-exit status: 0 on success, 1 on failure (one line on stderr), 130 on Ctrl-C
+exit status: 0 on success, 1 on failure (one line on stderr), 2 on a usage
+  error, 130 on Ctrl-C
   (a g:run in progress is stopped first: its guest process terminated, its
   temp files removed; a second Ctrl-C leaves that to the background)
 ]]
@@ -294,7 +295,7 @@ function M.main(argv)
   if ok then return rc end
   if getmetatable(rc) == Usage then
     io.stderr:write("vguest: ", rc.msg, "\n")
-    return 1
+    return 2 -- a usage error, as getopt tools say it
   end
   io.stderr:write(one_line(rc), "\n")
   return 1

@@ -49,7 +49,7 @@ describe("vguest CLI", function()
     assert.matches("%-%-protocol P +default protocol for vg.connect: " ..
       table.concat(names, ", ", 1, #names - 1) .. " or " .. names[#names] .. "\n", out)
     local _, err, code = run { "repl", "--protocol=soap" }
-    assert.are.equal(1, code)
+    assert.are.equal(2, code)
     assert.are.equal("vguest: --protocol needs one of " .. table.concat(names, ", ") .. "\n", err)
     for _, name in ipairs(names) do
       local o, e, c = run({ "run", "--protocol", name, "-" },
@@ -93,19 +93,19 @@ describe("vguest CLI", function()
     assert.matches("boom", err)
   end)
 
-  it("rejects an unknown command and option with one line", function()
+  it("rejects an unknown command and option with one line, exit status 2", function()
     local out, err, code = run { "frob" }
-    assert.are.equal(1, code)
+    assert.are.equal(2, code)
     assert.are.equal("", out)
     assert.are.equal("vguest: unknown command 'frob', and no file of that name (try vguest --help)\n", err)
     out, err, code = run { "run", "--frob", "x.lua" }
-    assert.are.equal(1, code)
+    assert.are.equal(2, code)
     assert.are.equal("vguest: unknown option '--frob' for run (try vguest --help)\n", err)
     out, err, code = run { "run" }
-    assert.are.equal(1, code)
+    assert.are.equal(2, code)
     assert.are.equal("vguest: run needs a FILE (try vguest --help)\n", err)
     out, err, code = run { "run", "--protocol", "soap", "x.lua" }
-    assert.are.equal(1, code)
+    assert.are.equal(2, code)
     assert.are.equal("vguest: --protocol needs one of auto, api, rest, vim25\n", err)
   end)
 
