@@ -197,6 +197,10 @@ local function transfer_thumbprint_env()
   return pins
 end
 
+-- The connect fields a VGUEST_* variable sets, for messages that name it.
+local env_fields = { server = "VGUEST_SERVER", thumbprint = "VGUEST_THUMBPRINT",
+  ca_file = "VGUEST_CA_FILE", release = "VGUEST_RELEASE" }
+
 --- vg.connect{ server, user, password, protocol, release, ca_file,
 -- thumbprint, insecure, timeout, max_connections, transfer_thumbprint,
 -- insecure_transfers } -> Session, logged in.
@@ -265,6 +269,19 @@ function vg.connect(opts)
   -- A required field the caller left out, once the C module has checked
   -- every key (a typo is reported as such): say where it can come from.
   local ok, cs = pcall(core.session, o, "connect")
+  if not ok and type(cs) == "string" then
+    -- a value the C module refused that came from the environment: say
+    -- which variable to fix (the server's value is not shown: it may hold
+    -- user info)
+    local inner = cs:match("^bad argument #%d+ to '[^']*' %((.*)%)$")
+    for field, var in pairs(env_fields) do
+      if inner and opts[field] == nil and defaults[field] == nil and getenv(var) ~= nil and
+          inner:find(field, 1, true) == 1 then
+        argerror(1, "connect", inner .. " (" .. var .. " is " .. (field == "server" and
+          "set" or string.format("'%s'", getenv(var))) .. ")", 2)
+      end
+    end
+  end
   if not ok then
     local field = type(cs) == "string" and cs:match("field '(%a+)' is required")
     local env = ({ server = "VGUEST_SERVER", user = "VGUEST_USER", password = "VGUEST_PASSWORD" })[field]

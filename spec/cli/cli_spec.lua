@@ -93,6 +93,18 @@ describe("vguest CLI", function()
     assert.matches("boom", err)
   end)
 
+  it("names the VGUEST_* variable a refused connect value came from", function()
+    local f = script("require('vguest').connect{}\n")
+    local _, err, code = run({ f }, "", { VGUEST_SERVER = "https://", VGUEST_USER = "u",
+      VGUEST_PASSWORD = "p" })
+    assert.are.equal(1, code)
+    assert.matches("server has no host name .*%(VGUEST_SERVER is set%)", err)
+    _, err, code = run({ f }, "", { VGUEST_SERVER = "https://vc.invalid", VGUEST_USER = "u",
+      VGUEST_PASSWORD = "p", VGUEST_THUMBPRINT = "zz" })
+    assert.are.equal(1, code)
+    assert.matches("thumbprint must be .*%(VGUEST_THUMBPRINT is 'zz'%)", err)
+  end)
+
   it("rejects an unknown command and option with one line, exit status 2", function()
     local out, err, code = run { "frob" }
     assert.are.equal(2, code)
