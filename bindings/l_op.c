@@ -187,9 +187,13 @@ static void pushinfo(lua_State *L, const vg_process_info *p) {
   }
 }
 
-/* Whether a process has ended: an exit code or an end time. */
-static int ended(const vg_process_info *p) {
-  return p->has_exit_code || p->finished != NULL;
+/* A waiter's view of a process: false while it runs (no table built),
+   its info once it has ended (an exit code or an end time). */
+static void pushpoll(lua_State *L, const vg_process_info *p) {
+  if (p->has_exit_code || p->finished != NULL)
+    pushinfo(L, p);
+  else
+    lua_pushboolean(L, 0);
 }
 
 /* A guest file: {type, size, mode?, owner?, group?, modified?,
@@ -293,10 +297,7 @@ static int pushresult(lua_State *L, lvg_op *o) {
     const vg_process_info *p = NULL;
     if (vg_op_processes(o->op, &p) < 1 || p == NULL)
       return 0;
-    if (ended(&p[0]))
-      pushinfo(L, &p[0]);
-    else
-      lua_pushboolean(L, 0);
+    pushpoll(L, &p[0]);
     return 1;
   }
   case LVG_OP_POLL_LIST: {
@@ -304,10 +305,7 @@ static int pushresult(lua_State *L, lvg_op *o) {
     size_t i, n = vg_op_processes(o->op, &p);
     lua_createtable(L, 0, n > 0x7fffffff ? 0 : (int)n);
     for (i = 0; i < n; i++) {
-      if (ended(&p[i]))
-        pushinfo(L, &p[i]);
-      else
-        lua_pushboolean(L, 0);
+      pushpoll(L, &p[i]);
       lua_rawseti(L, -2, (lua_Integer)p[i].pid);
     }
     return 1;

@@ -141,26 +141,22 @@ static char *normalize_thumbprint(const char *t) {
   return out;
 }
 
-/* Whether p, what follows a server URL's host and port, is nothing, or
-   one of the endpoints users copy from other tools (govc's and pyVmomi's
+/* Whether p, what follows a server URL's host and port, is nothing or one
+   of the endpoints users copy from other tools (govc's and pyVmomi's
    https://vc/sdk), which vguest drops: it picks the endpoint itself.
    Trailing slashes do not count. */
-static size_t endpoint_len(const char *p) {
+static int is_endpoint(const char *p) {
   static const char *const known[] = {"/sdk/vim25", "/sdk", "/api", "/rest",
                                       NULL};
   size_t n = strlen(p);
   while (n > 0 && p[n - 1] == '/')
     n--;
   if (n == 0)
-    return strlen(p);
+    return 1;
   for (const char *const *k = known; *k; k++)
     if (n == strlen(*k) && strncasecmp(p, *k, n) == 0)
-      return strlen(p);
+      return 1;
   return 0;
-}
-
-static int endpoint_path(const char *p) {
-  return *p == '\0' || endpoint_len(p) > 0;
 }
 
 static const char *check_options(const vg_session_options *o) {
@@ -193,7 +189,7 @@ static const char *check_options(const vg_session_options *o) {
   const char *at = memchr(host, '@', hlen); /* user info, taken apart later */
   if (hlen == 0 || (at && at + 1 == host + hlen))
     return "server has no host name (https://HOST[:PORT])";
-  if (!endpoint_path(host + hlen))
+  if (!is_endpoint(host + hlen))
     return "server must be https://HOST[:PORT] with no path: vguest adds "
            "/api, /rest or /sdk itself (a path of /sdk, /api or /rest, as "
            "govc and pyVmomi take it, is accepted and dropped)";
@@ -337,7 +333,7 @@ static char *server_url(const char *srv) {
   if (url) {
     char *host = strstr(url, "://") + 3;
     char *path = host + strcspn(host, "/?#");
-    if (endpoint_len(path) > 0)
+    if (is_endpoint(path)) /* check_options refused any other */
       *path = '\0';
   }
   return url;

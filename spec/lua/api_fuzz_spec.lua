@@ -965,6 +965,16 @@ end
 -- did not create; inside a task where no wait is possible (a __tostring).
 local calls_made = 0
 local round_
+-- One task per call of the batch, each known to the leak check.
+local function spawn_batch(batch)
+  local ts = {}
+  for k, c in ipairs(batch) do
+    ts[k] = vg.spawn(run_here, c)
+    known_tasks[ts[k]] = true
+  end
+  return ts
+end
+
 local function round(i, all)
   if not PROFILE then return round_(i, all) end
   local clock = require("vguest.core").clock
@@ -1003,11 +1013,7 @@ round_ = function(i, all)
     if batch[1].mode == "top" then
       run_here(batch[1])
     elseif batch[1].mode == "task" then
-      local ts = {}
-      for k, c in ipairs(batch) do
-        ts[k] = vg.spawn(run_here, c)
-        known_tasks[ts[k]] = true
-      end
+      local ts = spawn_batch(batch)
       for k, t in ipairs(ts) do
         local tok, terr = t:result()
         if not tok and not batch[k].done then
@@ -1017,11 +1023,7 @@ round_ = function(i, all)
       end
     elseif batch[1].mode == "task canceled" then
       -- canceled a moment after it started (or once it is done)
-      local ts = {}
-      for k, c in ipairs(batch) do
-        ts[k] = vg.spawn(run_here, c)
-        known_tasks[ts[k]] = true
-      end
+      local ts = spawn_batch(batch)
       vg.sleep(pick { 0, 0, 0.001, 0.005, 0.02 })
       for k, t in ipairs(ts) do
         local cok, cerr = pcall(t.cancel, t)
