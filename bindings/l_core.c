@@ -7,7 +7,8 @@
  *
  *   l_core.c                                     module entry
  *   l_loop.c  l_edit.c                           loop functions, line editing
- *   l_files.c  l_run.c                           guest files; runs (Session)
+ *   l_files.c  l_run.c  l_inventory.c            guest files; runs; inventory
+ *                                                (Session methods)
  *   l_session.c                                  Session and its operations
  *   l_op.c  l_credentials.c                      Op; Credentials
  *   l_secret.c                                   Secret
@@ -15,6 +16,7 @@
  *   l_interrupt.c  l_check.c                     Ctrl-C; argument checking
  *   l_alloc.c                                    the zeroing allocator
  */
+#include <sys/stat.h>
 #include <time.h>
 
 #include <lauxlib.h>
@@ -26,6 +28,7 @@
 #include "l_files.h"
 #include "l_loop.h"
 #include "l_op.h"
+#include "l_inventory.h"
 #include "l_run.h"
 #include "l_runtime.h"
 #include "l_secret.h"
@@ -39,8 +42,19 @@ static int core_clock(lua_State *L) {
   return 1;
 }
 
+/* core.file_mode(path) -> the permission bits of a file, or nil (no such
+   file). The config file's check for others' access. */
+static int core_file_mode(lua_State *L) {
+  struct stat st;
+  if (stat(luaL_checkstring(L, 1), &st) != 0)
+    return 0;
+  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
     {"clock", core_clock},
+    {"file_mode", core_file_mode},
     {"secret", lvg_core_secret},
     {"secret_env", lvg_core_secret_env},
     {"has_secret_env", lvg_core_has_secret_env},
@@ -82,6 +96,7 @@ int luaopen_vguest_core(lua_State *L) {
   lvg_open_session(L);
   lvg_open_files(L);
   lvg_open_run(L);
+  lvg_open_inventory(L);
   lvg_open_op(L);
   luaL_newlib(L, funcs);
   lua_pushliteral(L, VG_VERSION);

@@ -44,6 +44,7 @@ void lvg_pusherror(lua_State *L, const vg_error *e, vg_status st,
       lua_setfield(L, -2, "pid");
     }
     setstring(L, "auth", e->auth);
+    setstring(L, "thumbprint", e->thumbprint);
   }
   lua_pushboolean(L, e != NULL && e->retryable);
   lua_setfield(L, -2, "retryable");

@@ -326,6 +326,41 @@ static int pushresult(lua_State *L, lvg_op *o) {
     }
     return 1;
   }
+  case LVG_OP_OBJECTS: {
+    const vg_object_info *v = NULL;
+    size_t i, n = vg_op_objects(o->op, &v);
+    lua_createtable(L, n > 0x7fffffff ? 0 : (int)n, 0);
+    for (i = 0; i < n; i++) {
+      lua_createtable(L, 0, 2);
+      lua_pushstring(L, v[i].id);
+      lua_setfield(L, -2, "id");
+      lua_pushstring(L, v[i].name);
+      lua_setfield(L, -2, "name");
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+  }
+  case LVG_OP_GUEST_INFO: {
+    const vg_guest_info *g = vg_op_guest_info(o->op);
+    if (g == NULL)
+      return 0;
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, g->tools);
+    lua_setfield(L, -2, "tools");
+    lua_pushboolean(L, g->ops_ready);
+    lua_setfield(L, -2, "ops_ready");
+#define FIELD(f)                                                               \
+  if (g->f) {                                                                  \
+    lua_pushstring(L, g->f);                                                   \
+    lua_setfield(L, -2, #f);                                                   \
+  }
+    FIELD(family)
+    FIELD(ip_address)
+    FIELD(host_name)
+    FIELD(host)
+#undef FIELD
+    return 1;
+  }
   case LVG_OP_ENV: {
     const char *const *names = NULL, *const *values = NULL;
     size_t i, n = vg_op_env(o->op, &names, &values);

@@ -19,21 +19,23 @@
 
 /* What an Op's result is converted to. */
 typedef enum lvg_op_kind {
-  LVG_OP_TRUE,      /* login, logout, delete, timer */
-  LVG_OP_PID,       /* create */
-  LVG_OP_INFO,      /* get */
-  LVG_OP_LIST,      /* list */
-  LVG_OP_POLL,      /* poll: false while the process runs, else its info */
-  LVG_OP_POLL_LIST, /* poll_list: {[pid] = false | info} for each listed */
-  LVG_OP_VMS,       /* vms */
-  LVG_OP_ENV,       /* env */
-  LVG_OP_PATH,      /* mktemp: the path */
-  LVG_OP_STAT,      /* stat: one file info table */
-  LVG_OP_FILES,     /* list_files: an array of them, with names */
-  LVG_OP_DATA,      /* read_file: the bytes */
-  LVG_OP_OS,        /* guest_os: "posix" or "windows" */
-  LVG_OP_RUN        /* run: the run table; a failed run adds its output to the
-                       error table */
+  LVG_OP_TRUE,       /* login, logout, delete, timer */
+  LVG_OP_PID,        /* create */
+  LVG_OP_INFO,       /* get */
+  LVG_OP_LIST,       /* list */
+  LVG_OP_POLL,       /* poll: false while the process runs, else its info */
+  LVG_OP_POLL_LIST,  /* poll_list: {[pid] = false | info} for each listed */
+  LVG_OP_VMS,        /* vms */
+  LVG_OP_OBJECTS,    /* inventory: an array of {id, name} */
+  LVG_OP_GUEST_INFO, /* guest_info: {tools, ops_ready, family, ...} */
+  LVG_OP_ENV,        /* env */
+  LVG_OP_PATH,       /* mktemp: the path */
+  LVG_OP_STAT,       /* stat: one file info table */
+  LVG_OP_FILES,      /* list_files: an array of them, with names */
+  LVG_OP_DATA,       /* read_file: the bytes */
+  LVG_OP_OS,         /* guest_os: "posix" or "windows" */
+  LVG_OP_RUN         /* run: the run table; a failed run adds its output to the
+                        error table */
 } lvg_op_kind;
 
 typedef struct lvg_op lvg_op;

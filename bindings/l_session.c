@@ -281,9 +281,12 @@ static int session_logout(lua_State *L) {
                       &op);
 }
 
-/* Session:vms([{names=, ids=, power_state=}] [, call]) */
+/* Session:vms([{names=, ids=, power_state=, folders=, datacenters=,
+   clusters=, hosts=, resource_pools=}] [, call]) */
 static int session_vms(lua_State *L) {
-  static const char *const known[] = {"names", "ids", "power_state", NULL};
+  static const char *const known[] = {
+      "names",    "ids",   "power_state",    "folders", "datacenters",
+      "clusters", "hosts", "resource_pools", NULL};
   lvg_call c = lvg_call_get(L, "vms", 3, 1);
   lvg_session *s = checksession(L, &c);
   vg_vm_filter f;
@@ -299,6 +302,15 @@ static int session_vms(lua_State *L) {
           lvg_checkstrings(L, &c, -1, 2, "field 'names'"); /* keeps both */
     if (lvg_rawfield(L, 2, "ids") != LUA_TNIL)
       f.ids = lvg_checkstrings(L, &c, -1, 2, "field 'ids'");
+#define CONTAINERS(name)                                                       \
+  if (lvg_rawfield(L, 2, #name) != LUA_TNIL)                                   \
+    f.name = lvg_checkstrings(L, &c, -1, 2, "field '" #name "'");
+    CONTAINERS(folders)
+    CONTAINERS(datacenters)
+    CONTAINERS(clusters)
+    CONTAINERS(hosts)
+    CONTAINERS(resource_pools)
+#undef CONTAINERS
     p = lvg_optfield_choice(L, &c, 2, "power_state", power_states);
     f.power_state = p >= 0 ? power_states[p] : NULL;
   }

@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
 
   /* Find the VM by name. */
   const char *names[] = {argv[1], NULL};
-  vg_vm_filter f = {names, NULL, NULL};
+  vg_vm_filter f = {.names = names};
   const vg_vm_info *vms;
   vg_vm_list(s, &f, NULL, NULL, &op);
   if (vg_op_wait(op) != VG_OK) {

@@ -185,7 +185,7 @@ int main(int argc, char **argv) {
   }
   h.spec.path = argv[1];
   h.spec.arguments = argc > 2 ? argv[2] : NULL;
-  vg_vm_filter f = {NULL, NULL, "POWERED_ON"};
+  vg_vm_filter f = {.power_state = "POWERED_ON"};
   h.running = 1; /* the VM list */
   if (vg_vm_list(h.s, &f, on_vms, &h, &h.list) != VG_OK)
     goto out;

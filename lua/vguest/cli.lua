@@ -6,6 +6,7 @@
 local task = require "vguest.task"
 local errors = require "vguest.errors"
 local repl = require "vguest.repl"
+local commands = require "vguest.commands"
 
 local M = {}
 
@@ -26,7 +27,13 @@ usage: vguest run [options] FILE [ARGS...]   run a Lua playbook (FILE "-": stdin
        vguest repl [options]                 interactive REPL (vg = require "vguest")
        vguest                                the REPL when stdin is a terminal,
                                              else run stdin as a playbook
-       vguest --help | --version
+       vguest thumbprint [URL]                print the SHA-256 fingerprint of the server's
+                                             certificate (URL: else VGUEST_SERVER), the
+                                             value thumbprint = pins
+       vguest --help | --version | help COMMAND
+
+fleet commands (vguest help COMMAND for each):
+]] .. commands.list_text() .. "\n" .. [[
 
 options for run and repl:
   --sim           start a simulator (vguest-sim) on a free loopback port; vg.connect{}
@@ -37,6 +44,8 @@ options for run and repl:
                   stderr; by default it is shown when stderr is a terminal
   --protocol P    default protocol for vg.connect: ]] .. protocol_words .. [[
 
+  --profile NAME  use profile NAME of the config file (also VGUEST_PROFILE; see
+                  vguest help config)
   --traceback     print a traceback with a runtime error (also VGUEST_TRACEBACK=1)
   -e STAT         run the Lua statement STAT first (e.g. -e '_PROMPT=""')
 
@@ -53,12 +62,19 @@ exit status: 0 on success, 1 on failure (one line on stderr), 2 on a usage
   temp files removed; a second Ctrl-C leaves that to the background)
 ]]
 
+-- vguest help TOPIC for what is not a fleet command
+M.topics = {
+  run = function() return M.usage end,
+  repl = function() return M.usage end,
+  config = function() return require("vguest.config").help end,
+}
+
 local Usage = {}
 local function usage_error(msg) error(setmetatable({ msg = msg }, Usage), 0) end
 
 -- The options of run and repl, which may also start a command line.
 local run_options = { ["--sim"] = true, ["--traceback"] = true, ["--progress"] = true,
-  ["--no-progress"] = true, ["--protocol"] = true, ["-e"] = true }
+  ["--no-progress"] = true, ["--protocol"] = true, ["-e"] = true, ["--profile"] = true }
 
 local function is_file(path)
   local f = io.open(path, "r")
@@ -77,6 +93,11 @@ local function parse(argv)
     return o
   elseif cmd == "--help" or cmd == "-h" or cmd == "help" then
     o.cmd = "help"
+    o.topic = cmd == "help" and argv[2] or nil
+    if o.topic and not (commands.spec[o.topic] or M.topics[o.topic]) then
+      usage_error("no help on '" .. o.topic .. "': try run, repl, " ..
+        table.concat(commands.order, ", ") .. ", config")
+    end
     return o
   elseif cmd == "--version" or cmd == "-v" or cmd == "version" then
     o.cmd = "version"
@@ -84,6 +105,19 @@ local function parse(argv)
   elseif cmd == "run" or cmd == "repl" then
     o.cmd = cmd
     i = 2
+  elseif cmd == "thumbprint" then
+    o.cmd = "thumbprint"
+    o.url = argv[2]
+    if argv[2] == "--help" or argv[2] == "-h" then
+      o.cmd = "help"
+    elseif argv[3] then
+      usage_error("thumbprint takes one URL (try vguest --help)")
+    end
+    return o
+  elseif commands.spec[cmd] then
+    local c = commands.parse(cmd, argv, 2, usage_error)
+    c.stats = {}
+    return c
   elseif run_options[cmd] or cmd:match("^%-%-protocol=") then
     -- vguest -e CHUNK [options] [FILE ARGS...]: run's options, and with no
     -- FILE only the chunks
@@ -118,6 +152,14 @@ local function parse(argv)
         usage_error("--protocol needs one of " .. table.concat(protocol_list, ", "))
       end
       o.protocol = p
+    elseif a == "--profile" or a:match("^%-%-profile=") then
+      local p = a:match("^%-%-profile=(.*)$")
+      if not p then
+        i = i + 1
+        p = argv[i]
+      end
+      if not p or p == "" then usage_error("--profile needs a NAME") end
+      o.profile = p
     elseif a == "-e" then
       i = i + 1
       if not argv[i] then usage_error("-e needs a statement") end
@@ -146,6 +188,11 @@ local function parse(argv)
   return o
 end
 
+local function defaults_profile_server()
+  local prof = require("vguest.defaults").profile
+  return prof and prof.server
+end
+
 local function one_line(err)
   local s = repl.error_text(err)
   if not s:match("^vguest: ") then s = "vguest: " .. s end
@@ -161,8 +208,22 @@ local function setup(o, cleanup)
   local progress = o.progress
   if progress == nil then progress = o.cmd == "run" and core.isatty and core.isatty(2) or false end
   if progress then defaults.on_progress = require("vguest.progress").terminal(io.stderr) end
+  -- the config file's profile (after options and VGUEST_* variables);
+  -- --sim leaves it out: the simulator is the server
+  local profile = o.profile or os.getenv("VGUEST_PROFILE")
+  if profile == "" then profile = nil end
+  if not o.sim or profile then
+    local prof, name, path = require("vguest.config").load {
+      profile = profile, mode = core.file_mode,
+      warn = function(msg) io.stderr:write("vguest: warning: ", msg, "\n") end,
+    }
+    if prof then
+      prof._name, prof._path = name, path
+      defaults.profile = prof
+    end
+  end
+  defaults.prompt = core.isatty and core.isatty(0) or false
   if o.sim then
-    local core = task.core()
     local sim = require("vguest.sim").start { lifetime = 24 * 3600 }
     cleanup[#cleanup + 1] = function() sim:stop() end
     defaults.server, defaults.ca_file = sim.url, sim.ca_file
@@ -235,8 +296,10 @@ end
 
 local function do_main(argv)
   local o = parse(argv)
-  if o.cmd == "help" then
-    io.stdout:write(M.usage)
+  if o.cmd == "help" or o.help then
+    local topic = o.topic or (o.help and o.cmd)
+    io.stdout:write(topic and commands.spec[topic] and commands.help(topic) or
+      topic and M.topics[topic] and M.topics[topic]() or M.usage)
     return 0
   elseif o.cmd == "version" then
     io.stdout:write("vguest ", require("vguest").version, "\n")
@@ -265,6 +328,19 @@ local function do_main(argv)
       if r then return r end
     end
     if o.cmd == "run" and not o.file then return 0 end -- vguest -e CHUNK
+    if o.cmd == "thumbprint" then
+      local url = o.url or os.getenv("VGUEST_SERVER") or (defaults_profile_server())
+      if not url or url == "" then
+        io.stderr:write("vguest: thumbprint needs a URL (or VGUEST_SERVER, or a profile's server)\n")
+        return 2
+      end
+      return run_chunk(function() print(require("vguest").thumbprint(url)) end, o) or 0
+    end
+    if commands.spec[o.cmd] then
+      local status = 1
+      local r = run_chunk(function() status = commands.run(o.cmd, o) end, o)
+      return r or status
+    end
     if o.cmd == "run" then return run(o) end
     _G.vg = require "vguest"
     local sim = require("vguest.defaults").sim

@@ -13,5 +13,9 @@
 -- Fields: server, user, password (Secret), protocol, ca_file, thumbprint,
 -- insecure, guest_user, guest_password (Secret); on_progress (vg.parallel's
 -- default progress callback: `vguest run` sets it when stderr is a
--- terminal, or with --progress).
+-- terminal, or with --progress); profile (a profile of the config file,
+-- vguest.config: consulted after the environment, so VGUEST_* variables
+-- and the options of a call override it); prompt (true: ask on the
+-- terminal for a password nothing else gave; the vguest program sets it
+-- when stdin is a terminal).
 return {}

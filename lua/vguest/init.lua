@@ -14,6 +14,7 @@ local errors = require "vguest.errors"
 local task = require "vguest.task"
 local poller = require "vguest.poller"
 local defaults = require "vguest.defaults"
+local glob = require "vguest.glob"
 
 local checkopts, argerror, checkself = errors.checkopts, errors.argerror, errors.checkself
 local typename = errors.typename
@@ -135,6 +136,39 @@ local function copy(t)
   return o
 end
 
+-- The Secret of a profile's password source (vguest.config: {env=},
+-- {file=}, {plain=}), or nil when the profile has none. `what` names the
+-- setting in messages.
+local function profile_secret(src, what, level)
+  if src == nil then return nil end
+  local prof = defaults.profile
+  local where = string.format("profile '%s' (%s:%d)", tostring(prof._name), tostring(prof._path),
+    src.line or 0)
+  local ok, sec
+  if src.env then
+    if not core.has_secret_env(src.env) then
+      argerror(1, what == "password" and "connect" or "credentials", string.format(
+        "%s_env of %s names %s, which is not set", what, where, src.env), level + 1)
+    end
+    ok, sec = pcall(core.secret_env, src.env)
+  elseif src.file then
+    ok, sec = pcall(core.secret_file, src.file)
+  else
+    ok, sec = pcall(core.secret, src.plain)
+  end
+  if not ok then
+    error(string.format("vguest: %s of %s: %s", what, where, tostring(sec)), level + 1)
+  end
+  return sec
+end
+
+-- Asks for a password on the terminal when the vguest program may
+-- (vg.defaults.prompt: stdin is a terminal); nil otherwise.
+local function prompt_secret(text)
+  if not defaults.prompt then return nil end
+  return core.secret_prompt(text)
+end
+
 -- vg.credentials for argument 1 of `fname` ("credentials", "guest").
 local function make_credentials(opts, fname, level)
   if is_credentials(opts) then
@@ -153,7 +187,15 @@ local function make_credentials(opts, fname, level)
       o.password = core.secret_env("VGUEST_GUEST_PASSWORD")
     end
   end
-  if o.user == nil then o.user = defaults.guest_user or getenv("VGUEST_GUEST_USER") end
+  local prof = defaults.profile or {}
+  if o.user == nil then o.user = defaults.guest_user or getenv("VGUEST_GUEST_USER") or prof.guest_user end
+  if o.password == nil and o.saml_token == nil and prof.guest_password and
+      (opts.user == nil or opts.user == prof.guest_user) then
+    o.password = profile_secret(prof.guest_password, "guest_password", level + 1)
+  end
+  if o.password == nil and o.saml_token == nil and o.user ~= nil then
+    o.password = prompt_secret("vguest: guest password for " .. tostring(o.user) .. ": ")
+  end
   return (core_call(level + 1, core.credentials, o, fname))
 end
 
@@ -240,16 +282,22 @@ function vg.connect(opts)
   if o.server == nil and defaults.server == nil and core.has_secret_env("VGUEST_SERVER") then
     o.server = core.secret_env("VGUEST_SERVER")
   end
-  default("server", defaults.server or getenv("VGUEST_SERVER"))
-  default("user", defaults.user or getenv("VGUEST_USER"))
+  -- the profile of the config file (vguest.config) comes last
+  local prof = defaults.profile or {}
+  default("server", defaults.server or getenv("VGUEST_SERVER") or prof.server)
+  default("user", defaults.user or getenv("VGUEST_USER") or prof.user)
   o.password = field_secret(opts, "password", "connect", 2)
   if o.password == nil then
     o.password = defaults.password or
       (core.has_secret_env("VGUEST_PASSWORD") and core.secret_env("VGUEST_PASSWORD") or nil)
   end
+  if o.password == nil and o.user == prof.user then
+    o.password = profile_secret(prof.password, "password", 2)
+  end
   if o.protocol == nil then
-    local from = defaults.protocol and "vguest.defaults.protocol" or "VGUEST_PROTOCOL"
-    local p = defaults.protocol or getenv("VGUEST_PROTOCOL")
+    local from = defaults.protocol and "vguest.defaults.protocol" or
+      getenv("VGUEST_PROTOCOL") and "VGUEST_PROTOCOL" or "the profile's protocol"
+    local p = defaults.protocol or getenv("VGUEST_PROTOCOL") or prof.protocol
     if p ~= nil and not protocols[p] then
       argerror(1, "connect", string.format("%s must be one of %s, got '%s'", from, protocol_names,
         tostring(p)), 2)
@@ -266,6 +314,21 @@ function vg.connect(opts)
   default("transfer_thumbprint", defaults.transfer_thumbprint or transfer_thumbprint_env())
   default("insecure_transfers", defaults.insecure_transfers)
   default("insecure_transfers", truthy_env("VGUEST_INSECURE_TRANSFERS"))
+  local from_profile = {}
+  for _, k in ipairs { "insecure", "release", "ca_file", "thumbprint", "timeout",
+    "max_connections", "transfer_thumbprint", "insecure_transfers" } do
+    if o[k] == nil and prof[k] ~= nil then
+      o[k] = prof[k]
+      from_profile[k] = true
+    end
+  end
+  if opts.server == nil and defaults.server == nil and getenv("VGUEST_SERVER") == nil and prof.server then
+    from_profile.server = true
+  end
+  if o.password == nil and o.server ~= nil and o.user ~= nil then
+    local host = tostring(o.server):match("^%a[%w+.-]*://([^/:]+)") or tostring(o.server)
+    o.password = prompt_secret("vguest: password for " .. tostring(o.user) .. " at " .. host .. ": ")
+  end
   -- A required field the caller left out, once the C module has checked
   -- every key (a typo is reported as such): say where it can come from.
   local ok, cs = pcall(core.session, o, "connect")
@@ -274,6 +337,12 @@ function vg.connect(opts)
     -- which variable to fix (the server's value is not shown: it may hold
     -- user info)
     local inner = cs:match("^bad argument #%d+ to '[^']*' %((.*)%)$")
+    for field in pairs(from_profile) do
+      if inner and inner:find(field, 1, true) == 1 then
+        argerror(1, "connect", string.format("%s (from profile '%s' in %s)", inner,
+          tostring(prof._name), tostring(prof._path)), 2)
+      end
+    end
     for field, var in pairs(env_fields) do
       if inner and opts[field] == nil and defaults[field] == nil and getenv(var) ~= nil and
           inner:find(field, 1, true) == 1 then
@@ -286,8 +355,8 @@ function vg.connect(opts)
     local field = type(cs) == "string" and cs:match("field '(%a+)' is required")
     local env = ({ server = "VGUEST_SERVER", user = "VGUEST_USER", password = "VGUEST_PASSWORD" })[field]
     if env then
-      argerror(1, "connect", string.format("field '%s' is required: give %s = ... or set %s", field,
-        field, env), 2)
+      argerror(1, "connect", string.format("field '%s' is required: give %s = ... or set %s " ..
+        "(or a profile's %s: vguest help config)", field, field, env, field), 2)
     end
     reraise(cs, 2)
   end
@@ -301,6 +370,29 @@ function vg.connect(opts)
     reraise(err, 2) -- a wait refused here (a metamethod, a foreign coroutine): the user's line
   end
   return s
+end
+
+--- vg.thumbprint(server) -> "8A:1F:...:3F": the SHA-256 fingerprint of
+-- the server's certificate, the value `thumbprint =` pins (as `govc
+-- about.cert -thumbprint` prints it). The handshake is stopped before any
+-- request: nothing is sent, no login tried. Check it out of band (the
+-- vCenter's console, your PKI) before you pin it.
+function vg.thumbprint(server)
+  if type(server) ~= "string" or server == "" then
+    argerror(1, "thumbprint", "server URL expected, got " .. describe(server), 2)
+  end
+  -- a pin no certificate has: the handshake fails with the digest in hand
+  local ok, cs = pcall(core.session, { server = server, user = "-", password = core.secret("-"),
+    protocol = "api", thumbprint = string.rep("0", 64) }, "thumbprint")
+  if not ok then reraise(cs, 2) end
+  local lok, err = pcall(task.await, cs:login())
+  pcall(cs.close, cs)
+  if not lok and errors.is_error(err) and err.kind == "tls" and err.thumbprint then
+    return (err.thumbprint:upper())
+  end
+  if lok then error("the server accepted a pin no certificate has", 2) end
+  if errors.is_error(err) then err.op = "thumbprint" end
+  error(err, 0)
 end
 
 local session_methods = {}
@@ -383,12 +475,176 @@ local function new_vm(s, t)
   return setmetatable({ id = t.id, name = t.name, power_state = t.power_state, session = s }, VM)
 end
 
---- s:vms{ names = {...}, ids = {...}, power_state = "POWERED_ON" } -> array of VMs
+-- The matchers of s:vms{ patterns = ... } (argument 1 of vms); also the
+-- names a server can filter by, when every pattern is a plain name.
+local function vm_patterns(pats, level)
+  if type(pats) == "string" then pats = { pats } end
+  if not is_plain(pats) then
+    argerror(1, "vms", "field 'patterns' must be a string or an array of strings, got " ..
+      typeof(pats), level + 1)
+  end
+  local matchers, names = {}, {}
+  for i, p in ipairs(pats) do
+    if type(p) ~= "string" then
+      argerror(1, "vms", string.format("field 'patterns' element %d must be a string, got %s", i,
+        typeof(p)), level + 1)
+    end
+    local m, err = glob.matcher(p)
+    if not m then argerror(1, "vms", "field 'patterns': " .. err, level + 1) end
+    local literal = glob.literal(p)
+    -- a pattern is also the VM's id: "vm-42" selects vm-42 by id
+    matchers[i] = function(t) return m(t.name) or t.id == p end
+    if names and literal and not literal:match("^vm%-%d+$") then
+      names[#names + 1] = literal
+    else
+      names = nil
+    end
+  end
+  if #pats == 0 then argerror(1, "vms", "field 'patterns' is empty", level + 1) end
+  return matchers, names
+end
+
+-- The containers VMs are selected by: the option of s:vms, the kind of
+-- core inventory, and its core VM filter.
+local containers = {
+  { "folder", "folders" }, { "datacenter", "datacenters" }, { "cluster", "clusters" },
+  { "host", "hosts" }, { "resource_pool", "resource_pools" },
+}
+
+-- The values of a container option: a string or an array of strings.
+local function container_values(v, key, level)
+  if type(v) == "string" then v = { v } end
+  if not is_plain(v) or #v == 0 then
+    argerror(1, "vms", string.format("field '%s' must be a name, an id or a non-empty array of " ..
+      "them, got %s", key, typeof(v)), level + 1)
+  end
+  for i, x in ipairs(v) do
+    if type(x) ~= "string" or x == "" then
+      argerror(1, "vms", string.format("field '%s' element %d must be a non-empty string, got %s",
+        key, i, describe(x)), level + 1)
+    end
+  end
+  return v
+end
+
+-- The ids of the containers named (or given by id) in values, for kind;
+-- a value that is neither raises kind "not_found" naming it.
+local function container_ids(cs, kind, values, level)
+  local list = task.await(call(cs, "inventory", kind, nil, "vms"), level + 1)
+  local ids, seen = {}, {}
+  for _, v in ipairs(values) do
+    local found = false
+    for _, o in ipairs(list) do
+      if (o.name == v or o.id == v) and not seen[o.id] then
+        ids[#ids + 1], seen[o.id] = o.id, true
+      end
+      found = found or o.name == v or o.id == v
+    end
+    if not found then
+      local names = {}
+      for i, o in ipairs(list) do names[i] = o.name end
+      table.sort(names)
+      errors.raise { kind = "not_found", op = "vms", message = string.format(
+        "no %s named or with id '%s'%s", kind:gsub("_", " "), v,
+        #names > 0 and #names <= 20 and " (there are: " .. table.concat(names, ", ") .. ")" or "") }
+    end
+  end
+  return ids
+end
+
+local families = { LINUX = "linux", WINDOWS = "windows", OTHER = "other" }
+
+-- What vm_details puts into a VM from a guest info table.
+local function set_guest_fields(v, gi)
+  v.tools = gi.tools
+  v.tools_running = gi.tools == "running"
+  v.guest_ops_ready = gi.ops_ready
+  v.guest_family = gi.family and (families[gi.family] or gi.family:lower())
+  v.ip_address = gi.ip_address
+  v.guest_host_name = gi.host_name
+  v.host_id = gi.host
+end
+
+-- s:vms{ details = true }: each VM's guest info, and its host's name. A
+-- VM whose details cannot be read keeps the error in v.details_error.
+local function vm_details(s, cs, vms, level)
+  vg.parallel(vms, function(v)
+    local ok, gi = pcall(task.await, call(cs, "guest_info", v.id, "vms"))
+    if ok then set_guest_fields(v, gi) else v.details_error = gi end
+  end, { limit = 64, on_progress = function() end })
+  local hosts = task.await(call(cs, "inventory", "host", nil, "vms"), level + 1)
+  local host_name, need = {}, false
+  for _, h in ipairs(hosts) do host_name[h.id] = h.name end
+  for _, v in ipairs(vms) do need = need or (v.host_id == nil and not v.details_error) end
+  if need then
+    -- the flavour does not tell a VM's host (vAPI): ask for each host's VMs
+    local by_host = {}
+    vg.parallel(hosts, function(h)
+      for _, t in ipairs(task.await(call(cs, "vms", { hosts = { h.id } }, "vms"))) do
+        by_host[t.id] = h.id
+      end
+    end, { limit = 16, on_progress = function() end })
+    for _, v in ipairs(vms) do v.host_id = v.host_id or by_host[v.id] end
+  end
+  for _, v in ipairs(vms) do v.host = v.host_id and host_name[v.host_id] end
+  return s
+end
+
+local vms_spec = { names = "any", ids = "any", power_state = "any", patterns = "any",
+  details = "boolean", folder = "any", datacenter = "any", cluster = "any", host = "any",
+  resource_pool = "any" }
+
+--- s:vms{ names = {...}, ids = {...}, power_state = "POWERED_ON",
+-- patterns = { "web-*", "db-0[1-3]", "vm-42" }, folder = "web",
+-- datacenter = "DC1", cluster = "Prod", host = "esx-01",
+-- resource_pool = "batch", details = true } -> array of VMs.
+-- Every field given must match (an array: any of it). A pattern is a
+-- shell-style glob on the name (vguest.glob) or an id; the containers are
+-- names (or ids) of folders, datacenters, clusters, hosts or resource
+-- pools, at any depth above the VM, resolved by the server (an unknown
+-- one raises kind "not_found"). With details = true each VM also has
+-- guest_family ("linux", "windows", "other"), tools ("running",
+-- "not_running", "starting"), tools_running, guest_ops_ready, ip_address,
+-- guest_host_name, host (the ESXi host's name) and host_id; these take
+-- one request per VM (vAPI: two) and are what Tools report now.
 function session_methods:vms(opts)
   local cs = live(self, "vms", 2)
+  local matchers, details
+  if is_plain(opts) then
+    checkopts(opts, vms_spec, 1, "vms", false, 2) -- (the C module checks the core fields)
+    local o = {}
+    for k, v in pairs(opts) do o[k] = v end
+    if opts.patterns ~= nil then
+      local names
+      matchers, names = vm_patterns(opts.patterns, 2)
+      o.patterns = nil
+      -- plain names the server can filter by (one VM's list, not the fleet's)
+      if names and o.names == nil and o.ids == nil then o.names = names end
+    end
+    for _, c in ipairs(containers) do
+      local key, filter = c[1], c[2]
+      if opts[key] ~= nil then
+        o[filter] = container_ids(cs, key, container_values(opts[key], key, 2), 2)
+        o[key] = nil
+      end
+    end
+    details = opts.details
+    o.details = nil
+    opts = o
+  end
   local list = task.await(call(cs, "vms", opts, "vms"), 2)
   local out = {}
-  for i, t in ipairs(list) do out[i] = new_vm(self, t) end
+  for _, t in ipairs(list) do
+    local keep = not matchers
+    for _, m in ipairs(matchers or {}) do
+      if m(t) then
+        keep = true
+        break
+      end
+    end
+    if keep then out[#out + 1] = new_vm(self, t) end
+  end
+  if details and #out > 0 then vm_details(self, cs, out, 2) end
   return out
 end
 
@@ -424,6 +680,61 @@ end
 function VM.__tostring(v)
   return string.format("vguest.VM (%s, %s, %s)", tostring(v.id), tostring(v.name),
     tostring(v.power_state))
+end
+
+--- vm:guest_info() -> { tools, tools_running, guest_ops_ready,
+-- guest_family, ip_address, guest_host_name, host_id }: what VMware
+-- Tools report of the VM now (see s:vms{ details = true }). Its fields are
+-- also set on vm.
+function VM:guest_info()
+  checkself(self, VM, "guest_info")
+  local cs = live(self.session, "guest_info", 2)
+  local gi = task.await(call(cs, "guest_info", self.id, "guest_info"), 2)
+  set_guest_fields(self, gi)
+  local out = {}
+  set_guest_fields(out, gi)
+  return out
+end
+
+local ready_spec = { timeout = "seconds", interval = "seconds", max_interval = "seconds" }
+
+--- vm:wait_ready{ timeout = nil, interval = 0.5, max_interval = 5 } -> info
+-- Waits until guest operations can run in the VM (after a power-on or a
+-- reboot: Tools up and ready), polling with a back-off; returns
+-- vm:guest_info()'s table. At the deadline it raises kind "timed_out"
+-- saying what Tools last reported. Polls that fail with a retryable
+-- error (busy, unavailable, a dead connection) are repeated.
+function VM:wait_ready(opts)
+  checkself(self, VM, "wait_ready")
+  local cs = live(self.session, "wait_ready", 2)
+  opts = checkopts(opts, ready_spec, 1, "wait_ready", true, 2)
+  local core_clock = core.clock
+  local deadline = opts.timeout and core_clock() + opts.timeout
+  local interval = opts.interval or 0.5
+  local max_interval = math.max(opts.max_interval or 5, interval)
+  local last
+  while true do
+    local ok, gi = pcall(task.await, call(cs, "guest_info", self.id, "wait_ready"), 3)
+    if ok then
+      last = gi
+      if gi.ops_ready then
+        set_guest_fields(self, gi)
+        local out = {}
+        set_guest_fields(out, gi)
+        return out
+      end
+    elseif not (errors.is_error(gi) and gi.retryable) then
+      error(gi, 0) -- (a wait refused here is raised at the caller's line)
+    end
+    local now = core_clock()
+    if deadline and now >= deadline then
+      errors.raise { kind = "timed_out", op = "wait_ready", vm = self.id, message = string.format(
+        "guest operations in %s (%s) were not ready within %g s (Tools: %s)", tostring(self.name),
+        self.id, opts.timeout, last and last.tools:gsub("_", " ") or "not known") }
+    end
+    task.sleep(deadline and math.min(interval, math.max(0, deadline - now)) or interval)
+    interval = math.min(interval * 2, max_interval)
+  end
 end
 
 --- vm:guest(cred) -> Guest: the VM with guest credentials bound.

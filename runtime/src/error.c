@@ -14,6 +14,7 @@ void vgi_error_clear(vgi_error *e) {
   free(e->fault);
   free(e->message);
   free(e->message_id);
+  free(e->thumbprint);
   memset(e, 0, sizeof *e);
 }
 
@@ -25,6 +26,8 @@ void vgi_error_copy(vgi_error *dst, const vgi_error *src) {
   dst->fault = vgi_strdup0(src->fault);
   dst->message = vgi_strdup0(src->message);
   dst->message_id = vgi_strdup0(src->message_id);
+  dst->thumbprint = vgi_strdup0(src->thumbprint);
+  dst->pub.thumbprint = dst->thumbprint;
   dst->pub.fault = dst->fault;
   dst->pub.message = dst->message ? dst->message : src->pub.message;
   dst->pub.message_id = dst->message_id;
@@ -72,4 +75,9 @@ void vgi_error_set_fault(vgi_error *e, const char *fault) {
 void vgi_error_set_message_id(vgi_error *e, const char *id) {
   replace(&e->message_id, vgi_strdup0(id));
   e->pub.message_id = e->message_id;
+}
+
+void vgi_error_set_thumbprint(vgi_error *e, const char *tp) {
+  replace(&e->thumbprint, vgi_strdup0(tp));
+  e->pub.thumbprint = e->thumbprint;
 }

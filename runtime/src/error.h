@@ -13,7 +13,7 @@
 /* A vg_error with its own storage. {0} is "no error". */
 typedef struct vgi_error {
   vg_error pub;
-  char *fault, *message, *message_id;
+  char *fault, *message, *message_id, *thumbprint;
 } vgi_error;
 
 void vgi_error_clear(vgi_error *e);
@@ -24,6 +24,7 @@ void vgi_error_set(vgi_error *e, vg_status st, const char *fmt, ...)
 void vgi_error_vset(vgi_error *e, vg_status st, const char *fmt, va_list ap);
 void vgi_error_set_fault(vgi_error *e, const char *fault);
 void vgi_error_set_message_id(vgi_error *e, const char *id);
+void vgi_error_set_thumbprint(vgi_error *e, const char *tp);
 /* Puts prefix (formatted) in front of the message: "login as u: <msg>". */
 void vgi_error_prefix(vgi_error *e, const char *fmt, ...) VGI_PRINTF(2, 3);
 

@@ -268,6 +268,7 @@ void vgi_http_tls_error(vgi_error *err, const char *peer, const char *pin,
     for (size_t i = 0; r->peer_sha256[2 * i] && i < 32; i++)
       snprintf(fp + (i ? 3 * i - 1 : 0), 4, "%s%.2s", i ? ":" : "",
                r->peer_sha256 + 2 * i);
+  vgi_error_set_thumbprint(err, fp[0] ? fp : NULL);
   if (what == r->curl_error)
     vgi_error_set(err, VG_ETLS, "TLS with %s failed: %s (%s)%s%s", peer, what,
                   advice, fp[0] ? "; its SHA-256 thumbprint is " : "", fp);

@@ -172,6 +172,17 @@ size_t vg_op_vms(const vg_op *op, const vg_vm_info **out) {
   return *out ? op->res.nvms : 0;
 }
 
+size_t vg_op_objects(const vg_op *op, const vg_object_info **out) {
+  if (!out)
+    return 0;
+  *out = op && op->status == VG_OK ? op->res.objects : NULL;
+  return *out ? op->res.nobjects : 0;
+}
+
+const vg_guest_info *vg_op_guest_info(const vg_op *op) {
+  return op && op->status == VG_OK ? op->res.guest : NULL;
+}
+
 size_t vg_op_env(const vg_op *op, const char *const **names,
                  const char *const **values) {
   if (!names || !values)

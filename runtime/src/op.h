@@ -16,6 +16,8 @@
   X(LOGIN, "login")                                                            \
   X(LOGOUT, "logout")                                                          \
   X(VMS, "vms")                                                                \
+  X(INVENTORY, "inventory")                                                    \
+  X(GUEST_INFO, "guest_info")                                                  \
   X(CREATE, "create")                                                          \
   X(GET, "get")                                                                \
   X(LIST, "list")                                                              \

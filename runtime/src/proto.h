@@ -79,7 +79,9 @@ typedef struct vgi_proto {
      next step is to be sent (c->step advanced), or a failure (err set). */
   vg_status (*parse)(void *state, vgi_call *c, const vgi_answer *a,
                      vgi_result *res, vgi_error *err);
-  /* A non-2xx answer: fills err, returns its status. */
+  /* A non-2xx answer: fills err, returns its status; VG_OK (err left
+     alone) when the refusal is itself the answer and the call is done
+     with the result it has (vAPI: no guest identity while Tools start). */
   vg_status (*error)(void *state, const vgi_call *c, const vgi_answer *a,
                      vgi_error *err);
   /* Does this refusal mean the session token was rejected? 0 no, 1 yes,

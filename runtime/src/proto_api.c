@@ -14,6 +14,7 @@ static const vgi_vapi_flavour api = {
     .list_pids = 0,
     .q_names = "names",
     .q_ids = "vms",
+    .q_filter = "",
     .q_power = "power_states",
     .filesystem = 1,
 };

@@ -17,6 +17,7 @@ static const vgi_vapi_flavour rest = {
     .list_pids = 1,
     .q_names = "filter.names",
     .q_ids = "filter.vms",
+    .q_filter = "filter.",
     .q_power = "filter.power_states",
     /* NOTES §2: no guest filesystem under /rest in 7.0.3+ */
     .filesystem = 0,

@@ -8,6 +8,7 @@
    id tells, else asks for a check of the token. */
 #include "proto_vapi.h"
 
+#include "inventory.h"
 #include "json.h"
 
 #include <stdio.h>
@@ -57,7 +58,10 @@ static void type_from_name(const char *type, char out[64]) {
 vg_status vgi_vapi_error(void *state, const vgi_call *c, const vgi_answer *a,
                          vgi_error *err) {
   const vgi_vapi_flavour *f = state;
-  (void)c;
+  /* Tools said they run, then the identity is not there (yet): what
+     Tools said stands */
+  if (c->kind == VGI_OP_GUEST_INFO && c->step == 1 && a->status != 401)
+    return VG_OK;
   json_t *j = json_loadb(a->body, a->len, JSON_DECODE_ANY, NULL);
   json_t *v = f->wrapped ? json_object_get(j, "value") : j;
   const char *etype = vgi_json_str(v, "error_type");
@@ -176,10 +180,19 @@ static json_t *spec(const vgi_call *c, int map_as_pairs) {
 static char *vms_path(const vgi_call *c, const vgi_vapi_flavour *f) {
   vgi_buf b = {0};
   const char *ps = vgi_json_str(c->args, "power_state");
+  size_t k;
   if (vgi_buf_printf(&b, "%s/vcenter/vm", f->prefix) ||
       query_add(&b, f->q_names, json_object_get(c->args, "names")) ||
       query_add(&b, f->q_ids, json_object_get(c->args, "ids")))
     goto fail;
+  for (k = 0; k < VGI_NINVENTORY_KINDS; k++) {
+    char key[64];
+    snprintf(key, sizeof key, "%s%s", f->q_filter,
+             vgi_inventory_kinds[k].filter);
+    if (query_add(&b, key,
+                  json_object_get(c->args, vgi_inventory_kinds[k].filter)))
+      goto fail;
+  }
   if (ps && vgi_buf_printf(&b, "%c%s=%s", strchr(b.data, '?') ? '&' : '?',
                            f->q_power, ps))
     goto fail;
@@ -187,6 +200,39 @@ static char *vms_path(const vgi_call *c, const vgi_vapi_flavour *f) {
 fail:
   vgi_buf_zfree(&b);
   return NULL;
+}
+
+/* GET <prefix>/vcenter/<kind>[?names=...][&type=VIRTUAL_MACHINE]: the
+   Summary list of a kind (folders: VM folders only). */
+static char *inventory_path(const vgi_call *c, const vgi_vapi_flavour *f) {
+  const vgi_inventory_kind *k = vgi_inventory_kind_of(c->args);
+  vgi_buf b = {0};
+  char key[32];
+  snprintf(key, sizeof key, "%snames", f->q_filter);
+  if (!k || vgi_buf_printf(&b, "%s/vcenter/%s", f->prefix, k->vapi_path) ||
+      query_add(&b, key, json_object_get(c->args, "names")))
+    goto fail;
+  if (strcmp(k->name, "folder") == 0 &&
+      vgi_buf_printf(&b, "%c%stype=VIRTUAL_MACHINE",
+                     strchr(b.data, '?') ? '&' : '?', f->q_filter))
+    goto fail;
+  return vgi_buf_steal(&b);
+fail:
+  vgi_buf_zfree(&b);
+  return NULL;
+}
+
+/* GET <prefix>/vcenter/vm/<vm>/tools (step 0), then
+   .../guest/identity (step 1, when Tools run). */
+static char *guest_info_path(const vgi_call *c, const vgi_vapi_flavour *f) {
+  vgi_buf b = {0};
+  if (vgi_buf_printf(&b, "%s/vcenter/vm/", f->prefix) ||
+      vgi_buf_add_escaped(&b, c->vm) ||
+      vgi_buf_adds(&b, c->step == 0 ? "/tools" : "/guest/identity")) {
+    vgi_buf_zfree(&b);
+    return NULL;
+  }
+  return vgi_buf_steal(&b);
 }
 
 /* ---- guest files (NOTES §1.7) --------------------------------------- */
@@ -341,6 +387,14 @@ vg_status vgi_vapi_build(void *state, vgi_call *c, vgi_request *req,
     req->method = "GET";
     req->path = vms_path(c, f);
     return req->path ? VG_OK : VG_ENOMEM;
+  case VGI_OP_INVENTORY:
+    req->method = "GET";
+    req->path = inventory_path(c, f);
+    return req->path ? VG_OK : VG_ENOMEM;
+  case VGI_OP_GUEST_INFO:
+    req->method = "GET";
+    req->path = guest_info_path(c, f);
+    return req->path ? VG_OK : VG_ENOMEM;
   case VGI_OP_CREATE:
     action = "create";
     rest = json_pack("{s:o}", "spec", spec(c, f->map_as_pairs));
@@ -451,6 +505,65 @@ static vg_status parse_vms(vgi_result *res, json_t *arr, vgi_error *err) {
       return VG_ENOMEM;
   }
   return VG_OK;
+}
+
+static vg_status parse_inventory(const vgi_call *c, vgi_result *res,
+                                 json_t *arr, vgi_error *err) {
+  const vgi_inventory_kind *k = vgi_inventory_kind_of(c->args);
+  size_t i;
+  json_t *v;
+  if (!k || !json_is_array(arr))
+    return unfit(err, "inventory list");
+  json_array_foreach(arr, i, v) {
+    const char *id = vgi_json_str(v, k->vapi_id),
+               *name = vgi_json_str(v, "name");
+    if (!id || !name) {
+      vgi_error_set(err, VG_EPROTOCOL, "%s summary lacks %s or name", k->name,
+                    k->vapi_id);
+      return VG_EPROTOCOL;
+    }
+    if (vgi_result_add_object(res, id, name))
+      return VG_ENOMEM;
+  }
+  return VG_OK;
+}
+
+/* Tools.Info (step 0): run_state; Identity.Info (step 1): family,
+   ip_address, host_name. Guest operations are ready when Tools run (the
+   vAPI tells no more). */
+static vg_status parse_guest_info(vgi_call *c, vgi_result *res, json_t *v,
+                                  vgi_error *err) {
+  vg_guest_info g = {0};
+  if (!json_is_object(v))
+    return unfit(err, c->step == 0 ? "VM tools" : "guest identity");
+  if (c->step == 0) {
+    const char *rs = vgi_json_str(v, "run_state");
+    if (!rs)
+      return unfit(err, "VM tools (no run_state)");
+    g.tools = strcmp(rs, "RUNNING") == 0             ? "running"
+              : strcmp(rs, "NOT_RUNNING") == 0       ? "not_running"
+              : strcmp(rs, "EXECUTING_SCRIPTS") == 0 ? "starting"
+                                                     : NULL;
+    if (!g.tools) {
+      vgi_error_set(err, VG_EPROTOCOL,
+                    "VM tools run_state '%s' is not one "
+                    "of RUNNING, NOT_RUNNING, EXECUTING_SCRIPTS",
+                    rs);
+      return VG_EPROTOCOL;
+    }
+    g.ops_ready = strcmp(g.tools, "running") == 0;
+    if (vgi_result_set_guest(res, &g))
+      return VG_ENOMEM;
+    if (!g.ops_ready)
+      return VG_OK;
+    c->step = 1;
+    return VG_EPENDING;
+  }
+  g = *res->guest;
+  g.family = vgi_json_str(v, "family");
+  g.ip_address = vgi_json_str(v, "ip_address");
+  g.host_name = vgi_json_str(v, "host_name");
+  return vgi_result_set_guest(res, &g) ? VG_ENOMEM : VG_OK;
 }
 
 /* FilesInfo {type, size, attributes{posix_attributes{owner, group,
@@ -573,6 +686,12 @@ vg_status vgi_vapi_parse(void *state, vgi_call *c, const vgi_answer *a,
   switch (c->kind) {
   case VGI_OP_VMS:
     st = parse_vms(res, v, err);
+    break;
+  case VGI_OP_INVENTORY:
+    st = parse_inventory(c, res, v, err);
+    break;
+  case VGI_OP_GUEST_INFO:
+    st = parse_guest_info(c, res, v, err);
     break;
   case VGI_OP_CREATE:
     if (vgi_result_set_pid(res, v) != VG_OK)

@@ -15,7 +15,8 @@ typedef struct vgi_vapi_flavour {
   int map_as_pairs; /* maps as [{"key","value"}] instead of objects */
   int list_pids;    /* list takes "pids" (and returns exit codes) */
   const char *q_names, *q_ids, *q_power; /* VM list query parameters */
-  int filesystem; /* serves guest files (and guest identity) */
+  const char *q_filter; /* before the names of other filters: "filter." */
+  int filesystem;       /* serves guest files (and guest identity) */
 } vgi_vapi_flavour;
 
 vg_status vgi_vapi_build(void *state, vgi_call *c, vgi_request *req,

@@ -9,6 +9,7 @@
    in the flavour's per-session state. */
 #include "proto.h"
 
+#include "inventory.h"
 #include "json.h"
 
 #include <stdarg.h>
@@ -147,16 +148,66 @@ static json_t *program_spec(const vgi_call *c) {
   return s;
 }
 
-static json_t *retrieve_spec(const char *view) {
+/* RetrievePropertiesEx of paths (a json array, taken) of every object of
+   type in a view. */
+static json_t *retrieve_spec(const char *view, const char *type,
+                             json_t *paths) {
   return json_pack(
-      "{s:[{s:s,s:[{s:s,s:s,s:[s,s]}],s:[{s:s,s:o,s:b,s:[{s:s,s:s,s:s,s:b}]}]"
+      "{s:[{s:s,s:[{s:s,s:s,s:o}],s:[{s:s,s:o,s:b,s:[{s:s,s:s,s:s,s:b}]}]"
       "}],s:{s:s}}",
       "specSet", "_typeName", "PropertyFilterSpec", "propSet", "_typeName",
-      "PropertySpec", "type", "VirtualMachine", "pathSet", "name",
-      "runtime.powerState", "objectSet", "_typeName", "ObjectSpec", "obj",
-      moref("ContainerView", view), "skip", 1, "selectSet", "_typeName",
-      "TraversalSpec", "type", "ContainerView", "path", "view", "skip", 0,
-      "options", "_typeName", "RetrieveOptions");
+      "PropertySpec", "type", type, "pathSet", paths, "objectSet", "_typeName",
+      "ObjectSpec", "obj", moref("ContainerView", view), "skip", 1, "selectSet",
+      "_typeName", "TraversalSpec", "type", "ContainerView", "path", "view",
+      "skip", 0, "options", "_typeName", "RetrieveOptions");
+}
+
+/* What a guest info asks of a VM. */
+static const char *const guest_paths[] = {
+    "guest.toolsRunningStatus", "guest.guestOperationsReady",
+    "guest.guestFamily",        "guest.ipAddress",
+    "guest.hostName",           "runtime.host"};
+
+/* The views a VM list or an inventory list goes through. A VM list
+   filtered by containers looks into one view per container (its VMs, at
+   any depth: "in" of the scratch notes which), then into the root
+   folder's; an inventory list into the root folder's only. pass: the
+   index of the view; passes: the containers [[type, id, kind]...]. */
+static json_t *view_container(const state *s, const vgi_call *c) {
+  json_t *passes = json_object_get(c->scratch, "passes");
+  json_int_t i = json_integer_value(json_object_get(c->scratch, "pass"));
+  json_t *p = json_array_get(passes, (size_t)i);
+  if (p)
+    return moref(json_string_value(json_array_get(p, 0)),
+                 json_string_value(json_array_get(p, 1)));
+  return moref("Folder", s->root_folder);
+}
+
+/* The type a view holds, and what is read of its objects. */
+static const char *view_type(const vgi_call *c, json_t **paths) {
+  if (c->kind == VGI_OP_INVENTORY) {
+    const vgi_inventory_kind *k = vgi_inventory_kind_of(c->args);
+    *paths = json_pack("[s]", "name");
+    return k ? k->vim_type : "ManagedEntity";
+  }
+  *paths = json_pack("[s,s]", "name", "runtime.powerState");
+  return "VirtualMachine";
+}
+
+/* The first notes of a VM list: the containers to look into. */
+static json_t *vms_scratch(const vgi_call *c) {
+  json_t *sc = json_pack("{s:[],s:i,s:{}}", "passes", "pass", 0, "in");
+  size_t k, i;
+  json_t *id;
+  for (k = 0; sc && k < VGI_NINVENTORY_KINDS; k++) {
+    json_array_foreach(json_object_get(c->args, vgi_inventory_kinds[k].filter),
+                       i, id) {
+      json_array_append_new(
+          json_object_get(sc, "passes"),
+          json_pack("[s,O,i]", vgi_inventory_kinds[k].vim_type, id, (int)k));
+    }
+  }
+  return sc;
 }
 
 static const char *scratch_str(const vgi_call *c, const char *key) {
@@ -315,16 +366,28 @@ static vg_status build(void *p, vgi_call *c, vgi_request *req, vgi_error *err) {
     req->path = path(s, "SessionManager", s->session_manager, "Logout");
     break;
   case VGI_OP_VMS:
+  case VGI_OP_INVENTORY:
+    if (!c->scratch) {
+      c->scratch = c->kind == VGI_OP_VMS
+                       ? vms_scratch(c)
+                       : json_pack("{s:[],s:i}", "passes", "pass", 0);
+      if (!c->scratch)
+        return VG_ENOMEM;
+    }
     if (c->step == 0) {
+      json_t *paths;
+      const char *type = view_type(c, &paths);
+      json_decref(paths);
       req->path =
           path(s, "ViewManager", s->view_manager, "CreateContainerView");
-      body = json_pack("{s:o,s:[s],s:b}", "container",
-                       moref("Folder", s->root_folder), "type",
-                       "VirtualMachine", "recursive", 1);
+      body = json_pack("{s:o,s:[s],s:b}", "container", view_container(s, c),
+                       "type", type, "recursive", 1);
     } else if (c->step == 1) {
+      json_t *paths;
+      const char *type = view_type(c, &paths);
       req->path = path(s, "PropertyCollector", s->property_collector,
                        "RetrievePropertiesEx");
-      body = retrieve_spec(scratch_str(c, "view"));
+      body = retrieve_spec(scratch_str(c, "view"), type, paths);
     } else if (c->step == 2) {
       req->path = path(s, "PropertyCollector", s->property_collector,
                        "ContinueRetrievePropertiesEx");
@@ -364,16 +427,24 @@ static vg_status build(void *p, vgi_call *c, vgi_request *req, vgi_error *err) {
       rest = json_pack("{s:O}", "names", json_object_get(c->args, "names"));
     break;
   case VGI_OP_FAMILY:
+  case VGI_OP_GUEST_INFO: {
+    json_t *paths = json_array();
+    size_t i;
+    if (c->kind == VGI_OP_FAMILY)
+      json_array_append_new(paths, json_string("guest.guestFamily"));
+    else
+      for (i = 0; i < sizeof guest_paths / sizeof guest_paths[0]; i++)
+        json_array_append_new(paths, json_string(guest_paths[i]));
     req->path = path(s, "PropertyCollector", s->property_collector,
                      "RetrievePropertiesEx");
-    body =
-        json_pack("{s:[{s:s,s:[{s:s,s:s,s:[s]}],s:[{s:s,s:o,s:b}]}],s:{s:s}}",
-                  "specSet", "_typeName", "PropertyFilterSpec", "propSet",
-                  "_typeName", "PropertySpec", "type", "VirtualMachine",
-                  "pathSet", "guest.guestFamily", "objectSet", "_typeName",
-                  "ObjectSpec", "obj", moref("VirtualMachine", c->vm), "skip",
-                  0, "options", "_typeName", "RetrieveOptions");
+    body = json_pack("{s:[{s:s,s:[{s:s,s:s,s:o}],s:[{s:s,s:o,s:b}]}],s:{s:s}}",
+                     "specSet", "_typeName", "PropertyFilterSpec", "propSet",
+                     "_typeName", "PropertySpec", "type", "VirtualMachine",
+                     "pathSet", paths, "objectSet", "_typeName", "ObjectSpec",
+                     "obj", moref("VirtualMachine", c->vm), "skip", 0,
+                     "options", "_typeName", "RetrieveOptions");
     break;
+  }
   default:
     if (is_file_kind(c->kind)) {
       if (c->step == 0 && s->file_manager)
@@ -473,6 +544,80 @@ static int wanted(json_t *filter, const char *v) {
   return 0;
 }
 
+/* The value of a property of an object of a RetrieveResult (a string,
+   or the _value of an Any), or NULL. */
+static json_t *prop_raw(json_t *o, const char *name) {
+  size_t k;
+  json_t *p;
+  json_array_foreach(json_object_get(o, "propSet"), k, p) {
+    const char *pn = vgi_json_str(p, "name");
+    if (pn && strcmp(pn, name) == 0)
+      return json_object_get(p, "val");
+  }
+  return NULL;
+}
+
+static json_t *prop_val(json_t *o, const char *name) {
+  json_t *val = prop_raw(o, name);
+  return json_is_object(val) ? json_object_get(val, "_value") : val;
+}
+
+/* The view of a container pass: note which VMs it holds, under their
+   kind ("in": {kind: {id: true}}). The root pass adds them (below). */
+static vg_status note_members(vgi_call *c, json_t *objects, vgi_error *err) {
+  json_t *passes = json_object_get(c->scratch, "passes");
+  json_int_t pass = json_integer_value(json_object_get(c->scratch, "pass"));
+  json_t *p = json_array_get(passes, (size_t)pass);
+  const char *kind =
+      vgi_inventory_kinds[json_integer_value(json_array_get(p, 2)) %
+                          VGI_NINVENTORY_KINDS]
+          .name;
+  json_t *in = json_object_get(c->scratch, "in"), *set, *o;
+  size_t i;
+  if (!(set = json_object_get(in, kind))) {
+    set = json_object();
+    if (json_object_set_new(in, kind, set))
+      return VG_ENOMEM;
+  }
+  json_array_foreach(objects, i, o) {
+    const char *id = vgi_json_str(json_object_get(o, "obj"), "value");
+    if (!id)
+      return unfit(err, "RetrievePropertiesEx");
+    if (json_object_set_new(set, id, json_true()))
+      return VG_ENOMEM;
+  }
+  return VG_OK;
+}
+
+/* Adds the objects of an inventory view, filtered by name. */
+static vg_status add_inventory(vgi_call *c, json_t *objects, vgi_result *out,
+                               vgi_error *err) {
+  size_t i;
+  json_t *o;
+  json_array_foreach(objects, i, o) {
+    const char *id = vgi_json_str(json_object_get(o, "obj"), "value");
+    const char *name = json_string_value(prop_val(o, "name"));
+    if (!id || !name)
+      return unfit(err, "RetrievePropertiesEx");
+    if (!wanted(json_object_get(c->args, "names"), name))
+      continue;
+    if (vgi_result_add_object(out, id, name))
+      return VG_ENOMEM;
+  }
+  return VG_OK;
+}
+
+/* Is vm in a container of every kind the filter names? */
+static int in_containers(void *ud, const vg_vm_info *vm) {
+  json_t *in = ud, *set;
+  const char *kind;
+  json_object_foreach(in, kind, set) {
+    if (!json_object_get(set, vm->id))
+      return 0;
+  }
+  return 1;
+}
+
 /* Adds the VMs of one RetrieveResult to the result, filtered. */
 static vg_status add_objects(vgi_call *c, json_t *res, vgi_result *out,
                              vgi_error *err) {
@@ -485,6 +630,17 @@ static vg_status add_objects(vgi_call *c, json_t *res, vgi_result *out,
   if (!json_is_null(res) &&
       (!json_is_object(res) || (objects && !json_is_array(objects))))
     return unfit(err, "RetrievePropertiesEx");
+  json_t *passes = json_object_get(c->scratch, "passes");
+  json_int_t pass = json_integer_value(json_object_get(c->scratch, "pass"));
+  vg_status st = VG_OK;
+  if (c->kind == VGI_OP_INVENTORY)
+    st = add_inventory(c, objects, out, err);
+  else if ((size_t)pass < json_array_size(passes))
+    st = note_members(c, objects, err);
+  if (c->kind == VGI_OP_INVENTORY || (size_t)pass < json_array_size(passes))
+    objects = NULL;
+  if (st != VG_OK)
+    return st;
   json_array_foreach(objects, i, o) {
     const char *id = vgi_json_str(json_object_get(o, "obj"), "value");
     const char *name = NULL, *ps = NULL;
@@ -520,9 +676,7 @@ static vg_status parse_vms(vgi_call *c, json_t *j, vgi_result *res,
     const char *view = vgi_json_str(j, "value");
     if (!view)
       return unfit(err, "CreateContainerView");
-    json_decref(c->scratch);
-    c->scratch = json_pack("{s:s}", "view", view);
-    if (!c->scratch)
+    if (json_object_set_new(c->scratch, "view", json_string(view)))
       return VG_ENOMEM;
     c->step = 1;
     return VG_EPENDING;
@@ -535,8 +689,19 @@ static vg_status parse_vms(vgi_call *c, json_t *j, vgi_result *res,
     c->step = scratch_str(c, "token") ? 2 : 3;
     return VG_EPENDING;
   }
-  default:
-    return VG_OK; /* the view is destroyed */
+  default: { /* the view is destroyed: the next one, or the end */
+    json_t *passes = json_object_get(c->scratch, "passes");
+    json_int_t pass = json_integer_value(json_object_get(c->scratch, "pass"));
+    if ((size_t)pass < json_array_size(passes)) {
+      json_object_set_new(c->scratch, "pass", json_integer(pass + 1));
+      c->step = 0;
+      return VG_EPENDING;
+    }
+    if (c->kind == VGI_OP_VMS)
+      vgi_result_keep_vms(res, in_containers,
+                          json_object_get(c->scratch, "in"));
+    return VG_OK;
+  }
   }
 }
 
@@ -672,6 +837,32 @@ static vg_status parse_family(json_t *j, vgi_result *res, vgi_error *err) {
   return VG_OK;
 }
 
+/* The guest properties of one VM (guest_paths). */
+static vg_status parse_guest_info(json_t *j, vgi_result *res, vgi_error *err) {
+  json_t *o = json_array_get(json_object_get(j, "objects"), 0);
+  vg_guest_info g = {0};
+  if (!json_is_null(j) && !json_is_object(j))
+    return unfit(err, "RetrievePropertiesEx");
+  const char *ts = json_string_value(prop_val(o, "guest.toolsRunningStatus"));
+  const char *fam = json_string_value(prop_val(o, "guest.guestFamily"));
+  /* a MoRef: {"_typeName":"ManagedObjectReference","type":"HostSystem",
+     "value":"host-11"} */
+  json_t *host = prop_raw(o, "runtime.host");
+  g.tools = !ts                                             ? "not_running"
+            : strcmp(ts, "guestToolsRunning") == 0          ? "running"
+            : strcmp(ts, "guestToolsExecutingScripts") == 0 ? "starting"
+                                                            : "not_running";
+  g.ops_ready = json_is_true(prop_val(o, "guest.guestOperationsReady"));
+  g.family = !fam                               ? NULL
+             : strcmp(fam, "linuxGuest") == 0   ? "LINUX"
+             : strcmp(fam, "windowsGuest") == 0 ? "WINDOWS"
+                                                : "OTHER";
+  g.ip_address = json_string_value(prop_val(o, "guest.ipAddress"));
+  g.host_name = json_string_value(prop_val(o, "guest.hostName"));
+  g.host = vgi_json_str(host, "value");
+  return vgi_result_set_guest(res, &g) ? VG_ENOMEM : VG_OK;
+}
+
 static vg_status parse(void *p, vgi_call *c, const vgi_answer *a,
                        vgi_result *res, vgi_error *err) {
   state *s = p;
@@ -696,7 +887,7 @@ static vg_status parse(void *p, vgi_call *c, const vgi_answer *a,
     c->step = 2;
     return VG_EPENDING;
   }
-  if (c->kind == VGI_OP_VMS && c->step == 3)
+  if ((c->kind == VGI_OP_VMS || c->kind == VGI_OP_INVENTORY) && c->step == 3)
     return parse_vms(c, NULL, res, err);
   json_t *j = empty ? json_null()
                     : vgi_json_parse_answer(a->body, a->len, a->status,
@@ -715,7 +906,11 @@ static vg_status parse(void *p, vgi_call *c, const vgi_answer *a,
       st = unfit(err, "processManager");
     break;
   case VGI_OP_VMS:
+  case VGI_OP_INVENTORY:
     st = parse_vms(c, j, res, err);
+    break;
+  case VGI_OP_GUEST_INFO:
+    st = parse_guest_info(j, res, err);
     break;
   case VGI_OP_CREATE:
     if (vgi_result_set_pid(res, j) != VG_OK)

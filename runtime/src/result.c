@@ -24,6 +24,8 @@ void vgi_result_clear(vgi_result *r) {
   run_free(r->run);
   free(r->procs);
   free(r->vms);
+  free(r->objects);
+  free(r->guest);
   free(r->env_names);
   free(r->env_values);
   vg_secret_free(r->token);
@@ -150,6 +152,47 @@ int vgi_result_add_vm(vgi_result *r, const char *id, const char *name,
     return -1;
   r->nvms++;
   return 0;
+}
+
+void vgi_result_keep_vms(vgi_result *r, int (*keep)(void *, const vg_vm_info *),
+                         void *ud) {
+  size_t i, n = 0;
+  for (i = 0; i < r->nvms; i++)
+    if (keep(ud, &r->vms[i]))
+      r->vms[n++] = r->vms[i];
+  r->nvms = n;
+}
+
+int vgi_result_add_object(vgi_result *r, const char *id, const char *name) {
+  vg_object_info *v = realloc(r->objects, (r->nobjects + 1) * sizeof *v);
+  if (!v)
+    return -1;
+  r->objects = v;
+  int fail = 0;
+  vg_object_info *o = &r->objects[r->nobjects];
+  o->id = keep_str(r, id, strlen(id), &fail);
+  o->name = keep_str(r, name, strlen(name), &fail);
+  if (fail)
+    return -1;
+  r->nobjects++;
+  return 0;
+}
+
+int vgi_result_set_guest(vgi_result *r, const vg_guest_info *g) {
+  int fail = 0;
+  vg_guest_info *c = r->guest ? r->guest : calloc(1, sizeof *c);
+  if (!c)
+    return -1;
+  r->guest = c;
+  c->tools = g->tools ? keep_str(r, g->tools, strlen(g->tools), &fail) : NULL;
+  c->ops_ready = g->ops_ready;
+#define KEEP(f) c->f = g->f ? keep_str(r, g->f, strlen(g->f), &fail) : NULL
+  KEEP(family);
+  KEEP(ip_address);
+  KEEP(host_name);
+  KEEP(host);
+#undef KEEP
+  return fail ? -1 : 0;
 }
 
 int vgi_result_add_env(vgi_result *r, const char *name, size_t name_len,

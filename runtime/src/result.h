@@ -16,6 +16,9 @@ typedef struct vgi_result {
   size_t nprocs;
   vg_vm_info *vms;
   size_t nvms;
+  vg_object_info *objects; /* inventory */
+  size_t nobjects;
+  vg_guest_info *guest; /* guest_info */
   char **env_names, **env_values;
   size_t nenv;
   char *path;          /* mktemp: the path; transfers: the URL */
@@ -53,6 +56,14 @@ void vgi_result_keep_pids(vgi_result *r, const json_t *pids);
 /* Adds a VM. Strings are copied. 0 ok, -1 nomem. */
 int vgi_result_add_vm(vgi_result *r, const char *id, const char *name,
                       const char *power_state);
+/* Keeps only the VMs for which keep(ud, vm) is true, in their order. */
+void vgi_result_keep_vms(vgi_result *r, int (*keep)(void *, const vg_vm_info *),
+                         void *ud);
+/* Adds an inventory object. Strings are copied. 0 ok, -1 nomem. */
+int vgi_result_add_object(vgi_result *r, const char *id, const char *name);
+/* Sets the guest info; its strings (static tools, or NULL) are copied. 0
+   ok, -1 nomem. */
+int vgi_result_set_guest(vgi_result *r, const vg_guest_info *g);
 /* Adds a file's info; strings are copied (type must be static). 0 ok. */
 int vgi_result_add_file(vgi_result *r, const vg_file_info *f);
 /* Takes a session token (copied into a secret) after checking it is one:

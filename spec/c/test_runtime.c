@@ -205,7 +205,7 @@ static void test_contract(vg_runtime *rt) {
   vg_program_spec bad = {"", NULL, NULL, NULL, 0};
   const char *bad_env[] = {"=x", NULL};
   vg_program_spec bad2 = {"/bin/true", NULL, NULL, bad_env, 0};
-  vg_vm_filter bad_filter = {NULL, NULL, "ON"};
+  vg_vm_filter bad_filter = {.power_state = "ON"};
   int64_t pids[1] = {1};
 #define NULL_ON_FAIL(call)                                                     \
   do {                                                                         \
@@ -322,19 +322,19 @@ static void test_flavour(const test_sim *sim, vg_protocol p, const char *name) {
 
   /* VMs by name, by id, by power state */
   const char *names[] = {"web-01", "db-01", NULL};
-  vg_vm_filter f = {names, NULL, NULL};
+  vg_vm_filter f = {.names = names};
   vg_vm_list(s, &f, NULL, NULL, &op);
   const vg_vm_info *vms;
   CHECK(run(op) == VG_OK && vg_op_vms(op, &vms) == 2);
   vg_op_free(op);
   const char *ids[] = {"vm-42", NULL};
-  vg_vm_filter f2 = {NULL, ids, NULL};
+  vg_vm_filter f2 = {.ids = ids};
   vg_vm_list(s, &f2, NULL, NULL, &op);
   CHECK(run(op) == VG_OK && vg_op_vms(op, &vms) == 1 &&
         strcmp(vms[0].name, "web-01") == 0 &&
         strcmp(vms[0].power_state, "POWERED_ON") == 0);
   vg_op_free(op);
-  vg_vm_filter f3 = {NULL, NULL, "POWERED_OFF"};
+  vg_vm_filter f3 = {.power_state = "POWERED_OFF"};
   vg_vm_list(s, &f3, NULL, NULL, &op);
   CHECK(run(op) == VG_OK && vg_op_vms(op, &vms) == 1 &&
         strcmp(vms[0].id, "vm-46") == 0);

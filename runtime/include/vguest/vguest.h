@@ -95,6 +95,9 @@ typedef struct vg_error {
   int retryable;          /* 1 when trying the same call later may succeed */
   int maybe_done; /* 1 when a non-idempotent request (create) was sent and
                      its answer lost: it may have taken effect */
+  const char *thumbprint; /* VG_ETLS: the SHA-256 fingerprint of the
+                             server's certificate ("8A:1F:...", what a pin
+                             takes), when the handshake got one; else NULL */
 } vg_error;
 
 /* ---------------------------------------------------------------------- */
@@ -197,6 +200,28 @@ int64_t vg_op_pid(const vg_op *op); /* vg_process_create; 0 if none */
 size_t vg_op_processes(const vg_op *op, const vg_process_info **out);
 /* vg_vm_list; returns the count. */
 size_t vg_op_vms(const vg_op *op, const vg_vm_info **out);
+
+/* An inventory object of vg_inventory_list. */
+typedef struct vg_object_info {
+  const char *id;   /* "host-11", "group-v22", "domain-c10" (MoRef values) */
+  const char *name; /* "esx-01" */
+} vg_object_info;
+/* vg_inventory_list; returns the count. */
+size_t vg_op_objects(const vg_op *op, const vg_object_info **out);
+
+/* What VMware Tools report of a VM (vg_vm_guest_info). */
+typedef struct vg_guest_info {
+  const char *tools;      /* "running", "not_running" or "starting" (Tools
+                             are running scripts of a state change) */
+  int ops_ready;          /* 1 when guest operations can run now */
+  const char *family;     /* "LINUX", "WINDOWS", "OTHER" or NULL (unknown) */
+  const char *ip_address; /* the guest's primary IP address, or NULL */
+  const char *host_name;  /* the guest's host name, or NULL */
+  const char *host;       /* id of the ESXi host running the VM, or NULL
+                             when the flavour does not tell (vAPI) */
+} vg_guest_info;
+/* vg_vm_guest_info; NULL before it succeeded. valid-until vg_op_free. */
+const vg_guest_info *vg_op_guest_info(const vg_op *op);
 /* vg_guest_env; parallel arrays of names and values; returns the count. */
 size_t vg_op_env(const vg_op *op, const char *const **names,
                  const char *const **values);
@@ -346,14 +371,46 @@ int vg_session_list_has_exit_codes(const vg_session *s);
 /* vg_op_free. Inputs are borrowed (copied before return). VG_EMISUSE for */
 /* a NULL or freed session, a missing VM, credentials or pid.             */
 
+/* Every array given must match (a VM matches an array when it matches
+   any of its elements; NULL or empty: any VM). The containers are ids
+   (vg_inventory_list): a VM in a folder, a datacenter, a cluster, on a host, in
+   a resource pool, at any depth below it. */
 typedef struct vg_vm_filter {
   const char *const *names; /* NULL-terminated, or NULL */
   const char *const *ids;   /* NULL-terminated, or NULL */
   const char *power_state;  /* "POWERED_ON", ... or NULL */
+  const char *const *folders, *const *datacenters,
+                                  *const *clusters, *const *hosts,
+                                                        *const *resource_pools;
 } vg_vm_filter;
 
 vg_status vg_vm_list(vg_session *s, const vg_vm_filter *f, vg_callback cb,
                      void *ud, vg_op **out);
+
+/* The kinds of inventory objects VMs are selected by. */
+typedef enum vg_inventory_kind {
+  VG_INV_FOLDER,
+  VG_INV_DATACENTER,
+  VG_INV_CLUSTER,
+  VG_INV_HOST,
+  VG_INV_RESOURCE_POOL
+} vg_inventory_kind;
+/* "folder", "datacenter", "cluster", "host", "resource_pool"; NULL past
+   the last. */
+const char *vg_inventory_kind_name(vg_inventory_kind k);
+
+/* The objects of a kind, those named one of names (NULL-terminated; NULL:
+   all). Folders are VM folders where the flavour can tell them apart. */
+vg_status vg_inventory_list(vg_session *s, vg_inventory_kind kind,
+                            const char *const *names, vg_callback cb, void *ud,
+                            vg_op **out);
+
+/* What Tools report of a VM now: their state, whether guest operations
+   are ready, the guest family, IP address and host name (vg_op_guest_info).
+   A VM whose Tools do not run is an answer (tools "not_running"), not a
+   failure. */
+vg_status vg_vm_guest_info(vg_session *s, const char *vm, vg_callback cb,
+                           void *ud, vg_op **out);
 
 typedef struct vg_program_spec {
   const char *path;              /* required */
