@@ -1,11 +1,11 @@
 --- Error objects and argument checking for the vguest Lua layer.
 --
 -- Failures of vCenter operations are *error objects*: tables
--- `{kind, message, status, fault, message_id, op, vm, pid, auth, retryable,
--- maybe_done}` sharing one metatable whose `__tostring` gives one readable
--- line, e.g.
+-- `{kind, message, status, fault, message_id, op, vm, vm_name, pid, auth,
+-- retryable, maybe_done, thumbprint}` sharing one metatable whose
+-- `__tostring` gives one readable line, e.g.
 --
---   vguest: not_found: create on vm-42: program /no/such not found (HTTP 404)
+--   vguest: not_found: create on web-01 (vm-42): program /no/such not found (HTTP 404)
 --
 -- They are raised with `error(obj)` so `pcall` returns the object itself;
 -- match on `err.kind`, never on the text. `kind` is one of the normalized
@@ -47,7 +47,10 @@ function Error.__tostring(e)
   if e.op then
     parts[#parts + 1] = tostring(e.op)
     if e.pid and e.pid ~= 0 then parts[#parts + 1] = " pid " .. tostring(e.pid) end
-    if e.vm then parts[#parts + 1] = " on " .. tostring(e.vm) end
+    if e.vm then
+      parts[#parts + 1] = " on " .. (e.vm_name and (tostring(e.vm_name) .. " (" .. tostring(e.vm) ..
+        ")") or tostring(e.vm))
+    end
     parts[#parts + 1] = ": "
   end
   local msg = one_line(e.message or e.kind or "error")

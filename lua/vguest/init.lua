@@ -465,13 +465,33 @@ function Session.__gc(s)
   end
 end
 
+-- The VM names a core session has seen (cs -> id -> name), and the core
+-- session of each op in flight (op -> cs): an op's error then names its VM
+-- by name as well as id (task.on_error).
+local vm_names = setmetatable({}, { __mode = "k" })
+local op_session = setmetatable({}, { __mode = "k" })
+task.on_error = function(op, err)
+  local cs = op_session[op]
+  if cs and err.vm and err.vm_name == nil then
+    err.vm_name = vm_names[cs] and vm_names[cs][err.vm]
+  end
+end
+
 -- Start core operation `name` for an API method; its arguments end with
 -- the method's name, so a refusal names it, raised at the method's caller.
 local function call(cs, name, ...)
-  return (core_call(3, cs[name], cs, ...)) -- no tail call: levels count frames
+  local op = core_call(3, cs[name], cs, ...)
+  op_session[op] = cs
+  return op -- (not a tail call: levels count frames)
 end
 
 local function new_vm(s, t)
+  local names = vm_names[s._core]
+  if not names then
+    names = {}
+    vm_names[s._core] = names
+  end
+  names[t.id] = t.name
   return setmetatable({ id = t.id, name = t.name, power_state = t.power_state, session = s }, VM)
 end
 
@@ -1009,7 +1029,8 @@ function Guest:run(opts)
   local _ <close> = setmetatable({}, { __close = function() runs[op] = nil end })
   local r = task.await(op, 2)
   if check and r.exit_code ~= 0 then
-    local e = { kind = "command_failed", op = "run", vm = vm, message = failure_message(r, opts) }
+    local e = { kind = "command_failed", op = "run", vm = vm, vm_name = self.vm.name,
+      message = failure_message(r, opts) }
     for k, v in pairs(r) do e[k] = v end
     errors.raise(e)
   end
@@ -1077,6 +1098,7 @@ function Process:wait(opts)
     r.message = string.format("process %d did not finish within %g s; it was terminated",
       self.pid, opts.timeout)
   end
+  if errors.is_error(r) and r.vm == self.vm.id and r.vm_name == nil then r.vm_name = self.vm.name end
   error(r, 0)
 end
 

@@ -104,8 +104,11 @@ function M.start(opts)
   end
   if opts.retention then cmd[#cmd + 1] = "--retention " .. tostring(opts.retention) end
   for _, a in ipairs(opts.args or {}) do cmd[#cmd + 1] = quote(a) end
+  -- its stderr: VGUEST_SIM_LOG, else a file read only when it fails to
+  -- start (its own message says why), removed once it has started
   local log = os.getenv("VGUEST_SIM_LOG")
-  cmd[#cmd + 1] = "2>>" .. (log and log ~= "" and quote(log) or "/dev/null")
+  local errfile = not (log and log ~= "") and os.tmpname() or nil
+  cmd[#cmd + 1] = "2>>" .. quote(errfile or log)
   -- `exec` so the simulator is our child (it exits when its parent dies);
   -- `setsid` puts it in a session of its own, so a Ctrl-C typed at the
   -- REPL interrupts vguest's wait, not the simulator
@@ -114,9 +117,22 @@ function M.start(opts)
   if not h then error("cannot start " .. bin, 0) end
   local line = h:read("l")
   if not line then
-    h:close()
-    error("the simulator did not start (" .. bin .. "; set VGUEST_SIM to its path)", 0)
+    local _, how, code = h:close()
+    local why = ""
+    if errfile then
+      local f = io.open(errfile, "r")
+      why = f and f:read("a") or ""
+      if f then f:close() end
+      os.remove(errfile)
+      why = why:gsub("%s+$", ""):gsub("\n", "; ")
+    end
+    local status = how == "signal" and ("killed by signal " .. tostring(code)) or
+      ("exit status " .. tostring(code))
+    error(string.format("the simulator did not start (%s, %s)%s", bin, status,
+      why ~= "" and (": " .. why) or (log and log ~= "" and ("; see " .. log) or
+        "; set VGUEST_SIM to its path")), 0)
   end
+  if errfile then os.remove(errfile) end
   local ready = cjson.decode(line)
   if type(ready) ~= "table" or not ready.url then
     h:close()

@@ -333,7 +333,11 @@ function M.await(op, level)
     return function() M.abandon(op) end
   end, (level or 1) + 1)
   local v, err = op:result()
-  if err ~= nil then error(errors.wrap(err), 0) end
+  if err ~= nil then
+    err = errors.wrap(err)
+    if M.on_error then M.on_error(op, err) end -- (vguest names the VM)
+    error(err, 0)
+  end
   return v
 end
 

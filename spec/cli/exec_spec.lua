@@ -251,3 +251,35 @@ describe("vguest thumbprint", function()
     assert.matches("thumbprint needs a URL", err)
   end)
 end)
+
+describe("messages", function()
+  it("show the simulator's own message when it does not start", function()
+    local inv = helper.write(helper.tmpname(".json"), '{"users": [], "vms": [{"id": "vm-1"}]}')
+    local out, err, code = helper.run({ "exec", "--sim", "--vm", "x", "--", "true" }, "",
+      env { VGUEST_SIM_INVENTORY = inv })
+    assert.are.same({ "", 1 }, { out, code })
+    assert.matches("^vguest: the simulator did not start %(.-, exit status 2%): vguest%-sim: inventory .-: " ..
+      "vms%[0%]: missing member \"name\"\n$", err)
+    out, err, code = helper.run({ "run", "--sim", "-" }, "", env { VGUEST_SIM = "/nonexistent/sim" })
+    assert.are.equal(1, code)
+    assert.matches("^vguest: the simulator did not start %(/nonexistent/sim, exit status 127%): " ..
+      ".*No such file or directory\n$", err)
+    os.remove(inv)
+  end)
+
+  it("name the VM by name as well as id", function()
+    local out, err, code = helper.run({ "run", "--sim", "-" }, table.concat({
+      "local vg = require 'vguest'",
+      "local s = vg.connect{}",
+      "local g = s:vm('web-01'):guest()",
+      "local ok, e = pcall(g.create, g, { path = '/no/such' }) print(e)",
+      "ok, e = pcall(g.run, g, { 'false', check = true }) print(e)",
+      "local p = g:create{ path = '/bin/sleep', arguments = '5' }",
+      "ok, e = pcall(p.wait, p, { timeout = 0.1, kill = true }) print(e)",
+    }, "\n"), env())
+    assert.are.equal(0, code, err)
+    assert.matches("^vguest: not_found: create on web%-01 %(vm%-42%): ", out)
+    assert.matches("\nvguest: command_failed: run pid %d+ on web%-01 %(vm%-42%): ", out)
+    assert.matches("\nvguest: timed_out: wait pid %d+ on web%-01 %(vm%-42%): ", out)
+  end)
+end)
