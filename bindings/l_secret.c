@@ -103,7 +103,7 @@ static void env_secrets(lua_State *L) {
 }
 
 /* The secret of variable name, taken from the environment on first use;
-   NULL when it was never set. Nothing is pushed. */
+   NULL when it was never set (or set empty). Nothing is pushed. */
 static const vg_secret *env_secret(lua_State *L, const char *name) {
   const vg_secret *found = NULL;
   env_secrets(L);
@@ -118,6 +118,10 @@ static const vg_secret *env_secret(lua_State *L, const char *name) {
     return NULL;
   }
   char *v = getenv(name);
+  if (v && !*v) { /* set but empty: as not set, like every VGUEST_* */
+    unsetenv(name);
+    v = NULL;
+  }
   if (v) {
     lvg_secret *p = newsecret(L);
     if (vg_secret_new(v, strlen(v), &p->s) == VG_OK) {
