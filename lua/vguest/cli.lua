@@ -69,6 +69,39 @@ M.topics = {
   config = function() return require("vguest.config").help end,
 }
 
+-- The top-level commands, and the options of run and repl.
+M.command_names = { "run", "repl", "thumbprint", "help" }
+for _, c in ipairs(commands.order) do M.command_names[#M.command_names + 1] = c end
+local run_option_names = { "--sim", "--profile", "--protocol", "--progress", "--no-progress",
+  "--traceback", "-e", "--help" }
+
+--- M.completions(cmd) -> the words that may follow `vguest CMD` (nil:
+-- the commands and the options of a bare `vguest`).
+function M.completions(cmd)
+  if cmd == nil or cmd == "" then
+    local out = {}
+    for _, c in ipairs(M.command_names) do out[#out + 1] = c end
+    for _, o in ipairs(run_option_names) do out[#out + 1] = o end
+    out[#out + 1] = "--version"
+    return out
+  elseif commands.spec[cmd] then
+    local out = {}
+    for _, o in ipairs(commands.options(cmd)) do out[#out + 1] = o[1] end
+    out[#out + 1] = "--help"
+    return out
+  elseif cmd == "run" or cmd == "repl" then
+    return run_option_names
+  elseif cmd == "help" then
+    local out = {}
+    for _, c in ipairs(M.command_names) do
+      if c ~= "help" then out[#out + 1] = c end
+    end
+    out[#out + 1] = "config"
+    return out
+  end
+  return {}
+end
+
 local Usage = {}
 local function usage_error(msg) error(setmetatable({ msg = msg }, Usage), 0) end
 
@@ -105,6 +138,10 @@ local function parse(argv)
   elseif cmd == "run" or cmd == "repl" then
     o.cmd = cmd
     i = 2
+  elseif cmd == "__complete" then
+    -- for the bash completion: the words that may follow `vguest CMD`
+    o.cmd, o.topic = "complete", argv[2]
+    return o
   elseif cmd == "thumbprint" then
     o.cmd = "thumbprint"
     o.url = argv[2]
@@ -300,6 +337,9 @@ local function do_main(argv)
     local topic = o.topic or (o.help and o.cmd)
     io.stdout:write(topic and commands.spec[topic] and commands.help(topic) or
       topic and M.topics[topic] and M.topics[topic]() or M.usage)
+    return 0
+  elseif o.cmd == "complete" then
+    io.stdout:write(table.concat(M.completions(o.topic), "\n"), "\n")
     return 0
   elseif o.cmd == "version" then
     io.stdout:write("vguest ", require("vguest").version, "\n")

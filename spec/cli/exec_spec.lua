@@ -73,6 +73,16 @@ describe("vguest exec", function()
     assert.matches("^%d%d%d%d%-", w1.started)
     assert.matches("2 exit 2 %(web%-01, web%-02%)", err)
     assert.matches("1 failed %(db%-01%)", err)
+    -- and jq reads it as users will
+    local f = helper.write(helper.tmpname(".jsonl"), out)
+    local p = assert(io.popen("jq -r 'select(.exit_code == 2) | .name + \" \" + .stderr' < " .. helper.quote(f)))
+    local names = p:read("a")
+    p:close()
+    os.remove(f)
+    local sorted = {}
+    for l in names:gmatch("[^\n]+") do sorted[#sorted + 1] = l end
+    table.sort(sorted)
+    assert.are.same({ "web-01 e", "web-02 e" }, sorted)
   end)
 
   it("prefixes every line with the VM's name with --prefix", function()
