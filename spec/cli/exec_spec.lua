@@ -293,3 +293,31 @@ describe("messages", function()
     assert.matches("\nvguest: timed_out: wait pid %d+ on web%-01 %(vm%-42%): ", out)
   end)
 end)
+
+describe("after s:close()", function()
+  it("every call raises at the caller's line", function()
+    local lines = {
+      "local vg = require 'vguest'",
+      "local s = vg.connect{}",
+      "local vm = s:vm('web-01')",
+      "local g = vm:guest()",
+      "local p = g:create{ path = '/bin/true' }",
+      "s:close()",
+      "local calls = { function() s:vms() end, function() s:vm('x') end,",
+      "  function() g:create{ path = '/bin/true' } end, function() g:run{ 'true' } end,",
+      "  function() p:wait() end, function() p:get() end, function() g:read_file('/etc/hostname') end,",
+      "  function() vm:wait_ready() end, function() vm:guest_info() end, function() s:info() end }",
+      "for _, f in ipairs(calls) do local ok, e = pcall(f) print(e) end",
+    }
+    local out, err, code = helper.run({ "run", "--sim", "-" }, table.concat(lines, "\n"), env())
+    assert.are.equal(0, code, err)
+    local n = 0
+    for line in out:gmatch("[^\n]+") do
+      n = n + 1
+      assert.matches("^stdin:%d+: attempt to use a closed vguest.Session$", line)
+      local at = tonumber(line:match("^stdin:(%d+)"))
+      assert.is_true(at >= 7 and at <= 10, line)
+    end
+    assert.are.equal(10, n)
+  end)
+end)
