@@ -321,3 +321,25 @@ describe("after s:close()", function()
     assert.are.equal(10, n)
   end)
 end)
+
+describe("Ctrl-C during vguest exec", function()
+  it("stops the commands still running in the guests and exits 130", function()
+    local lock = helper.tmpname(".lock")
+    local marker = helper.tmpname(".marker")
+    -- the first VM to take the lock prints once the other's command runs;
+    -- that one waits
+    local cmd = "if mkdir " .. helper.quote(lock) .. " 2>/dev/null; then i=0; while [ ! -e " ..
+      helper.quote(marker) .. " ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; echo READY; else " ..
+      helper.noting(marker, "sleep 60") .. "; fi"
+    local out, err, code = helper.run_interrupted({ "exec", "--sim", "--vm", "web-01", "--vm", "web-02",
+      "--shell", cmd }, "", "READY", env())
+    assert.are.equal(130, code, err)
+    assert.matches("READY\n", out)
+    assert.matches("vguest: interrupted\n$", err)
+    local pid = helper.noted(marker)
+    assert.is_not_nil(pid, "the waiting command never started")
+    assert.is_false(helper.alive(pid), "the guest command was left running")
+    os.remove(marker)
+    os.execute("rmdir " .. helper.quote(lock))
+  end)
+end)
