@@ -248,7 +248,7 @@ for _, flavour in ipairs { "api", "vim25" } do
         assert.are.equal("disk full\n", err.stderr)
         assert.is_true(err.pid > 0)
         assert.matches("exited with code 3: disk full", err.message)
-        assert.matches("^vguest: command_failed: run pid %d+ on vm%-42: ", tostring(err))
+        assert.matches("^vguest: command_failed: run pid %d+ on web%-01 %(vm%-42%): ", tostring(err))
         err = err_of(g.run, g, { "/bin/false", check = true })
         assert.are.equal("'/bin/false' exited with code 1", err.message)
         err = err_of(g.run, g, { path = "/bin/sh", arguments = "-c 'exit 4'", check = true })
