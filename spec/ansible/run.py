@@ -17,7 +17,8 @@ real ~/.ansible):
      json callback is not in ansible-core) and the file the play writes;
   2. the same play with -vvv and the default callback, for the scan;
   3. spec/ansible/fail.yml, a failure not ignored: exit 2, the VM named;
-  4. ansible-doc on the module: every parameter documented.
+  4. the README's vguest_exec play, as written but for the server;
+  5. ansible-doc on the module: every parameter documented.
 
 vguest_bin is a wrapper that logs vguest's command lines and the names of
 its VGUEST_* variables before it execs vguest: the secrets must reach
@@ -271,7 +272,32 @@ exec '{VGUEST}' "$@"
     if problems:
         show(c)
 
-    # --- 4. the documentation ---------------------------------------------
+    # --- 4. the README's play, as it is but for where the server is -------
+    with open(os.path.join(SRC, "README.md")) as f:
+        readme = f.read()
+    section = readme[readme.find("\n## Ansible\n"):]
+    section = section[:section.find("\n## ", 1)]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    ours = [b for b in blocks if "vguest.fleet.vguest_exec:" in b]
+    r = None
+    if check(len(ours) == 1 and "server: https://vc.example.com\n" in ours[0],
+             "the README's Ansible section has the vguest_exec play"):
+        text = ours[0].replace("server: https://vc.example.com\n",
+                               "server: \"{{ server }}\"\n        ca_file: \"{{ ca_file }}\"\n"
+                               "        vguest_bin: \"{{ vguest_bin }}\"\n")
+        readme_play = os.path.join(tmp, "readme.yml")
+        with open(readme_play, "w") as f:
+            f.write(text)
+        readme_vars = os.path.join(tmp, "readme-vars.json")
+        with open(readme_vars, "w") as f:
+            json.dump({"vcenter_password": VC_PASSWORD, "guest_password": GUEST_PASSWORD}, f)
+        r = play(readme_play, "-e", "@" + readme_vars)
+        said = re.findall(r'"msg": "(web-0[1-3]): [^"]*load average', r.stdout)
+        if not check(r.returncode == 0 and said == ["web-01", "web-02", "web-03"],
+                     f"the README's play runs and shows each VM's uptime ({said})"):
+            show(r)
+
+    # --- 5. the documentation ---------------------------------------------
     d = subprocess.run([ANSIBLE_DOC, "--json", "-t", "module", "vguest.fleet.vguest_exec"],
                        cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
     documented = set()
@@ -291,7 +317,10 @@ exec '{VGUEST}' "$@"
     # --- the scan ---------------------------------------------------------
     with open(record) as f:
         scan("the recorded results", f.read())
-    for label, p in (("site.yml", a), ("site.yml (-vvv)", b), ("fail.yml", c), ("ansible-doc", d)):
+    for label, p in (("site.yml", a), ("site.yml (-vvv)", b), ("fail.yml", c), ("README play", r),
+                     ("ansible-doc", d)):
+        if p is None:
+            continue
         scan(label + " stdout", p.stdout)
         scan(label + " stderr", p.stderr)
     scan("argv.log", "\n".join(calls))
