@@ -43,7 +43,7 @@ options:
         I(resource_pool) or I(power_state) is required.
     type: list
     elements: str
-    aliases: [ vms, name ]
+    aliases: [ vms ]
   folder:
     description: VMs in these folders, at any depth (by name or id).
     type: list
@@ -126,7 +126,9 @@ options:
     description: The profile of vguest's config file to use (else C(VGUEST_PROFILE) or its default).
     type: str
   ca_file:
-    description: A PEM file of the CA that signed the vCenter's certificate.
+    description:
+      - A PEM file of the CA that signed the vCenter's certificate (and the ESXi
+        hosts', for the output transfers).
     type: path
   thumbprint:
     description:
@@ -135,8 +137,10 @@ options:
     type: str
   validate_certs:
     description:
-      - When C(false), the vCenter's certificate is not checked (not advised;
-        prefer I(ca_file) or I(thumbprint)). Unset, vguest's own setting applies.
+      - When C(false), neither the vCenter's certificate nor those of the ESXi
+        hosts that serve the output transfers are checked (not advised; prefer
+        I(ca_file) or I(thumbprint)). Unset, vguest's own settings apply
+        (C(VGUEST_INSECURE), C(VGUEST_INSECURE_TRANSFERS), the profile).
     type: bool
   guest_user:
     description: The guest account. Else C(VGUEST_GUEST_USER), else the profile.
@@ -153,7 +157,10 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Runs nothing; lists the VMs the command would run on (C(vguest vms --brief)).
+    details:
+      - Runs nothing; lists the VMs the command would run on (C(vguest vms --brief)).
+      - It warns about a VM that is not powered on; whether VMware Tools run in
+        a VM, and the guest credentials, are not checked.
   diff_mode:
     support: none
 notes:
@@ -359,7 +366,7 @@ ENVIRONMENT = (
 def argument_spec():
     lst = dict(type="list", elements="str")
     return dict(
-        vm=dict(lst, aliases=["vms", "name"]),
+        vm=dict(lst, aliases=["vms"]),
         folder=dict(lst),
         datacenter=dict(lst),
         cluster=dict(lst),
@@ -405,10 +412,12 @@ def selection_args(p):
 def environment(p):
     env = {}
     for key, var in ENVIRONMENT:
-        if p[key] is not None:
+        # empty counts as not given, as for vguest's own variables
+        if p[key] not in (None, ""):
             env[var] = p[key]
     if p["validate_certs"] is not None:
-        env["VGUEST_INSECURE"] = "0" if p["validate_certs"] else "1"
+        # the vCenter's certificate and the ESXi hosts' (output transfers)
+        env["VGUEST_INSECURE"] = env["VGUEST_INSECURE_TRANSFERS"] = "0" if p["validate_certs"] else "1"
     return env
 
 
