@@ -421,7 +421,7 @@ static void test_listing_ends(void) {
   vg_status st = VG_OK;
   fl_open(&f, &vgi_proto_vim25, VGI_OP_LS);
   f.call.args = json_pack("{s:s}", "path", "/tmp");
-  f.call.step = 1; /* step 0 learns the file manager */
+  f.call.step = 1;           /* step 0 learns the file manager */
   for (i = 2; i >= 0; i--) { /* 2, 1, 0 to come: three pages */
     snprintf(body, sizeof body, vim_page, i, i);
     st = parse(&f, 200, body);
@@ -506,6 +506,196 @@ static void test_secret_reader(void) {
         -1);
 }
 
+/* The request of c's current step: its method and path (freed by the
+   caller's next call). */
+static const char *built_path(fl *f, vgi_request *req) {
+  vgi_request_clear(req);
+  memset(req, 0, sizeof *req);
+  if (f->p->build(f->state, &f->call, req, &f->err) != VG_OK)
+    return NULL;
+  return req->path;
+}
+
+/* Selecting VMs: inventory lists by name, container filters of the VM
+   list, and what Tools report (guest_info), on each flavour. */
+static void test_selection(void) {
+  vgi_request req = {0};
+  fl f;
+  /* /api: inventory kinds by name; folders are VM folders */
+  fl_open(&f, &vgi_proto_api, VGI_OP_INVENTORY);
+  f.call.args = json_pack("{s:i,s:[s,s]}", "kind", 3, "names", "esx-01", "a b");
+  CHECK(streq(built_path(&f, &req),
+              "/api/vcenter/host?names=esx-01&names=a%20b"));
+  CHECK(streq(req.method, "GET"));
+  CHECK(parse(&f, 200,
+              "[{\"host\":\"host-11\",\"name\":\"esx-01\",\"connection_state\":"
+              "\"CONNECTED\",\"power_state\":\"POWERED_ON\"}]") == VG_OK);
+  CHECK(f.res.nobjects == 1 && streq(f.res.objects[0].id, "host-11") &&
+        streq(f.res.objects[0].name, "esx-01"));
+  fl_kind(&f, VGI_OP_INVENTORY);
+  json_decref(f.call.args);
+  f.call.args = json_pack("{s:i,s:[s]}", "kind", 0, "names", "web");
+  CHECK(streq(built_path(&f, &req),
+              "/api/vcenter/folder?names=web&type=VIRTUAL_MACHINE"));
+  CHECK(parse(&f, 200, "[{\"folder\":\"group-v3\"}]") == VG_EPROTOCOL);
+  /* the VM list with containers: AND across kinds, OR within one */
+  fl_kind(&f, VGI_OP_VMS);
+  json_decref(f.call.args);
+  f.call.args = json_pack("{s:[],s:[],s:[s],s:[s,s]}", "names", "ids",
+                          "folders", "group-v3", "hosts", "host-11", "host-12");
+  CHECK(streq(built_path(&f, &req), "/api/vcenter/vm?folders=group-v3&"
+                                    "hosts=host-11&hosts=host-12"));
+  /* guest info: Tools, then the identity while they run */
+  fl_kind(&f, VGI_OP_GUEST_INFO);
+  CHECK(streq(built_path(&f, &req), "/api/vcenter/vm/vm-42/tools"));
+  CHECK(parse(&f, 200,
+              "{\"run_state\":\"RUNNING\",\"version_status\":\"CURRENT\"}") ==
+        VG_EPENDING);
+  CHECK(f.call.step == 1 &&
+        streq(built_path(&f, &req), "/api/vcenter/vm/vm-42/guest/identity"));
+  CHECK(
+      parse(
+          &f, 200,
+          "{\"name\":\"OTHER_5X_LINUX_64\",\"family\":\"LINUX\",\"host_name\":"
+          "\"web-01\",\"ip_address\":\"10.0.0.42\",\"full_name\":{}}") ==
+      VG_OK);
+  CHECK(streq(f.res.guest->tools, "running") && f.res.guest->ops_ready &&
+        streq(f.res.guest->family, "LINUX") &&
+        streq(f.res.guest->ip_address, "10.0.0.42") &&
+        streq(f.res.guest->host_name, "web-01") && f.res.guest->host == NULL);
+  /* no identity after all (Tools restarting): what Tools said stands */
+  fl_kind(&f, VGI_OP_GUEST_INFO);
+  CHECK(parse(&f, 200, "{\"run_state\":\"RUNNING\"}") == VG_EPENDING);
+  CHECK(error(&f, 503, "{\"error_type\":\"SERVICE_UNAVAILABLE\"}") == VG_OK);
+  CHECK(error(&f, 401, "{\"error_type\":\"UNAUTHENTICATED\"}") ==
+        VG_EUNAUTHENTICATED);
+  fl_kind(&f, VGI_OP_GUEST_INFO);
+  CHECK(parse(&f, 200, "{\"run_state\":\"NOT_RUNNING\"}") == VG_OK);
+  CHECK(streq(f.res.guest->tools, "not_running") && !f.res.guest->ops_ready);
+  fl_kind(&f, VGI_OP_GUEST_INFO);
+  CHECK(parse(&f, 200, "{\"run_state\":\"DANCING\"}") == VG_EPROTOCOL);
+  fl_kind(&f, VGI_OP_GUEST_INFO);
+  CHECK(parse(&f, 200, "{}") == VG_EPROTOCOL);
+  fl_close(&f);
+
+  /* /rest: the same, filter.* and wrapped */
+  fl_open(&f, &vgi_proto_rest, VGI_OP_INVENTORY);
+  f.call.args = json_pack("{s:i,s:[s]}", "kind", 4, "names", "batch");
+  CHECK(streq(built_path(&f, &req),
+              "/rest/vcenter/resource-pool?filter.names=batch"));
+  CHECK(parse(&f, 200,
+              "{\"value\":[{\"resource_pool\":\"resgroup-9\",\"name\":"
+              "\"batch\"}]}") == VG_OK);
+  CHECK(f.res.nobjects == 1 && streq(f.res.objects[0].id, "resgroup-9"));
+  fl_kind(&f, VGI_OP_VMS);
+  json_decref(f.call.args);
+  f.call.args = json_pack("{s:[s]}", "datacenters", "datacenter-1");
+  CHECK(streq(built_path(&f, &req),
+              "/rest/vcenter/vm?filter.datacenters=datacenter-1"));
+  fl_kind(&f, VGI_OP_GUEST_INFO);
+  CHECK(streq(built_path(&f, &req), "/rest/vcenter/vm/vm-42/tools"));
+  CHECK(parse(&f, 200, "{\"value\":{\"run_state\":\"EXECUTING_SCRIPTS\"}}") ==
+        VG_OK);
+  CHECK(streq(f.res.guest->tools, "starting") && !f.res.guest->ops_ready);
+  fl_close(&f);
+
+  /* vim25: one view per container, then the root folder's; the VMs
+     kept are those in a container of every kind */
+  static const char view[] =
+      "{\"_typeName\":\"ManagedObjectReference\",\"type\":\"ContainerView\","
+      "\"value\":\"session[1]v\"}";
+  fl_open(&f, &vgi_proto_vim25, VGI_OP_VMS);
+  f.call.args = json_pack("{s:[],s:[],s:[s],s:[s]}", "names", "ids", "hosts",
+                          "host-11", "folders", "group-v3");
+  CHECK(built_path(&f, &req) && strstr(req.body.data, "\"type\":\"Folder\"") &&
+        strstr(req.body.data, "\"value\":\"group-v3\""));
+  int views = 0;
+  const char *members[] = {
+      /* folder group-v3: vm-42, vm-43 */
+      "{\"objects\":[{\"obj\":{\"type\":\"VirtualMachine\",\"value\":\"vm-42\"}"
+      "},"
+      "{\"obj\":{\"type\":\"VirtualMachine\",\"value\":\"vm-43\"}}]}",
+      /* host-11: vm-43, vm-44 */
+      "{\"objects\":[{\"obj\":{\"type\":\"VirtualMachine\",\"value\":\"vm-43\"}"
+      "},"
+      "{\"obj\":{\"type\":\"VirtualMachine\",\"value\":\"vm-44\"}}]}"};
+  for (views = 0; views < 2; views++) {
+    CHECK(f.call.step == 0);
+    if (views == 1)
+      CHECK(built_path(&f, &req) &&
+            strstr(req.body.data, "\"type\":\"HostSystem\"") &&
+            strstr(req.body.data, "\"value\":\"host-11\""));
+    CHECK(parse(&f, 200, view) == VG_EPENDING);
+    CHECK(parse(&f, 200, members[views]) == VG_EPENDING && f.call.step == 3);
+    CHECK(parse(&f, 200, "") == VG_EPENDING);
+  }
+  /* the root folder's view: every VM, with names and power states */
+  CHECK(built_path(&f, &req) && strstr(req.body.data, "\"type\":\"Folder\"") &&
+        !strstr(req.body.data, "group-v3"));
+  CHECK(parse(&f, 200, view) == VG_EPENDING);
+  {
+    char all[1024] = "{\"objects\":[";
+    const char *ids[] = {"vm-42", "vm-43", "vm-44"};
+    for (int i = 0; i < 3; i++) {
+      char one[256];
+      snprintf(one, sizeof one,
+               "%s{\"obj\":{\"value\":\"%s\"},\"propSet\":[{\"name\":\"name\","
+               "\"val\":\"n%d\"},{\"name\":\"runtime.powerState\",\"val\":{"
+               "\"_typeName\":\"VirtualMachinePowerState\",\"_value\":"
+               "\"poweredOn\"}}]}",
+               i ? "," : "", ids[i], i);
+      strcat(all, one);
+    }
+    strcat(all, "]}");
+    CHECK(parse(&f, 200, all) == VG_EPENDING);
+  }
+  CHECK(parse(&f, 200, "") == VG_OK);
+  CHECK(f.res.nvms == 1 && streq(f.res.vms[0].id, "vm-43"));
+  /* an inventory list: the root's view of a type, filtered by name */
+  fl_kind(&f, VGI_OP_INVENTORY);
+  json_decref(f.call.args);
+  f.call.args = json_pack("{s:i,s:[s]}", "kind", 2, "names", "Prod");
+  CHECK(built_path(&f, &req) &&
+        strstr(req.body.data, "\"ClusterComputeResource\""));
+  CHECK(parse(&f, 200, view) == VG_EPENDING);
+  CHECK(parse(&f, 200,
+              "{\"objects\":[{\"obj\":{\"value\":\"domain-c7\"},\"propSet\":[{"
+              "\"name\":\"name\",\"val\":\"Prod\"}]},{\"obj\":{\"value\":"
+              "\"domain-c8\"},\"propSet\":[{\"name\":\"name\",\"val\":"
+              "\"Test\"}]}]}") == VG_EPENDING);
+  CHECK(parse(&f, 200, "") == VG_OK);
+  CHECK(f.res.nobjects == 1 && streq(f.res.objects[0].id, "domain-c7"));
+  /* guest info: one RetrievePropertiesEx on the VM */
+  fl_kind(&f, VGI_OP_GUEST_INFO);
+  CHECK(built_path(&f, &req) && strstr(req.body.data, "runtime.host") &&
+        strstr(req.body.data, "guest.guestOperationsReady"));
+  CHECK(parse(&f, 200,
+              "{\"objects\":[{\"obj\":{\"value\":\"vm-42\"},\"propSet\":["
+              "{\"name\":\"guest.toolsRunningStatus\",\"val\":{\"_typeName\":"
+              "\"string\",\"_value\":\"guestToolsRunning\"}},"
+              "{\"name\":\"guest.guestOperationsReady\",\"val\":{\"_typeName\":"
+              "\"boolean\",\"_value\":true}},"
+              "{\"name\":\"guest.guestFamily\",\"val\":{\"_typeName\":"
+              "\"string\",\"_value\":\"windowsGuest\"}},"
+              "{\"name\":\"guest.ipAddress\",\"val\":{\"_typeName\":\"string\","
+              "\"_value\":\"10.0.0.7\"}},"
+              "{\"name\":\"runtime.host\",\"val\":{\"_typeName\":"
+              "\"ManagedObjectReference\",\"type\":\"HostSystem\",\"value\":"
+              "\"host-11\"}}]}]}") == VG_OK);
+  CHECK(streq(f.res.guest->tools, "running") && f.res.guest->ops_ready &&
+        streq(f.res.guest->family, "WINDOWS") &&
+        streq(f.res.guest->ip_address, "10.0.0.7") &&
+        streq(f.res.guest->host, "host-11") && !f.res.guest->host_name);
+  fl_kind(&f, VGI_OP_GUEST_INFO);
+  CHECK(parse(&f, 200,
+              "{\"objects\":[{\"obj\":{\"value\":\"vm-46\"},\"propSet\":["
+              "{\"name\":\"guest.toolsRunningStatus\",\"val\":\""
+              "guestToolsNotRunning\"}]}]}") == VG_OK);
+  CHECK(streq(f.res.guest->tools, "not_running") && !f.res.guest->ops_ready);
+  vgi_request_clear(&req);
+  fl_close(&f);
+}
+
 int main(void) {
   test_tables();
   test_registry();
@@ -517,6 +707,7 @@ int main(void) {
   test_refused();
   test_listing_ends();
   test_failures();
+  test_selection();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
