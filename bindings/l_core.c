@@ -62,6 +62,7 @@ static const luaL_Reg funcs[] = {
     {"history_save", lvg_history_save},
     {"isatty", lvg_isatty},
     {"history_append", lvg_history_append},
+    {"history_truncate", lvg_history_truncate},
     {"edit_begin", lvg_edit_begin},
     {"edit_take", lvg_edit_take},
     {"edit_end", lvg_edit_end},

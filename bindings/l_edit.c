@@ -20,6 +20,7 @@
  * Ctrl-C ends a blocking readline() too.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -412,23 +413,117 @@ static lua_Integer checkcount(lua_State *L, const lvg_call *c, int idx) {
   return v;
 }
 
-/* core.history_append(path, n, limit) -> true | nil, message: appends the
-   last n entries to the file, then keeps its last `limit` lines. */
+/* core.history_append(path, n) -> true | nil, message: appends the last
+   n entries (the n newest) to the file; libedit writes its cookie line
+   first into an empty file. */
 int lvg_history_append(lua_State *L) {
   const char *path = checkstring(L, "history_append", 1);
   lvg_call c = lvg_call_get(L, "history_append", 0, 0);
   lua_Integer n = checkcount(L, &c, 2);
-  lua_Integer limit = checkcount(L, &c, 3);
   int rc = 0;
   init_edit();
   errno = 0;
+  /* libedit's append_history(n) writes n + 1 entries when it has more
+     than n (its H_NSAVE_FP walks back n entries from the newest, then
+     writes that one and every newer one: 3.1-20221030 and later): asked
+     for n - 1 it writes the n lines this session added. */
   if (n > 0)
-    rc = append_history(n > INT_MAX ? INT_MAX : (int)n, path);
-  if (rc == 0 && limit > 0)
-    rc = history_truncate_file(path, limit > INT_MAX ? INT_MAX : (int)limit);
+    rc = append_history(n - 1 > INT_MAX ? INT_MAX : (int)(n - 1), path);
   if (rc != 0) {
     luaL_pushfail(L);
     lua_pushfstring(L, "%s: %s", path, strerror(rc > 0 ? rc : EIO));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* The file's bytes (owned: free), or NULL with errno set. */
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  char *b = NULL;
+  size_t cap = 0;
+  *len = 0;
+  if (f == NULL)
+    return NULL;
+  for (;;) {
+    size_t n;
+    if (*len == cap) {
+      char *nb = realloc(b, cap ? 2 * cap : 65536);
+      if (nb == NULL) {
+        free(b);
+        fclose(f);
+        errno = ENOMEM;
+        return NULL;
+      }
+      b = nb;
+      cap = cap ? 2 * cap : 65536;
+    }
+    n = fread(b + *len, 1, cap - *len, f);
+    *len += n;
+    if (n == 0)
+      break;
+  }
+  fclose(f);
+  return b;
+}
+
+/*
+ * core.history_truncate(path, limit) -> true | nil, message: keeps the
+ * last `limit` entries (lines) of the file and its first line, libedit's
+ * cookie (libedit's history_truncate_file drops it, and a file without it
+ * no longer loads). Only a file over the limit is rewritten, into a new
+ * file (mode 0600, as libedit writes it) renamed over it: a REPL reading
+ * it meanwhile sees the old file or the new one, never half of one.
+ */
+int lvg_history_truncate(lua_State *L) {
+  const char *path = checkstring(L, "history_truncate", 1);
+  lvg_call c = lvg_call_get(L, "history_truncate", 0, 0);
+  lua_Integer limit = checkcount(L, &c, 2);
+  size_t len, head = 0, end, from, i;
+  lua_Integer lines = 0;
+  char *b = slurp(path, &len);
+  const char *tmp;
+  int fd, e = 0;
+  if (b == NULL) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  if (len >= 12 && memcmp(b, "_HiStOrY_V2_", 12) == 0) {
+    const char *nl = memchr(b, '\n', len);
+    head = nl != NULL ? (size_t)(nl - b) + 1 : len;
+  }
+  /* from: where the last `limit` lines start (a '\n' ending the file
+     ends the last line) */
+  end = len > head && b[len - 1] == '\n' ? len - 1 : len;
+  from = head;
+  for (i = end; limit > 0 && i > head; i--) {
+    if (b[i - 1] == '\n' && ++lines == limit) {
+      from = i;
+      break;
+    }
+  }
+  if (from == head) { /* not over the limit */
+    free(b);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  tmp = lua_pushfstring(L, "%s.%d.tmp", path, (int)getpid());
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || write(fd, b, head) != (ssize_t)head ||
+      write(fd, b + from, len - from) != (ssize_t)(len - from))
+    e = errno != 0 ? errno : EIO;
+  if (fd >= 0 && close(fd) != 0 && e == 0)
+    e = errno;
+  if (e == 0 && rename(tmp, path) != 0)
+    e = errno;
+  if (e != 0)
+    unlink(tmp);
+  free(b);
+  if (e != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(e));
     return 2;
   }
   lua_pushboolean(L, 1);

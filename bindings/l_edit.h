@@ -15,6 +15,7 @@ int lvg_history_load(lua_State *L);
 int lvg_history_save(lua_State *L);
 int lvg_isatty(lua_State *L);
 int lvg_history_append(lua_State *L);
+int lvg_history_truncate(lua_State *L);
 
 /* Reading a line from the loop (see l_edit.c). */
 int lvg_edit_begin(lua_State *L);

@@ -428,7 +428,7 @@ function M.run(opts)
   ::done::
   if hist and added > 0 then
     if core.history_append then
-      pcall(core.history_append, hist, added, M.history_limit)
+      if pcall(core.history_append, hist, added) then pcall(core.history_truncate, hist, M.history_limit) end
     else
       pcall(core.history_save, hist)
     end
