@@ -383,7 +383,13 @@ function M.run(opts)
     do
       local input = line
       local chunk, err = load("return " .. line, "=stdin", "t", env)
-      if not chunk then
+      if chunk then
+        -- run as the arguments of a call, so that `return f(x)` is no
+        -- tail call: an error in f names the user's line, and the
+        -- traceback keeps the input's frame (same values, same lines)
+        chunk = load("return (function(...) return ... end)(" .. line .. "\n)", "=stdin", "t", env)
+          or chunk
+      else
         chunk, err = load(line, "=stdin", "t", env)
         while not chunk and err:match("<eof>$") do
           local more = readline(prompt(false))
