@@ -301,8 +301,8 @@ static void feed(lua_State *L) {
   ed.L = NULL;
   ed.in_read = 0;
   /* Ctrl-D on an empty line, or stdin at its end */
-  if (ed.state == 0 && (ed.last_char == -1 ||
-                        (was_empty && ed.last_char == ed.eof_char)))
+  if (ed.state == 0 &&
+      (ed.last_char == -1 || (was_empty && ed.last_char == ed.eof_char)))
     ed.state = 2;
 }
 
