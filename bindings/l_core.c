@@ -22,6 +22,7 @@
 #include <lauxlib.h>
 
 #include "l_alloc.h"
+#include "l_break.h"
 #include "l_core.h"
 #include "l_credentials.h"
 #include "l_edit.h"
@@ -74,6 +75,15 @@ static const luaL_Reg funcs[] = {
     {"history_load", lvg_history_load},
     {"history_save", lvg_history_save},
     {"isatty", lvg_isatty},
+    {"history_append", lvg_history_append},
+    {"history_truncate", lvg_history_truncate},
+    {"edit_begin", lvg_edit_begin},
+    {"edit_take", lvg_edit_take},
+    {"edit_end", lvg_edit_end},
+    {"edit_print", lvg_edit_print},
+    {"edit_completer", lvg_edit_completer},
+    {"resume", lvg_core_resume},
+    {"interrupt_setup", lvg_core_interrupt_setup},
     {NULL, NULL}};
 
 /* core.protocols: the flavour names of the runtime's one registry, in its

@@ -9,16 +9,22 @@
 static volatile sig_atomic_t interrupted = 0;
 static volatile sig_atomic_t sigint_count = 0; /* wraps; compared only */
 static vg_runtime *volatile sig_runtime = NULL;
+static volatile lvg_interrupt_action sig_action = NULL;
+static void *volatile sig_target = NULL;
 static struct sigaction old_action;
 static int handler_installed = 0;
 
 static void on_sigint(int sig) {
   vg_runtime *rt = sig_runtime;
+  lvg_interrupt_action action = sig_action;
+  void *target = sig_target;
   (void)sig;
   interrupted = 1;
   sigint_count = (sig_atomic_t)((sigint_count + 1) & 0x3fffffff);
   if (rt != NULL)
     vg_runtime_interrupt(rt);
+  if (action != NULL && target != NULL)
+    action(target);
 }
 
 void lvg_interrupt_catch(vg_runtime *rt, int on) {
@@ -57,4 +63,14 @@ void lvg_interrupt_clear(void) {
 
 long lvg_interrupt_count(void) {
   return (long)sigint_count;
+}
+
+void lvg_interrupt_set_action(lvg_interrupt_action action) {
+  sig_action = action;
+}
+
+void *lvg_interrupt_target(void *target) {
+  void *prev = sig_target;
+  sig_target = target;
+  return prev;
 }

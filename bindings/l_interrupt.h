@@ -22,4 +22,16 @@ void lvg_interrupt_clear(void);
 /* SIGINTs caught so far: a wrapping counter, only compared. */
 long lvg_interrupt_count(void);
 
+/*
+ * Ctrl-C of running code (l_break.c): besides the flag and the wake-up,
+ * the handler calls `action(target)` when both are set. The target is the
+ * thing running now that the action can stop (a Lua thread, for
+ * l_break.c); NULL while the program waits (a loop step, a prompt), when
+ * the wake-up is all a Ctrl-C needs.
+ */
+typedef void (*lvg_interrupt_action)(void *target);
+void lvg_interrupt_set_action(lvg_interrupt_action action);
+/* Sets the target; returns the previous one (to restore). */
+void *lvg_interrupt_target(void *target);
+
 #endif

@@ -1,10 +1,14 @@
 /*
  * The loop functions of vguest.core: core.step drives the runtime and
- * reports completed ops; timers; Ctrl-C (l_interrupt.c holds its state).
+ * reports completed ops (and, while the REPL reads a line, feeds the line
+ * editor: l_edit.c); timers; Ctrl-C (l_interrupt.c holds its state,
+ * l_break.c stops running Lua code).
  */
 #include <lauxlib.h>
 
+#include "l_break.h"
 #include "l_check.h"
+#include "l_edit.h"
 #include "l_error.h"
 #include "l_interrupt.h"
 #include "l_loop.h"
@@ -33,7 +37,15 @@ int lvg_core_step(lua_State *L) {
   lua_settop(L, 0);
   if (lvg_op_queued(rt))
     ms = 0; /* completions left by a step that ran out of memory */
-  st = vg_runtime_step(rt->rt, ms);
+  {
+    /* waiting, not running: a Ctrl-C now only wakes the loop */
+    void *target = lvg_interrupt_target(NULL);
+    if (lvg_edit_reading())
+      st = lvg_edit_step(L, rt->rt, ms); /* and the line being edited */
+    else
+      st = vg_runtime_step(rt->rt, ms);
+    lvg_interrupt_target(target);
+  }
   if (st != VG_OK && st != VG_ECANCELED)
     return lvg_raisestatus(L, "step", st, NULL); /* completions stay queued */
   lvg_op_report(L, rt);
@@ -69,6 +81,8 @@ int lvg_core_interrupted(lua_State *L) {
 
 void lvg_catch_interrupts(lua_State *L, int on) {
   lvg_interrupt_catch(on ? lvg_runtime_get(L)->rt : NULL, on);
+  /* and Ctrl-C stops running Lua code (l_break.c) */
+  lvg_interrupt_set_action(on ? lvg_break_arm : NULL);
 }
 
 /* core.catch_interrupts(on) */

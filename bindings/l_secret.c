@@ -13,8 +13,11 @@
 
 #include <lauxlib.h>
 
+#include "l_break.h"
 #include "l_error.h"
+#include "l_interrupt.h"
 #include "l_secret.h"
+#include "l_tty.h"
 
 typedef struct lvg_secret {
   vg_secret *s; /* NULL when closed */
@@ -219,18 +222,52 @@ int lvg_core_secret_file(lua_State *L) {
   return 1;
 }
 
-/* core.secret_prompt([prompt]): /dev/tty with echo off (stdin if none). */
+/*
+ * core.secret_prompt([prompt [, {allow_empty=bool}]]): /dev/tty with echo
+ * off (stdin if none), l_tty.c. Ctrl-C, and Ctrl-D at a terminal, cancel
+ * it: it raises the interrupt error (l_break.h), having dealt with that
+ * Ctrl-C. An empty line is asked again at a terminal, and refused
+ * elsewhere, unless allow_empty.
+ */
 int lvg_core_secret_prompt(lua_State *L) {
   const char *prompt = "Password: ";
+  lvg_call c = lvg_call_get(L, "secret_prompt", 0, 0);
+  static const char *const keys[] = {"allow_empty", NULL};
+  int allow_empty = 0;
   lvg_secret *p;
-  vg_status st;
   if (!lua_isnoneornil(L, 1))
     prompt = checkstring(L, "secret_prompt", 1);
+  if (!lua_isnoneornil(L, 2)) {
+    lvg_checkoptions(L, &c, 2, keys);
+    allow_empty = lvg_optfield_boolean(L, &c, 2, "allow_empty", 0);
+  }
   p = newsecret(L);
-  st = vg_secret_from_prompt(prompt, &p->s);
-  if (st != VG_OK)
-    return luaL_error(L, "cannot read a secret: %s", vg_status_text(st));
-  return 1;
+  for (;;) {
+    int tty = 0;
+    void *target = lvg_interrupt_target(NULL); /* waiting, not running */
+    lvg_tty_status st = lvg_tty_read_secret(prompt, &p->s, &tty);
+    lvg_interrupt_target(target);
+    if (st == LVG_TTY_INTERRUPTED || (st == LVG_TTY_EOF && tty)) {
+      if (st == LVG_TTY_INTERRUPTED)
+        lvg_break_consume(L);
+      lvg_break_pusherror(L);
+      return lua_error(L);
+    }
+    if (st == LVG_TTY_EOF)
+      return luaL_error(L, "cannot read a secret at '%s': end of input",
+                        prompt);
+    if (st != LVG_TTY_OK)
+      return luaL_error(L, "cannot read a secret: %s",
+                        vg_status_text(VG_ENOMEM));
+    if (allow_empty || vg_secret_len(p->s) > 0)
+      return 1;
+    vg_secret_free(p->s);
+    p->s = NULL;
+    if (!tty)
+      return luaL_error(L, "empty secret at '%s' (not allowed)", prompt);
+    fputs("vguest: the secret must not be empty (Ctrl-C cancels)\n", stderr);
+    fflush(stderr);
+  }
 }
 
 static int secret_len(lua_State *L) {

@@ -140,7 +140,9 @@ end
 -- (the body of resume)
 resume_now = function(t, ...)
   local co = t.co
-  local r = table.pack(coroutine.resume(co, ...))
+  -- core.resume is coroutine.resume making co the target of a Ctrl-C
+  -- while it runs (bindings/l_break.h: Ctrl-C stops running Lua code)
+  local r = table.pack((M.core().resume or coroutine.resume)(co, ...))
   if coroutine.status(co) == "dead" then
     if r[1] then
       finish(t, "ok", table.pack(table.unpack(r, 2, r.n)))
