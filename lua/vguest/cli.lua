@@ -301,6 +301,11 @@ local function finish_tasks()
   end
   local rc = 0
   for _, t in ipairs(task.take_unobserved()) do
+    if rawequal(t.err, repl.INTERRUPTED) then
+      -- Ctrl-C stopped a task's running code (a loop that never waits)
+      io.stderr:write("vguest: interrupted\n")
+      return 130
+    end
     io.stderr:write(one_line(t.err), " (in a task nobody waited for)\n")
     rc = 1
   end

@@ -74,7 +74,8 @@ local function is_secret(v) return type(v) == "userdata" and typename(v) == "vgu
 local function is_credentials(v) return type(v) == "userdata" and typename(v) == "vguest.Credentials" end
 local function is_plain(v) return type(v) == "table" and getmetatable(v) == nil end
 
-local secret_spec = { env = "nonempty_string", file = "nonempty_string", prompt = "string" }
+local secret_spec = { env = "nonempty_string", file = "nonempty_string", prompt = "string",
+  allow_empty = "boolean" }
 local secret_forms = "string, vguest.Secret or table {env=|file=|prompt=}"
 
 -- A Secret read from a source table {env=|file=|prompt=}, for argument n of
@@ -83,13 +84,16 @@ local function from_source(v, n, fname, level, prefix)
   checkopts(v, secret_spec, n, fname, false, level + 1, prefix)
   local count = (v.env and 1 or 0) + (v.file and 1 or 0) + (v.prompt and 1 or 0)
   if count ~= 1 then argerror(n, fname, prefix .. "exactly one of 'env', 'file', 'prompt' expected", level + 1) end
+  if v.allow_empty ~= nil and not v.prompt then
+    argerror(n, fname, prefix .. "'allow_empty' goes with 'prompt'", level + 1)
+  end
   local ok, s
   if v.env then
     ok, s = pcall(core.secret_env, v.env)
   elseif v.file then
     ok, s = pcall(core.secret_file, v.file)
   else
-    ok, s = pcall(core.secret_prompt, v.prompt)
+    ok, s = pcall(core.secret_prompt, v.prompt, { allow_empty = v.allow_empty or false })
   end
   if not ok then
     if errors.is_error(s) then error(s, 0) end

@@ -343,3 +343,13 @@ describe("Ctrl-C during vguest exec", function()
     os.execute("rmdir " .. helper.quote(lock))
   end)
 end)
+
+describe("Ctrl-C in a background task's loop under vguest run", function()
+  it("exits 130, as in the main chunk", function()
+    local f = helper.write(helper.tmpname(".lua"), "local vg = require 'vguest'\n" ..
+      "vg.spawn(function() print('READY') io.stdout:flush() while true do end end)\nvg.sleep(0)\n")
+    local out, err, code = helper.run_interrupted({ "run", f }, "", "READY", env())
+    assert.are.same({ "READY\n", "vguest: interrupted\n", 130 }, { out, err, code })
+    os.remove(f)
+  end)
+end)
