@@ -398,10 +398,14 @@ static bool vobj_remove(struct hmap *m, const char *id) {
   return v != NULL;
 }
 
-char *state_view_new(struct sim *sim) {
+char *state_view_new(struct sim *sim, const struct entity *container,
+                     unsigned types, bool recursive) {
   char rnd[33];
   util_random_hex(rnd, 32);
   struct vobj *v = xcalloc(1, sizeof *v);
+  v->container = container;
+  v->types = types;
+  v->recursive = recursive;
   sim_lock(sim);
   v->id = xasprintf("session[%.8s-%.4s-%.4s-%.4s-%.12s]%u", rnd, rnd + 8,
                     rnd + 12, rnd + 16, rnd + 20, ++sim->next_view);
@@ -411,11 +415,18 @@ char *state_view_new(struct sim *sim) {
   return id;
 }
 
-bool state_view_exists(struct sim *sim, const char *id) {
+bool state_view_get(struct sim *sim, const char *id,
+                    const struct entity **container, unsigned *types,
+                    bool *recursive) {
   sim_lock(sim);
-  bool found = hmap_get(&sim->views, id) != NULL;
+  const struct vobj *v = hmap_get(&sim->views, id);
+  if (v) {
+    *container = v->container;
+    *types = v->types;
+    *recursive = v->recursive;
+  }
   sim_unlock(sim);
-  return found;
+  return v != NULL;
 }
 
 bool state_view_destroy(struct sim *sim, const char *id) {

@@ -146,6 +146,9 @@ enum xfail { XF_NONE, XF_ERROR, XF_CUT, XF_DROP };
 /* A ContainerView or a pending RetrievePropertiesEx page. */
 struct vobj {
   char *id;
+  const struct entity *container; /* views: what they look into */
+  unsigned types;                 /* views: a mask of 1u << enum ent_kind */
+  bool recursive;                 /* views */
   json_t *rest; /* pages: the ObjectContent array still to return ... */
   size_t pos;   /* ... from this index on */
   size_t page;  /* pages: objects per page */
@@ -288,8 +291,15 @@ bool state_take_drop_after(struct sim *sim, enum op op);
 int64_t state_latency(struct sim *sim);
 
 /* vim25 container views and retrieve pages. */
-char *state_view_new(struct sim *sim); /* returns-owned id */
-bool state_view_exists(struct sim *sim, const char *id);
+/* A view of container's objects of types (a mask of 1u << enum
+ * ent_kind); returns-owned id. */
+char *state_view_new(struct sim *sim, const struct entity *container,
+                     unsigned types, bool recursive);
+/* Copies a view's container, types and recursive flag; false when the
+ * view does not exist. */
+bool state_view_get(struct sim *sim, const char *id,
+                    const struct entity **container, unsigned *types,
+                    bool *recursive);
 bool state_view_destroy(struct sim *sim, const char *id);
 /* Stores rest (stolen) as a page; returns-owned token. */
 char *state_page_new(struct sim *sim, json_t *rest, size_t page);
