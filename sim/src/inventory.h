@@ -63,7 +63,8 @@ struct vm {
   bool tools_running;  /* Tools.RunState RUNNING */
   bool tools_scripts;  /* EXECUTING_SCRIPTS (tools_running is false) */
   int64_t tools_due;   /* CLOCK_MONOTONIC ms when tools_next applies, 0 none */
-  bool tools_next;     /* running when tools_due passes */
+  int tools_next;      /* what Tools do once tools_due passes: 0 not
+                        * running, 1 running, 2 executing scripts */
   struct entity *folder, *host, *pool;
   char *ip_address; /* IPv4 reported by Tools while they run; NULL: none */
   int64_t cpu_count;

@@ -230,6 +230,8 @@ struct sim {
     int64_t bytes_down, bytes_up;
   } xstats;
   int proc_log_fd; /* --process-log, -1 without */
+  struct vm **tools_pending; /* VMs with a tools_due, in no order */
+  size_t ntools_pending, tools_pending_cap;
   /* lifecycle */
   bool shutdown;
   bool stopping;
@@ -350,6 +352,15 @@ enum xnote {
 void state_xfer_note(struct sim *sim, enum xnote what, int64_t n);
 /* The live transfer URLs (without tokens), for GET /sim/transfers. */
 json_t *state_xfers_json(struct sim *sim); /* returns-owned */
+
+/* A VM's Tools (control.c): what they do now (0 not running, 1 running,
+ * 2 executing scripts), and, with delay_ms > 0, they are not running for
+ * delay_ms, then do what `tools` says (as when a guest boots). The caller
+ * holds the lock. */
+void state_vm_tools(struct sim *sim, struct vm *vm, int tools,
+                    int64_t delay_ms);
+/* Applies the Tools states that are due; takes the lock. */
+void state_tools_housekeep(struct sim *sim);
 
 /* Control endpoint helpers. */
 json_t *state_stats(struct sim *sim); /* returns-owned */
