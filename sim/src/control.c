@@ -275,10 +275,10 @@ static json_t *vm_json(struct sim *sim, const char *id) {
   if (vm) {
     int t = vm->tools_running ? 1 : vm->tools_scripts ? 2 : 0;
     j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", vm->id, "name",
-                  vm->name, "power_state", power_state_name(vm->power),
-                  "tools", tools[t], "datacenter", vm->folder->dc->id,
-                  "folder", vm->folder->id, "host", vm->host->id,
-                  "resource_pool", vm->pool->id);
+                  vm->name, "power_state", power_state_name(vm->power), "tools",
+                  tools[t], "datacenter", vm->folder->dc->id, "folder",
+                  vm->folder->id, "host", vm->host->id, "resource_pool",
+                  vm->pool->id);
     if (vm->ip_address)
       json_object_set_new(j, "ip_address", json_string(vm->ip_address));
     if (vm->tools_due) {

@@ -210,8 +210,8 @@ static struct entity *add_entity(struct loader *l, const char *where, char *id,
 static struct entity *add_folder(struct loader *l, const char *where,
                                  const char *prefix, const char *name,
                                  enum folder_type t, struct entity *parent) {
-  struct entity *f = add_entity(l, where, gen_id(l, prefix), xstrdup(name),
-                                EK_FOLDER, parent);
+  struct entity *f =
+      add_entity(l, where, gen_id(l, prefix), xstrdup(name), EK_FOLDER, parent);
   if (f)
     f->ftype = t;
   return f;
@@ -223,8 +223,7 @@ static bool id_name(struct loader *l, json_t *o, const char *at,
   *id = *name = NULL;
   if (!json_is_object(o))
     return fail(l, "%s must be an object", at);
-  if (only_members(l, o, at, members) &&
-      get_string(l, o, at, "id", true, id) &&
+  if (only_members(l, o, at, members) && get_string(l, o, at, "id", true, id) &&
       get_string(l, o, at, "name", true, name))
     return true;
   free(*id);
@@ -311,8 +310,8 @@ static struct entity *add_host(struct loader *l, const char *at, char *id,
 static bool load_cluster(struct loader *l, json_t *o, const char *at,
                          struct entity *hf) {
   static const char *const members[] = {
-      "id", "name", "hosts", "resource_pools", "ha_enabled", "drs_enabled",
-      NULL};
+      "id",         "name",        "hosts", "resource_pools",
+      "ha_enabled", "drs_enabled", NULL};
   static const char *const host_members[] = {"id", "name", NULL};
   char *id, *name;
   json_t *hosts, *pools, *h;
@@ -357,10 +356,9 @@ static bool load_standalone(struct loader *l, json_t *o, const char *at,
 
 /* A datacenter and its four root folders (vm, host, datastore, network),
  * named as vCenter names them. */
-static struct entity *add_datacenter(struct loader *l, const char *at,
-                                     char *id, char *name) {
-  struct entity *dc =
-      add_entity(l, at, id, name, EK_DATACENTER, l->inv->root);
+static struct entity *add_datacenter(struct loader *l, const char *at, char *id,
+                                     char *name) {
+  struct entity *dc = add_entity(l, at, id, name, EK_DATACENTER, l->inv->root);
   if (!dc)
     return NULL;
   dc->vm_folder = add_folder(l, at, "group-v", "vm", FT_VM, dc);
@@ -422,15 +420,16 @@ static bool place_vm(struct loader *l, const char *at, struct vm *vm,
                      const char *folder, const char *host, const char *pool) {
   struct inventory *inv = l->inv;
   struct entity *f = NULL, *h = NULL, *p = NULL;
-  if (folder && (!(f = inventory_entity(inv, folder)) ||
-                 f->kind != EK_FOLDER || f->ftype != FT_VM))
+  if (folder && (!(f = inventory_entity(inv, folder)) || f->kind != EK_FOLDER ||
+                 f->ftype != FT_VM))
     return fail(l, "%s: \"folder\" \"%s\" is not a VM folder of the tree", at,
                 folder);
   if (host && (!(h = inventory_entity(inv, host)) || h->kind != EK_HOST))
     return fail(l, "%s: \"host\" \"%s\" is not a host of the tree", at, host);
   if (pool && (!(p = inventory_entity(inv, pool)) || p->kind != EK_POOL))
-    return fail(l, "%s: \"resource_pool\" \"%s\" is not a resource pool of "
-                   "the tree",
+    return fail(l,
+                "%s: \"resource_pool\" \"%s\" is not a resource pool of "
+                "the tree",
                 at, pool);
   if (!h && p)
     h = p->compute->first_host;
@@ -446,8 +445,9 @@ static bool place_vm(struct loader *l, const char *at, struct vm *vm,
     return fail(l, "%s: \"folder\" and \"host\" are in different datacenters",
                 at);
   if (p->compute != h->compute)
-    return fail(l, "%s: \"resource_pool\" \"%s\" does not belong to the "
-                   "cluster or standalone host of \"host\" \"%s\"",
+    return fail(l,
+                "%s: \"resource_pool\" \"%s\" does not belong to the "
+                "cluster or standalone host of \"host\" \"%s\"",
                 at, p->id, h->id);
   vm->folder = f;
   vm->host = h;
@@ -465,13 +465,13 @@ static bool make_root(struct loader *l, bool with_default) {
   l->inv->root->ftype = FT_DATACENTER;
   if (!with_default)
     return true;
-  struct entity *dc = add_datacenter(l, "top level", gen_id(l, "datacenter-"),
-                                     xstrdup("DC0"));
+  struct entity *dc =
+      add_datacenter(l, "top level", gen_id(l, "datacenter-"), xstrdup("DC0"));
   if (!dc)
     return false;
-  struct entity *cr = add_entity(l, "top level", gen_id(l, "domain-s"),
-                                 xstrdup("esx-01"), EK_COMPUTE,
-                                 dc->host_folder);
+  struct entity *cr =
+      add_entity(l, "top level", gen_id(l, "domain-s"), xstrdup("esx-01"),
+                 EK_COMPUTE, dc->host_folder);
   return cr &&
          add_host(l, "top level", gen_id(l, "host-"), xstrdup("esx-01"), cr) &&
          root_pool(l, "top level", cr, NULL);
@@ -479,9 +479,9 @@ static bool make_root(struct loader *l, bool with_default) {
 
 static bool load_vm(struct loader *l, json_t *o, size_t i, struct vm *vm) {
   static const char *const members[] = {
-      "id",       "name",          "power_state",     "tools",
-      "os",       "cpu_count",     "memory_size_MiB", "accounts",
-      "folder",   "host",          "resource_pool",   "ip_address",
+      "id",     "name",      "power_state",     "tools",
+      "os",     "cpu_count", "memory_size_MiB", "accounts",
+      "folder", "host",      "resource_pool",   "ip_address",
       NULL};
   char at[64], *power = NULL, *tools = NULL;
   char *folder = NULL, *host = NULL, *pool = NULL;
@@ -547,7 +547,6 @@ out:
   return ok;
 }
 
-
 bool inventory_load(const char *path, struct inventory *inv, char *err,
                     size_t errlen) {
   static const char *const members[] = {"users", "vms", "datacenters", NULL};
@@ -597,8 +596,7 @@ bool inventory_load(const char *path, struct inventory *inv, char *err,
     struct vm *vm = &inv->vms[i];
     if (!load_vm(&l, json_array_get(vms, i), i, vm))
       goto out;
-    if (!hmap_put(&inv->by_id, vm->id, vm) ||
-        inventory_entity(inv, vm->id)) {
+    if (!hmap_put(&inv->by_id, vm->id, vm) || inventory_entity(inv, vm->id)) {
       fail(&l, "vms[%zu]: duplicate id \"%s\"", i, vm->id);
       goto out;
     }
@@ -653,16 +651,16 @@ void inventory_generate(size_t n, struct inventory *inv) {
   make_root(&l, false);
   struct entity *dc =
       add_datacenter(&l, "", gen_id(&l, "datacenter-"), xstrdup("DC0"));
-  struct entity *cl = add_entity(&l, "", gen_id(&l, "domain-c"),
-                                 xstrdup("Cluster0"), EK_CLUSTER,
-                                 dc->host_folder);
+  struct entity *cl =
+      add_entity(&l, "", gen_id(&l, "domain-c"), xstrdup("Cluster0"),
+                 EK_CLUSTER, dc->host_folder);
   cl->ha_enabled = cl->drs_enabled = true;
   for (int k = 0; k < 4; k++) {
     folders[k] = add_folder(&l, "", "group-v", "", FT_VM, dc->vm_folder);
     free(folders[k]->name);
     folders[k]->name = xasprintf("folder-%d", k + 1);
-    hosts[k] = add_host(&l, "", gen_id(&l, "host-"),
-                        xasprintf("esx-%02d", k + 1), cl);
+    hosts[k] =
+        add_host(&l, "", gen_id(&l, "host-"), xasprintf("esx-%02d", k + 1), cl);
   }
   root_pool(&l, "", cl, NULL);
   hmap_free(&l.given);

@@ -44,9 +44,9 @@ struct entity {
   struct entity *dc;          /* its datacenter (a datacenter: itself) */
   struct entity *vm_folder;   /* datacenters: the root VM folder */
   struct entity *host_folder; /* datacenters: the root host folder */
-  struct entity *compute;     /* hosts, pools: their (cluster) compute resource */
-  struct entity *pool;        /* clusters, compute resources: root pool */
-  struct entity *first_host;  /* clusters, compute resources */
+  struct entity *compute; /* hosts, pools: their (cluster) compute resource */
+  struct entity *pool;    /* clusters, compute resources: root pool */
+  struct entity *first_host;    /* clusters, compute resources */
   bool ha_enabled, drs_enabled; /* clusters */
 };
 
@@ -60,11 +60,11 @@ struct vm {
   char *name; /* not unique */
   char *os;   /* "linux" | "windows" */
   enum power_state power;
-  bool tools_running;  /* Tools.RunState RUNNING */
-  bool tools_scripts;  /* EXECUTING_SCRIPTS (tools_running is false) */
-  int64_t tools_due;   /* CLOCK_MONOTONIC ms when tools_next applies, 0 none */
-  int tools_next;      /* what Tools do once tools_due passes: 0 not
-                        * running, 1 running, 2 executing scripts */
+  bool tools_running; /* Tools.RunState RUNNING */
+  bool tools_scripts; /* EXECUTING_SCRIPTS (tools_running is false) */
+  int64_t tools_due;  /* CLOCK_MONOTONIC ms when tools_next applies, 0 none */
+  int tools_next;     /* what Tools do once tools_due passes: 0 not
+                       * running, 1 running, 2 executing scripts */
   struct entity *folder, *host, *pool;
   char *ip_address; /* IPv4 reported by Tools while they run; NULL: none */
   int64_t cpu_count;
@@ -79,12 +79,12 @@ struct inventory {
   size_t nusers;
   struct vm *vms;
   size_t nvms;
-  struct hmap by_id;   /* id -> struct vm */
-  struct hmap by_name; /* name -> the first struct vm of that name */
+  struct hmap by_id;    /* id -> struct vm */
+  struct hmap by_name;  /* name -> the first struct vm of that name */
   struct entity **ents; /* the tree, parents before children */
   size_t nents;
-  struct hmap by_ent;   /* id -> struct entity */
-  struct entity *root;  /* the root folder, group-d1 */
+  struct hmap by_ent;  /* id -> struct entity */
+  struct entity *root; /* the root folder, group-d1 */
 };
 
 /* Loads path into inv. On failure returns false and writes a message that

@@ -609,10 +609,10 @@ void state_vm_tools(struct sim *sim, struct vm *vm, int tools,
   if (was_pending || vm->tools_due == 0)
     return;
   if (sim->ntools_pending == sim->tools_pending_cap)
-    sim->tools_pending = xrealloc(
-        sim->tools_pending,
-        (sim->tools_pending_cap = sim->tools_pending_cap * 2 + 8) *
-            sizeof *sim->tools_pending);
+    sim->tools_pending =
+        xrealloc(sim->tools_pending,
+                 (sim->tools_pending_cap = sim->tools_pending_cap * 2 + 8) *
+                     sizeof *sim->tools_pending);
   sim->tools_pending[sim->ntools_pending++] = vm;
 }
 

@@ -229,7 +229,7 @@ struct sim {
     int64_t created, requests, downloads, uploads, failed;
     int64_t bytes_down, bytes_up;
   } xstats;
-  int proc_log_fd; /* --process-log, -1 without */
+  int proc_log_fd;           /* --process-log, -1 without */
   struct vm **tools_pending; /* VMs with a tools_due, in no order */
   size_t ntools_pending, tools_pending_cap;
   /* lifecycle */

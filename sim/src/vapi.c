@@ -516,8 +516,8 @@ static const char *const container_args[CK_COUNT] = {
 
 struct vm_filter {
   const struct dialect *d;
-  json_t *names, *vms, *states;  /* arrays of strings, or NULL */
-  json_t *containers[CK_COUNT];  /* ids of each container kind, or NULL */
+  json_t *names, *vms, *states; /* arrays of strings, or NULL */
+  json_t *containers[CK_COUNT]; /* ids of each container kind, or NULL */
 };
 
 static void add_filter(json_t **arr, const char *v) {
@@ -576,8 +576,7 @@ static bool vm_in_kind(const struct vm *vm, const struct entity *c, int k) {
   case CK_CLUSTERS:
     return c->kind == EK_CLUSTER && vm->host->compute == c;
   default:
-    return c->kind == EK_POOL &&
-           (vm->pool == c || entity_below(vm->pool, c));
+    return c->kind == EK_POOL && (vm->pool == c || entity_below(vm->pool, c));
   }
 }
 
@@ -696,11 +695,11 @@ out:
  * Summaries of one kind, filtered by its FilterSpec (README.md,
  * "Inventory tree"). */
 struct inv_kind {
-  const char *path;    /* vcenter/<path> */
-  enum ent_kind kind;  /* what is listed */
-  const char *id;      /* the Summary member of the id */
-  const char *own;     /* the FilterSpec member of ids of this kind */
-  size_t limit;        /* "at most N" of the API reference */
+  const char *path;           /* vcenter/<path> */
+  enum ent_kind kind;         /* what is listed */
+  const char *id;             /* the Summary member of the id */
+  const char *own;            /* the FilterSpec member of ids of this kind */
+  size_t limit;               /* "at most N" of the API reference */
   const char *const *filters; /* other FilterSpec members, NULL-ended */
 };
 
@@ -708,9 +707,9 @@ static const char *const folder_filters[] = {"type", "parent_folders",
                                              "datacenters", NULL};
 static const char *const dc_filters[] = {"folders", NULL};
 static const char *const cluster_filters[] = {"folders", "datacenters", NULL};
-static const char *const host_filters[] = {
-    "folders", "datacenters", "standalone", "clusters", "connection_states",
-    NULL};
+static const char *const host_filters[] = {"folders",           "datacenters",
+                                           "standalone",        "clusters",
+                                           "connection_states", NULL};
 static const char *const pool_filters[] = {
     "parent_resource_pools", "datacenters", "hosts", "clusters", NULL};
 
@@ -1551,13 +1550,13 @@ static void identity(struct sim *sim, const char *vm, struct reply *rp,
   }
   const char *full = g.windows ? "Microsoft Windows 10 (64-bit)"
                                : "Other 5.x or later Linux (64-bit)";
-  json_t *j = json_pack(
-      "{s:s,s:s,s:{s:s,s:s,s:[]},s:s}", "name",
-      g.windows ? "WINDOWS_9_64" : "OTHER_5X_LINUX_64", "family",
-      g.windows ? "WINDOWS" : "LINUX", "full_name", "id",
-      g.windows ? "vmsg.guestos.windows9_64.label"
-                : "vmsg.guestos.other5xlinux_64.label",
-      "default_message", full, "args", "host_name", g.host_name);
+  json_t *j =
+      json_pack("{s:s,s:s,s:{s:s,s:s,s:[]},s:s}", "name",
+                g.windows ? "WINDOWS_9_64" : "OTHER_5X_LINUX_64", "family",
+                g.windows ? "WINDOWS" : "LINUX", "full_name", "id",
+                g.windows ? "vmsg.guestos.windows9_64.label"
+                          : "vmsg.guestos.other5xlinux_64.label",
+                "default_message", full, "args", "host_name", g.host_name);
   if (g.ip_address[0]) /* the spec leaves it out when the guest has none */
     json_object_set_new(j, "ip_address", json_string(g.ip_address));
   ok(rp, d, 200, j);
@@ -1637,8 +1636,7 @@ static bool vcenter(struct sim *sim, struct request *r, const char *path,
   char *copy = xstrdup(path), *seg[8];
   size_t n = split(copy, seg, 8);
   bool found = false;
-  for (size_t k = 0; n == 2 && k < sizeof inv_kinds / sizeof *inv_kinds;
-       k++) {
+  for (size_t k = 0; n == 2 && k < sizeof inv_kinds / sizeof *inv_kinds; k++) {
     if (strcmp(seg[0], "vcenter") == 0 &&
         strcmp(seg[1], inv_kinds[k].path) == 0 && req_is(r, "GET")) {
       found = true;

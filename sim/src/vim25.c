@@ -1230,9 +1230,9 @@ static json_t *object_content(const struct pspec *sp, size_t nsp,
     if (!props)
       props = json_array();
     for (size_t p = 0; p < sp[i].n; p++) {
-      json_t *val = vm ? vm_property(vm, sp[i].paths[p])
-                       : json_pack("{s:s,s:s}", "_typeName", "string",
-                                   "_value", e->name);
+      json_t *val =
+          vm ? vm_property(vm, sp[i].paths[p])
+             : json_pack("{s:s,s:s}", "_typeName", "string", "_value", e->name);
       if (val)
         json_array_append_new(props, json_pack("{s:s,s:s,s:o}", "_typeName",
                                                "DynamicProperty", "name",
@@ -1278,10 +1278,10 @@ static void retrieve_properties(struct ctx *c) {
     }
     sim_lock(c->sim);
     for (size_t e = 0; e < inv->nents; e++) {
-      json_t *o = w.ents[e] ? object_content(sp, nsp, inv->ents[e]->kind,
-                                             inv->ents[e]->id, NULL,
-                                             inv->ents[e])
-                            : NULL;
+      json_t *o = w.ents[e]
+                      ? object_content(sp, nsp, inv->ents[e]->kind,
+                                       inv->ents[e]->id, NULL, inv->ents[e])
+                      : NULL;
       if (o)
         json_array_append_new(objects, o);
     }
