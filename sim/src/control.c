@@ -2,6 +2,8 @@
  *   POST /sim/control   injection and state changes (README.md)
  *   GET  /sim/stats     counters
  *   GET  /sim/transfers the transfer URLs still remembered (no tokens)
+ *   GET|POST /sim/vm/{id}  a VM's place and state; change its power and
+ *                          Tools, optionally with a delay (README.md)
  *   POST /sim/shutdown  stop the simulator */
 #include "control.h"
 #include "util.h"
@@ -184,38 +186,139 @@ static bool parse_transfer_fail_next(struct sim *sim, json_t *tf,
   return true;
 }
 
-static bool parse_set_vm(struct sim *sim, json_t *sv, const char **err) {
-  json_t *id = json_object_get(sv, "id");
+/* Changes a VM's power state and Tools (set_vm, POST /sim/vm/{id}):
+ * {power_state?, tools?: "running"|"not_running"|"executing_scripts",
+ * tools_delay?: seconds before Tools do that (not running meanwhile)}.
+ * *unknown is set for an unknown id. */
+static bool change_vm(struct sim *sim, const char *id, json_t *sv,
+                      const char *where, bool *unknown, const char **err) {
+  static const char *const known[] = {"id", "power_state", "tools",
+                                      "tools_delay", NULL};
+  static char msg[160];
   json_t *ps = json_object_get(sv, "power_state");
   json_t *tools = json_object_get(sv, "tools");
+  json_t *delay = json_object_get(sv, "tools_delay");
   enum power_state power = PS_POWERED_ON;
-  if (!json_is_object(sv) || !json_is_string(id)) {
-    *err = "set_vm needs {id:string, power_state?, tools?}";
+  int t = -1;
+  *unknown = false;
+  if (!only_members(sv, known)) {
+    snprintf(msg, sizeof msg,
+             "%s takes power_state, tools and tools_delay only", where);
+    *err = msg;
     return false;
   }
   if (ps && (!json_is_string(ps) ||
              !power_state_parse(json_string_value(ps), &power))) {
-    *err = "set_vm.power_state must be POWERED_ON|POWERED_OFF|SUSPENDED";
+    snprintf(msg, sizeof msg,
+             "%s.power_state must be POWERED_ON|POWERED_OFF|SUSPENDED", where);
+    *err = msg;
     return false;
   }
-  if (tools && (!json_is_string(tools) ||
-                (strcmp(json_string_value(tools), "running") != 0 &&
-                 strcmp(json_string_value(tools), "not_running") != 0))) {
-    *err = "set_vm.tools must be \"running\" or \"not_running\"";
+  if (tools && json_is_string(tools)) {
+    const char *v = json_string_value(tools);
+    t = strcmp(v, "not_running") == 0         ? 0
+        : strcmp(v, "running") == 0           ? 1
+        : strcmp(v, "executing_scripts") == 0 ? 2
+                                              : -1;
+  }
+  if (tools && t < 0) {
+    snprintf(msg, sizeof msg,
+             "%s.tools must be \"running\", \"not_running\" or "
+             "\"executing_scripts\"",
+             where);
+    *err = msg;
+    return false;
+  }
+  if (delay && (!json_is_number(delay) || json_number_value(delay) < 0 ||
+                json_number_value(delay) > 86400 || !tools)) {
+    snprintf(msg, sizeof msg,
+             "%s.tools_delay must be seconds from 0 to 86400, with tools",
+             where);
+    *err = msg;
     return false;
   }
   sim_lock(sim);
-  struct vm *vm = inventory_vm(&sim->inv, json_string_value(id));
+  struct vm *vm = inventory_vm(&sim->inv, id);
   if (vm && ps)
     vm->power = power;
   if (vm && tools)
-    vm->tools_running = strcmp(json_string_value(tools), "running") == 0;
+    state_vm_tools(sim, vm, t,
+                   delay ? (int64_t)(json_number_value(delay) * 1000) : 0);
   sim_unlock(sim);
-  if (!vm)
-    *err = "set_vm: unknown VM id";
-  else if (ps && power != PS_POWERED_ON) /* its transfer URLs die with it */
-    state_xfer_invalidate_vm(sim, json_string_value(id));
+  if (!vm) {
+    snprintf(msg, sizeof msg, "%s: unknown VM id", where);
+    *err = msg;
+    *unknown = true;
+  } else if (ps && power != PS_POWERED_ON) { /* its transfer URLs die */
+    state_xfer_invalidate_vm(sim, id);
+  }
   return vm != NULL;
+}
+
+static bool parse_set_vm(struct sim *sim, json_t *sv, const char **err) {
+  json_t *id = json_object_get(sv, "id");
+  bool unknown;
+  if (!json_is_object(sv) || !json_is_string(id)) {
+    *err = "set_vm needs {id:string, power_state?, tools?, tools_delay?}";
+    return false;
+  }
+  return change_vm(sim, json_string_value(id), sv, "set_vm", &unknown, err);
+}
+
+/* GET /sim/vm/{id}: where a VM is and what it does. */
+static json_t *vm_json(struct sim *sim, const char *id) {
+  static const char *const tools[] = {"not_running", "running",
+                                      "executing_scripts"};
+  sim_lock(sim);
+  const struct vm *vm = inventory_vm(&sim->inv, id);
+  json_t *j = NULL;
+  if (vm) {
+    int t = vm->tools_running ? 1 : vm->tools_scripts ? 2 : 0;
+    j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", vm->id, "name",
+                  vm->name, "power_state", power_state_name(vm->power), "tools",
+                  tools[t], "datacenter", vm->folder->dc->id, "folder",
+                  vm->folder->id, "host", vm->host->id, "resource_pool",
+                  vm->pool->id);
+    if (vm->ip_address)
+      json_object_set_new(j, "ip_address", json_string(vm->ip_address));
+    if (vm->tools_due) {
+      int64_t left = vm->tools_due - util_mono_ms();
+      json_object_set_new(j, "tools_next", json_string(tools[vm->tools_next]));
+      json_object_set_new(j, "tools_due_in_ms",
+                          json_integer(left > 0 ? left : 0));
+    }
+  }
+  sim_unlock(sim);
+  return j;
+}
+
+/* /sim/vm/{id}: GET the VM, POST a change (change_vm). */
+static void vm_endpoint(struct sim *sim, struct request *r, const char *id,
+                        struct reply *rp) {
+  json_t *j;
+  if (req_is(r, "GET")) {
+    if ((j = vm_json(sim, id)))
+      reply_json(rp, 200, j);
+    else
+      reply_json(rp, 404, json_pack("{s:s}", "error", "unknown VM id"));
+    return;
+  }
+  if (!req_is(r, "POST")) {
+    reply_text(rp, 405, "Method Not Allowed");
+    rp->allow = "GET, POST";
+    return;
+  }
+  json_error_t jerr;
+  json_t *body = json_loadb(r->body ? r->body : "", r->body_len, 0, &jerr);
+  const char *err = NULL;
+  bool unknown = false;
+  if (!json_is_object(body) || json_object_get(body, "id"))
+    bad(rp, "body must be a JSON object of power_state, tools, tools_delay");
+  else if (!change_vm(sim, id, body, "vm", &unknown, &err))
+    reply_json(rp, unknown ? 404 : 400, json_pack("{s:s}", "error", err));
+  else
+    reply_json(rp, 200, vm_json(sim, id));
+  json_decref(body);
 }
 
 static void control(struct sim *sim, struct request *r, struct reply *rp) {
@@ -301,6 +404,9 @@ void control_handle(struct sim *sim, struct request *r, const char *path,
     reply_json(rp, 200, state_stats(sim));
   } else if (strcmp(path, "/transfers") == 0 && req_is(r, "GET")) {
     reply_json(rp, 200, state_xfers_json(sim));
+  } else if (strncmp(path, "/vm/", 4) == 0 && path[4] &&
+             !strchr(path + 4, '/')) {
+    vm_endpoint(sim, r, path + 4, rp);
   } else if (strcmp(path, "/shutdown") == 0 && req_is(r, "POST")) {
     sim_lock(sim);
     sim->shutdown = true;

@@ -129,9 +129,26 @@ bool gop_identity(struct sim *sim, const char *id, struct gidentity *out,
   if (ok) {
     out->windows = strcmp(vm->os, "windows") == 0;
     snprintf(out->host_name, sizeof out->host_name, "%s", vm->name);
+    snprintf(out->ip_address, sizeof out->ip_address, "%s",
+             vm->ip_address ? vm->ip_address : "");
   }
   sim_unlock(sim);
   return ok;
+}
+
+bool gop_tools(struct sim *sim, const char *id, enum gtools *state,
+               bool *windows, struct gfault *f) {
+  sim_lock(sim);
+  struct vm *vm = find_vm(sim, id, f);
+  if (vm) {
+    bool on = vm->power == PS_POWERED_ON;
+    *state = on && vm->tools_running   ? GT_RUNNING
+             : on && vm->tools_scripts ? GT_EXECUTING_SCRIPTS
+                                       : GT_NOT_RUNNING;
+    *windows = strcmp(vm->os, "windows") == 0;
+  }
+  sim_unlock(sim);
+  return vm != NULL;
 }
 
 bool gop_ready(struct sim *sim, const char *id, bool *ready, struct gfault *f) {

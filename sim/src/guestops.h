@@ -85,11 +85,18 @@ bool gop_check(struct sim *sim, const char *vm, const struct gauth *a,
 struct gidentity {
   bool windows;
   char host_name[256];
+  char ip_address[64]; /* "" when the guest reports none */
 };
 /* Fails for an unknown VM, and with GF_TOOLS_NOT_RUNNING when Tools are
  * not running (or the VM is not powered on). Takes the lock. */
 bool gop_identity(struct sim *sim, const char *vm, struct gidentity *out,
                   struct gfault *f);
+
+/* What Tools are doing in a VM (vcenter/vm/{vm}/tools): running only in
+ * a powered-on VM. Fails only for an unknown VM. Takes the lock. */
+enum gtools { GT_NOT_RUNNING, GT_RUNNING, GT_EXECUTING_SCRIPTS };
+bool gop_tools(struct sim *sim, const char *vm, enum gtools *state,
+               bool *windows, struct gfault *f);
 
 /* VM readiness (guest/operations); fails only for an unknown VM. */
 bool gop_ready(struct sim *sim, const char *vm, bool *ready, struct gfault *f);

@@ -358,6 +358,7 @@ static void run(struct sim *sim, pid_t parent, const sigset_t *sigs) {
       return;
     gproc_housekeep(sim);
     state_xfer_housekeep(sim);
+    state_tools_housekeep(sim);
     sim_lock(sim);
     bool stop = sim->shutdown;
     sim_unlock(sim);

@@ -257,6 +257,7 @@ void sim_destroy(struct sim *sim) {
   hmap_clear(&sim->pages, free_vobj);
   hmap_free(&sim->pages);
   inventory_free(&sim->inv);
+  free(sim->tools_pending);
   for (size_t i = 0; i < sim->cfg.nreleases; i++)
     free(sim->cfg.releases[i]);
   free(sim->cfg.releases);
@@ -398,10 +399,14 @@ static bool vobj_remove(struct hmap *m, const char *id) {
   return v != NULL;
 }
 
-char *state_view_new(struct sim *sim) {
+char *state_view_new(struct sim *sim, const struct entity *container,
+                     unsigned types, bool recursive) {
   char rnd[33];
   util_random_hex(rnd, 32);
   struct vobj *v = xcalloc(1, sizeof *v);
+  v->container = container;
+  v->types = types;
+  v->recursive = recursive;
   sim_lock(sim);
   v->id = xasprintf("session[%.8s-%.4s-%.4s-%.4s-%.12s]%u", rnd, rnd + 8,
                     rnd + 12, rnd + 16, rnd + 20, ++sim->next_view);
@@ -411,11 +416,18 @@ char *state_view_new(struct sim *sim) {
   return id;
 }
 
-bool state_view_exists(struct sim *sim, const char *id) {
+bool state_view_get(struct sim *sim, const char *id,
+                    const struct entity **container, unsigned *types,
+                    bool *recursive) {
   sim_lock(sim);
-  bool found = hmap_get(&sim->views, id) != NULL;
+  const struct vobj *v = hmap_get(&sim->views, id);
+  if (v) {
+    *container = v->container;
+    *types = v->types;
+    *recursive = v->recursive;
+  }
   sim_unlock(sim);
-  return found;
+  return v != NULL;
 }
 
 bool state_view_destroy(struct sim *sim, const char *id) {
@@ -575,6 +587,49 @@ void state_xfer_invalidate_vm(struct sim *sim, const char *vm_id) {
   for (struct gxfer *x = sim->xfers; x; x = x->next)
     if (strcmp(x->vm_id, vm_id) == 0 && x->state != XS_DONE)
       x->state = XS_INVALID;
+  sim_unlock(sim);
+}
+
+static void tools_apply(struct vm *vm, int tools) {
+  vm->tools_running = tools == 1;
+  vm->tools_scripts = tools == 2;
+}
+
+void state_vm_tools(struct sim *sim, struct vm *vm, int tools,
+                    int64_t delay_ms) {
+  bool was_pending = vm->tools_due != 0;
+  if (delay_ms <= 0) {
+    tools_apply(vm, tools);
+    vm->tools_due = 0;
+  } else {
+    tools_apply(vm, 0);
+    vm->tools_next = tools;
+    vm->tools_due = util_mono_ms() + delay_ms;
+  }
+  if (was_pending || vm->tools_due == 0)
+    return;
+  if (sim->ntools_pending == sim->tools_pending_cap)
+    sim->tools_pending =
+        xrealloc(sim->tools_pending,
+                 (sim->tools_pending_cap = sim->tools_pending_cap * 2 + 8) *
+                     sizeof *sim->tools_pending);
+  sim->tools_pending[sim->ntools_pending++] = vm;
+}
+
+void state_tools_housekeep(struct sim *sim) {
+  int64_t now = util_mono_ms();
+  sim_lock(sim);
+  for (size_t i = 0; i < sim->ntools_pending;) {
+    struct vm *vm = sim->tools_pending[i];
+    if (vm->tools_due != 0 && vm->tools_due > now) {
+      i++;
+      continue;
+    }
+    if (vm->tools_due != 0)
+      tools_apply(vm, vm->tools_next);
+    vm->tools_due = 0;
+    sim->tools_pending[i] = sim->tools_pending[--sim->ntools_pending];
+  }
   sim_unlock(sim);
 }
 

@@ -146,6 +146,9 @@ enum xfail { XF_NONE, XF_ERROR, XF_CUT, XF_DROP };
 /* A ContainerView or a pending RetrievePropertiesEx page. */
 struct vobj {
   char *id;
+  const struct entity *container; /* views: what they look into */
+  unsigned types;                 /* views: a mask of 1u << enum ent_kind */
+  bool recursive;                 /* views */
   json_t *rest; /* pages: the ObjectContent array still to return ... */
   size_t pos;   /* ... from this index on */
   size_t page;  /* pages: objects per page */
@@ -226,7 +229,9 @@ struct sim {
     int64_t created, requests, downloads, uploads, failed;
     int64_t bytes_down, bytes_up;
   } xstats;
-  int proc_log_fd; /* --process-log, -1 without */
+  int proc_log_fd;           /* --process-log, -1 without */
+  struct vm **tools_pending; /* VMs with a tools_due, in no order */
+  size_t ntools_pending, tools_pending_cap;
   /* lifecycle */
   bool shutdown;
   bool stopping;
@@ -288,8 +293,15 @@ bool state_take_drop_after(struct sim *sim, enum op op);
 int64_t state_latency(struct sim *sim);
 
 /* vim25 container views and retrieve pages. */
-char *state_view_new(struct sim *sim); /* returns-owned id */
-bool state_view_exists(struct sim *sim, const char *id);
+/* A view of container's objects of types (a mask of 1u << enum
+ * ent_kind); returns-owned id. */
+char *state_view_new(struct sim *sim, const struct entity *container,
+                     unsigned types, bool recursive);
+/* Copies a view's container, types and recursive flag; false when the
+ * view does not exist. */
+bool state_view_get(struct sim *sim, const char *id,
+                    const struct entity **container, unsigned *types,
+                    bool *recursive);
 bool state_view_destroy(struct sim *sim, const char *id);
 /* Stores rest (stolen) as a page; returns-owned token. */
 char *state_page_new(struct sim *sim, json_t *rest, size_t page);
@@ -340,6 +352,15 @@ enum xnote {
 void state_xfer_note(struct sim *sim, enum xnote what, int64_t n);
 /* The live transfer URLs (without tokens), for GET /sim/transfers. */
 json_t *state_xfers_json(struct sim *sim); /* returns-owned */
+
+/* A VM's Tools (control.c): what they do now (0 not running, 1 running,
+ * 2 executing scripts), and, with delay_ms > 0, they are not running for
+ * delay_ms, then do what `tools` says (as when a guest boots). The caller
+ * holds the lock. */
+void state_vm_tools(struct sim *sim, struct vm *vm, int tools,
+                    int64_t delay_ms);
+/* Applies the Tools states that are due; takes the lock. */
+void state_tools_housekeep(struct sim *sim);
 
 /* Control endpoint helpers. */
 json_t *state_stats(struct sim *sim); /* returns-owned */

@@ -509,10 +509,15 @@ static void logout(struct sim *sim, struct request *r, struct reply *rp,
 
 /* ---- VM list ----------------------------------------------------------- */
 
+/* The container kinds a VM list filters by, in query order. */
+enum { CK_FOLDERS, CK_DATACENTERS, CK_HOSTS, CK_CLUSTERS, CK_POOLS, CK_COUNT };
+static const char *const container_args[CK_COUNT] = {
+    "folders", "datacenters", "hosts", "clusters", "resource_pools"};
+
 struct vm_filter {
   const struct dialect *d;
   json_t *names, *vms, *states; /* arrays of strings, or NULL */
-  bool unsupported;             /* folders, hosts, …: nothing matches */
+  json_t *containers[CK_COUNT]; /* ids of each container kind, or NULL */
 };
 
 static void add_filter(json_t **arr, const char *v) {
@@ -521,20 +526,29 @@ static void add_filter(json_t **arr, const char *v) {
   json_array_append_new(*arr, json_string(v));
 }
 
-static void filter_arg(void *ctx, const char *key, const char *value) {
-  static const char *const others[] = {"folders",  "datacenters",    "hosts",
-                                       "clusters", "resource_pools", NULL};
-  struct vm_filter *f = ctx;
-  char name[64];
-  if (f->d->legacy) {
+/* The name of a list query argument: /rest's "filter." dropped and its
+ * indexed form (filter.names.1) folded; NULL for an argument that is not
+ * a filter. */
+static const char *filter_name(const struct dialect *d, const char *key,
+                               char name[64]) {
+  if (d->legacy) {
     if (strncmp(key, "filter.", 7) != 0)
-      return;
+      return NULL;
     key += 7;
   }
-  snprintf(name, sizeof name, "%s", key);
-  char *dot = strchr(name, '.'); /* indexed form filter.names.1 */
-  if (dot && f->d->legacy)
+  snprintf(name, 64, "%s", key);
+  char *dot = strchr(name, '.');
+  if (dot && d->legacy)
     *dot = '\0';
+  return name;
+}
+
+static void filter_arg(void *ctx, const char *key, const char *value) {
+  struct vm_filter *f = ctx;
+  char buf[64];
+  const char *name = filter_name(f->d, key, buf);
+  if (!name)
+    return;
   if (strcmp(name, "names") == 0)
     add_filter(&f->names, value);
   else if (strcmp(name, "vms") == 0)
@@ -542,8 +556,48 @@ static void filter_arg(void *ctx, const char *key, const char *value) {
   else if (strcmp(name, "power_states") == 0)
     add_filter(&f->states, value);
   else
-    for (const char *const *o = others; *o; o++)
-      f->unsupported = f->unsupported || strcmp(name, *o) == 0;
+    for (int k = 0; k < CK_COUNT; k++)
+      if (strcmp(name, container_args[k]) == 0)
+        add_filter(&f->containers[k], value);
+}
+
+/* Is vm in container c of kind k, as the VM list's filters mean it?
+ * folders: the folder that holds the VM itself (the API does not look
+ * into subfolders); datacenters, clusters and resource pools: at any
+ * depth; hosts: the host it runs on. */
+static bool vm_in_kind(const struct vm *vm, const struct entity *c, int k) {
+  switch (k) {
+  case CK_FOLDERS:
+    return vm->folder == c;
+  case CK_DATACENTERS:
+    return c->kind == EK_DATACENTER && vm->folder->dc == c;
+  case CK_HOSTS:
+    return vm->host == c;
+  case CK_CLUSTERS:
+    return c->kind == EK_CLUSTER && vm->host->compute == c;
+  default:
+    return c->kind == EK_POOL && (vm->pool == c || entity_below(vm->pool, c));
+  }
+}
+
+/* Every container kind given holds the VM (AND), through one of its ids
+ * (OR); an unknown id holds nothing. The caller holds the lock. */
+static bool in_containers(const struct inventory *inv,
+                          const struct vm_filter *f, const struct vm *vm) {
+  for (int k = 0; k < CK_COUNT; k++) {
+    size_t i;
+    json_t *e;
+    bool any = false;
+    if (!f->containers[k])
+      continue;
+    json_array_foreach(f->containers[k], i, e) {
+      const struct entity *c = inventory_entity(inv, json_string_value(e));
+      any = any || (c && vm_in_kind(vm, c, k));
+    }
+    if (!any)
+      return false;
+  }
+  return true;
 }
 
 static bool in_filter(json_t *arr, const char *v) {
@@ -594,7 +648,7 @@ static size_t *vm_candidates(const struct inventory *inv,
 
 static void vm_list(struct sim *sim, struct request *r, struct reply *rp,
                     const struct dialect *d) {
-  struct vm_filter f = {d, NULL, NULL, NULL, false};
+  struct vm_filter f = {d, NULL, NULL, NULL, {NULL}};
   req_args_each(r, filter_arg, &f);
   size_t i;
   json_t *e;
@@ -613,11 +667,11 @@ static void vm_list(struct sim *sim, struct request *r, struct reply *rp,
   json_t *list = json_array();
   sim_lock(sim);
   size_t n = 0, *pick = vm_candidates(&sim->inv, &f, &n);
-  for (size_t k = 0; k < n && !f.unsupported; k++) {
+  for (size_t k = 0; k < n; k++) {
     struct vm *vm = &sim->inv.vms[pick ? pick[k] : k];
     const char *state = power_state_name(vm->power);
     if (in_filter(f.names, vm->name) && in_filter(f.vms, vm->id) &&
-        in_filter(f.states, state))
+        in_filter(f.states, state) && in_containers(&sim->inv, &f, vm))
       json_array_append_new(
           list, json_pack("{s:s,s:s,s:s,s:I,s:I}", "vm", vm->id, "name",
                           vm->name, "power_state", state, "cpu_count",
@@ -631,6 +685,240 @@ out:
   json_decref(f.names);
   json_decref(f.vms);
   json_decref(f.states);
+  for (int k = 0; k < CK_COUNT; k++)
+    json_decref(f.containers[k]);
+}
+
+/* ---- inventory lists ---------------------------------------------------- */
+
+/* GET /vcenter/{folder|datacenter|cluster|host|resource-pool}: the
+ * Summaries of one kind, filtered by its FilterSpec (README.md,
+ * "Inventory tree"). */
+struct inv_kind {
+  const char *path;           /* vcenter/<path> */
+  enum ent_kind kind;         /* what is listed */
+  const char *id;             /* the Summary member of the id */
+  const char *own;            /* the FilterSpec member of ids of this kind */
+  size_t limit;               /* "at most N" of the API reference */
+  const char *const *filters; /* other FilterSpec members, NULL-ended */
+};
+
+static const char *const folder_filters[] = {"type", "parent_folders",
+                                             "datacenters", NULL};
+static const char *const dc_filters[] = {"folders", NULL};
+static const char *const cluster_filters[] = {"folders", "datacenters", NULL};
+static const char *const host_filters[] = {"folders",           "datacenters",
+                                           "standalone",        "clusters",
+                                           "connection_states", NULL};
+static const char *const pool_filters[] = {
+    "parent_resource_pools", "datacenters", "hosts", "clusters", NULL};
+
+static const struct inv_kind inv_kinds[] = {
+    {"folder", EK_FOLDER, "folder", "folders", 1000, folder_filters},
+    {"datacenter", EK_DATACENTER, "datacenter", "datacenters", 1000,
+     dc_filters},
+    {"cluster", EK_CLUSTER, "cluster", "clusters", 1000, cluster_filters},
+    {"host", EK_HOST, "host", "hosts", 2500, host_filters},
+    {"resource-pool", EK_POOL, "resource_pool", "resource_pools", 1000,
+     pool_filters},
+};
+
+static const char *const folder_types[] = {"DATACENTER", "VIRTUAL_MACHINE",
+                                           "HOST", "DATASTORE", "NETWORK"};
+
+struct inv_args {
+  const struct dialect *d;
+  json_t *args; /* FilterSpec member -> array of strings */
+};
+
+static void inv_arg(void *ctx, const char *key, const char *value) {
+  struct inv_args *a = ctx;
+  char buf[64];
+  const char *name = filter_name(a->d, key, buf);
+  json_t *arr;
+  if (!name)
+    return;
+  if (!(arr = json_object_get(a->args, name))) {
+    arr = json_array();
+    json_object_set_new(a->args, name, arr);
+  }
+  json_array_append_new(arr, json_string(value));
+}
+
+/* Is some entity of ids (an array) c itself, or, when below, above e? */
+static bool any_is(const struct inventory *inv, json_t *ids,
+                   const struct entity *e, bool below) {
+  size_t i;
+  json_t *id;
+  json_array_foreach(ids, i, id) {
+    const struct entity *c = inventory_entity(inv, json_string_value(id));
+    if (c && (below ? entity_below(e, c) : e == c))
+      return true;
+  }
+  return false;
+}
+
+/* Is some host of ids (an array) in compute resource cr? */
+static bool any_host_of(const struct inventory *inv, json_t *ids,
+                        const struct entity *cr) {
+  size_t i;
+  json_t *id;
+  json_array_foreach(ids, i, id) {
+    const struct entity *h = inventory_entity(inv, json_string_value(id));
+    if (h && h->kind == EK_HOST && h->compute == cr)
+      return true;
+  }
+  return false;
+}
+
+/* The folder that holds e: its parent, or for a host, its cluster's or
+ * standalone compute resource's. */
+static const struct entity *holder(const struct entity *e) {
+  return e->kind == EK_HOST ? e->parent->parent : e->parent;
+}
+
+/* Does e pass every filter of args? The caller holds the lock. */
+static bool inv_match(const struct inventory *inv, const struct inv_kind *k,
+                      json_t *args, const struct entity *e) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(args, key, v) {
+    bool ok = true;
+    if (strcmp(key, "names") == 0)
+      ok = in_filter(v, e->name);
+    else if (strcmp(key, k->own) == 0)
+      ok = in_filter(v, e->id);
+    else if (strcmp(key, "type") == 0)
+      ok = in_filter(v, folder_types[e->ftype]);
+    else if (strcmp(key, "parent_folders") == 0 ||
+             strcmp(key, "parent_resource_pools") == 0)
+      ok = any_is(inv, v, e->parent, false);
+    else if (strcmp(key, "folders") == 0)
+      ok = any_is(inv, v, holder(e), false);
+    else if (strcmp(key, "datacenters") == 0)
+      ok = e->dc && any_is(inv, v, e->dc, false);
+    else if (strcmp(key, "clusters") == 0)
+      ok = e->compute && e->compute->kind == EK_CLUSTER &&
+           any_is(inv, v, e->compute, false);
+    else if (strcmp(key, "hosts") == 0) /* pools of the host's compute */
+      ok = e->compute && any_host_of(inv, v, e->compute);
+    else if (strcmp(key, "standalone") == 0)
+      ok = (strcmp(json_string_value(json_array_get(v, 0)), "true") == 0) ==
+           (e->compute->kind == EK_COMPUTE);
+    else if (strcmp(key, "connection_states") == 0)
+      ok = in_filter(v, "CONNECTED");
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+/* Checks the query: enum values, one boolean; drops what the FilterSpec
+ * does not have. False after a 400. */
+static bool inv_check(struct reply *rp, const struct dialect *d,
+                      const struct inv_kind *k, json_t *args) {
+  const char *key;
+  json_t *v, *e;
+  size_t i;
+  void *tmp;
+  json_object_foreach_safe(args, tmp, key, v) {
+    bool known = strcmp(key, "names") == 0 || strcmp(key, k->own) == 0;
+    for (const char *const *f = k->filters; *f; f++)
+      known = known || strcmp(key, *f) == 0;
+    if (!known) { /* not a member of this FilterSpec: ignored */
+      json_object_del(args, key);
+      continue;
+    }
+    json_array_foreach(v, i, e) {
+      const char *s = json_string_value(e);
+      bool good = true;
+      char m[256];
+      if (strcmp(key, "type") == 0) {
+        good = false;
+        for (size_t t = 0; t < 5; t++)
+          good = good || strcmp(s, folder_types[t]) == 0;
+      } else if (strcmp(key, "standalone") == 0) {
+        good = strcmp(s, "true") == 0 || strcmp(s, "false") == 0;
+      } else if (strcmp(key, "connection_states") == 0) {
+        good = strcmp(s, "CONNECTED") == 0 || strcmp(s, "DISCONNECTED") == 0 ||
+               strcmp(s, "NOT_RESPONDING") == 0;
+      }
+      if (!good) {
+        snprintf(m, sizeof m, "Invalid value '%.100s' for '%s'.", s, key);
+        invalid(rp, d, m);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+static json_t *inv_summary(const struct inv_kind *k, const struct entity *e) {
+  json_t *j = json_pack("{s:s,s:s}", k->id, e->id, "name", e->name);
+  if (e->kind == EK_FOLDER)
+    json_object_set_new(j, "type", json_string(folder_types[e->ftype]));
+  else if (e->kind == EK_CLUSTER) {
+    json_object_set_new(j, "ha_enabled", json_boolean(e->ha_enabled));
+    json_object_set_new(j, "drs_enabled", json_boolean(e->drs_enabled));
+  } else if (e->kind == EK_HOST) {
+    json_object_set_new(j, "connection_state", json_string("CONNECTED"));
+    json_object_set_new(j, "power_state", json_string("POWERED_ON"));
+  }
+  return j;
+}
+
+static void inv_list(struct sim *sim, struct request *r, struct reply *rp,
+                     const struct dialect *d, const struct inv_kind *k) {
+  struct inv_args a = {d, json_object()};
+  req_args_each(r, inv_arg, &a);
+  if (inv_check(rp, d, k, a.args)) {
+    json_t *list = json_array();
+    sim_lock(sim);
+    const struct inventory *inv = &sim->inv;
+    for (size_t i = 0; i < inv->nents; i++) {
+      const struct entity *e = inv->ents[i];
+      if (e->kind == k->kind && inv_match(inv, k, a.args, e))
+        json_array_append_new(list, inv_summary(k, e));
+    }
+    sim_unlock(sim);
+    if (json_array_size(list) > k->limit) {
+      char m[128];
+      json_decref(list);
+      snprintf(m, sizeof m,
+               "Too many %ss match the filter (at most %zu are returned).",
+               k->id, k->limit);
+      verror(rp, d, "UNABLE_TO_ALLOCATE_RESOURCE",
+             "com.vmware.api.vcenter.inventory.too_many", m, NULL, NULL);
+    } else {
+      ok(rp, d, 200, list);
+    }
+  }
+  json_decref(a.args);
+}
+
+/* GET …/vcenter/vm/{vm}/tools: Tools.Info. open-vm-tools 12.3.5 on a
+ * linux VM (unmanaged, as an OS package is), VMware Tools from the MSI on
+ * a windows one. */
+static void tools_info(struct sim *sim, const char *vm, struct reply *rp,
+                       const struct dialect *d) {
+  static const char *const run[] = {"NOT_RUNNING", "RUNNING",
+                                    "EXECUTING_SCRIPTS"};
+  struct gfault f = {0};
+  enum gtools st;
+  bool windows;
+  if (!gop_tools(sim, vm, &st, &windows, &f)) {
+    gerror(rp, d, &f);
+    return;
+  }
+  /* version_number: (major << 10) + (minor << 5) + revision */
+  ok(rp, d, 200,
+     json_pack("{s:b,s:i,s:s,s:s,s:s,s:s,s:s}", "auto_update_supported",
+               windows, "version_number",
+               windows ? (12 << 10) + (5 << 5) + 0 : (12 << 10) + (3 << 5) + 5,
+               "version", windows ? "12.5.0" : "12.3.5", "upgrade_policy",
+               "MANUAL", "version_status", windows ? "CURRENT" : "UNMANAGED",
+               "install_type", windows ? "MSI" : "OPEN_VM_TOOLS", "run_state",
+               run[st]));
 }
 
 /* ---- guest operations -------------------------------------------------- */
@@ -1262,13 +1550,16 @@ static void identity(struct sim *sim, const char *vm, struct reply *rp,
   }
   const char *full = g.windows ? "Microsoft Windows 10 (64-bit)"
                                : "Other 5.x or later Linux (64-bit)";
-  ok(rp, d, 200,
-     json_pack("{s:s,s:s,s:{s:s,s:s,s:[]},s:s}", "name",
-               g.windows ? "WINDOWS_9_64" : "OTHER_5X_LINUX_64", "family",
-               g.windows ? "WINDOWS" : "LINUX", "full_name", "id",
-               g.windows ? "vmsg.guestos.windows9_64.label"
-                         : "vmsg.guestos.other5xlinux_64.label",
-               "default_message", full, "args", "host_name", g.host_name));
+  json_t *j =
+      json_pack("{s:s,s:s,s:{s:s,s:s,s:[]},s:s}", "name",
+                g.windows ? "WINDOWS_9_64" : "OTHER_5X_LINUX_64", "family",
+                g.windows ? "WINDOWS" : "LINUX", "full_name", "id",
+                g.windows ? "vmsg.guestos.windows9_64.label"
+                          : "vmsg.guestos.other5xlinux_64.label",
+                "default_message", full, "args", "host_name", g.host_name);
+  if (g.ip_address[0]) /* the spec leaves it out when the guest has none */
+    json_object_set_new(j, "ip_address", json_string(g.ip_address));
+  ok(rp, d, 200, j);
 }
 
 /* Splits path ("/a/b/c") into at most max segments; returns the count or
@@ -1345,12 +1636,24 @@ static bool vcenter(struct sim *sim, struct request *r, const char *path,
   char *copy = xstrdup(path), *seg[8];
   size_t n = split(copy, seg, 8);
   bool found = false;
+  for (size_t k = 0; n == 2 && k < sizeof inv_kinds / sizeof *inv_kinds; k++) {
+    if (strcmp(seg[0], "vcenter") == 0 &&
+        strcmp(seg[1], inv_kinds[k].path) == 0 && req_is(r, "GET")) {
+      found = true;
+      if (authed(sim, r, rp, d) && begin(sim, rp, d, OP_VMS))
+        inv_list(sim, r, rp, d, &inv_kinds[k]);
+    }
+  }
   if (n >= 2 && n <= 8 && strcmp(seg[0], "vcenter") == 0 &&
       strcmp(seg[1], "vm") == 0) {
     if (n == 2 && req_is(r, "GET")) {
       found = true;
       if (authed(sim, r, rp, d) && begin(sim, rp, d, OP_VMS))
         vm_list(sim, r, rp, d);
+    } else if (n == 4 && strcmp(seg[3], "tools") == 0 && req_is(r, "GET")) {
+      found = true;
+      if (authed(sim, r, rp, d) && begin(sim, rp, d, OP_OPERATIONS))
+        tools_info(sim, seg[2], rp, d);
     } else if (n >= 5 && strcmp(seg[3], "guest") == 0) {
       found = guest(sim, r, seg + 2, n - 2, rp, d);
     }

@@ -914,26 +914,61 @@ static bool begin_vms(struct ctx *c) {
   return false;
 }
 
+/* The kinds a type name stands for, as a mask of 1u << enum ent_kind: a
+ * type and its subtypes (ComputeResource takes in clusters, ManagedEntity
+ * everything); 0 for a type the simulator does not know. */
+static unsigned type_mask(const char *type) {
+  if (strcmp(type, "ManagedEntity") == 0)
+    return (1u << EK_COUNT) - 1;
+  if (strcmp(type, "ComputeResource") == 0)
+    return 1u << EK_COMPUTE | 1u << EK_CLUSTER;
+  for (int k = 0; k < EK_COUNT; k++)
+    if (k != EK_COMPUTE && strcmp(type, ent_kind_type((enum ent_kind)k)) == 0)
+      return 1u << k;
+  return 0;
+}
+
 static void create_container_view(struct ctx *c) {
-  const char *container;
-  json_t *types, *rec, *t;
+  json_t *m, *types, *rec, *t;
   size_t i;
-  if (!begin_vms(c) || !moref_member(c, "container", "Folder", &container) ||
+  unsigned mask = 0;
+  if (!begin_vms(c) ||
+      !member(c, c->body, "", "container", true, JSON_OBJECT, &m) ||
       !member(c, c->body, "", "type", false, JSON_ARRAY, &types) ||
       !member(c, c->body, "", "recursive", true, JSON_TRUE, &rec))
     return;
-  if (strcmp(container, "group-d1") != 0) {
-    object_not_found(c, "Folder", container);
+  const char *type = json_string_value(json_object_get(m, "type"));
+  const char *value = json_string_value(json_object_get(m, "value"));
+  json_t *tn = json_object_get(m, "_typeName");
+  if (!type || !value ||
+      (tn && (!json_is_string(tn) ||
+              strcmp(json_string_value(tn), "ManagedObjectReference") != 0))) {
+    invalid(c, "container");
     return;
   }
   json_array_foreach(types, i, t) {
-    if (!json_is_string(t) ||
-        strcmp(json_string_value(t), "VirtualMachine") != 0) {
+    unsigned k = json_is_string(t) ? type_mask(json_string_value(t)) : 0;
+    if (!k) {
       invalid(c, "type");
       return;
     }
+    mask |= k;
   }
-  char *id = state_view_new(c->sim);
+  if (!mask) /* an empty list: every type */
+    mask = (1u << EK_COUNT) - 1;
+  sim_lock(c->sim);
+  const struct entity *e = inventory_entity(&c->sim->inv, value);
+  bool is_vm = inventory_vm(&c->sim->inv, value) != NULL;
+  sim_unlock(c->sim);
+  if (is_vm && strcmp(type, "VirtualMachine") == 0) { /* not a container */
+    invalid(c, "container");
+    return;
+  }
+  if (!e || strcmp(type, ent_kind_type(e->kind)) != 0) {
+    object_not_found(c, type, value);
+    return;
+  }
+  char *id = state_view_new(c->sim, e, mask, json_is_true(rec));
   result(c, moref("ContainerView", id));
   free(id);
 }
@@ -956,7 +991,11 @@ static const char *guest_family(const struct vm *vm) {
 }
 
 static const char *tools_running_status(const struct vm *vm) {
-  return guest_ready(vm) ? "guestToolsRunning" : "guestToolsNotRunning";
+  if (guest_ready(vm))
+    return "guestToolsRunning";
+  return vm->power == PS_POWERED_ON && vm->tools_scripts
+             ? "guestToolsExecutingScripts"
+             : "guestToolsNotRunning";
 }
 
 /* Supported VirtualMachine properties, as Any values; NULL for one that is
@@ -979,6 +1018,17 @@ static json_t *vm_property(const struct vm *vm, const char *name) {
     return json_pack("{s:s,s:b}", "_typeName", "boolean", "_value", ready);
   if (strcmp(name, "guest.interactiveGuestOperationsReady") == 0)
     return json_pack("{s:s,s:b}", "_typeName", "boolean", "_value", 0);
+  if (strcmp(name, "guest.hostName") == 0) /* reported by Tools */
+    return ready ? json_pack("{s:s,s:s}", "_typeName", "string", "_value",
+                             vm->name)
+                 : NULL;
+  if (strcmp(name, "guest.ipAddress") == 0)
+    return ready && vm->ip_address
+               ? json_pack("{s:s,s:s}", "_typeName", "string", "_value",
+                           vm->ip_address)
+               : NULL;
+  if (strcmp(name, "runtime.host") == 0) /* a MoRef is its own type */
+    return moref("HostSystem", vm->host->id);
   return NULL;
 }
 
@@ -991,6 +1041,7 @@ static json_t *vm_runtime(const struct vm *vm) {
       vim_power(vm->power), "faultToleranceState", "notConfigured",
       "toolsInstallerMounted", 0, "numMksConnections", 0, "recordReplayState",
       "inactive", "onlineStandby", 0, "consolidationNeeded", 0);
+  json_object_set_new(j, "host", moref("HostSystem", vm->host->id));
   if (vm->power == PS_POWERED_OFF)
     json_object_set_new(j, "cleanPowerOff", json_true());
   return j;
@@ -1008,6 +1059,8 @@ static json_t *vm_guest(const struct vm *vm) {
   if (ready) {
     json_object_set_new(j, "guestFamily", json_string(guest_family(vm)));
     json_object_set_new(j, "hostName", json_string(vm->name));
+    if (vm->ip_address)
+      json_object_set_new(j, "ipAddress", json_string(vm->ip_address));
   }
   return j;
 }
@@ -1049,30 +1102,63 @@ static const char *const all_properties[] = {
     "guest.guestOperationsReady",
     "guest.interactiveGuestOperationsReady",
     "guest.guestFamily",
+    "guest.hostName",
+    "guest.ipAddress",
+    "runtime.host",
     NULL};
 
-/* Collects which VMs an ObjectSpec selects into want[]; false after a
- * fault. */
-static bool select_objects(struct ctx *c, json_t *os, bool *want) {
+/* What a RetrievePropertiesEx selects: VMs by index of inv.vms, other
+ * entities by index of inv.ents. */
+struct want {
+  bool *vms, *ents;
+};
+
+/* Adds the objects of a view; the caller holds the lock. */
+static void select_view(const struct inventory *inv, const struct entity *ct,
+                        unsigned types, bool recursive, struct want *w) {
+  for (size_t i = 0; i < inv->nents; i++) {
+    const struct entity *e = inv->ents[i];
+    if ((types & 1u << e->kind) &&
+        (recursive ? entity_below(e, ct) : e->parent == ct))
+      w->ents[i] = true;
+  }
+  for (size_t v = 0; (types & 1u << EK_VM) && v < inv->nvms; v++)
+    if (inventory_vm_in(&inv->vms[v], ct, recursive))
+      w->vms[v] = true;
+}
+
+/* Collects what an ObjectSpec selects; false after a fault. */
+static bool select_objects(struct ctx *c, json_t *os, struct want *w) {
   json_t *obj = json_object_get(os, "obj"), *sel, *s;
   size_t i;
   const char *type = json_string_value(json_object_get(obj, "type"));
   const char *value = json_string_value(json_object_get(obj, "value"));
   bool skip = json_is_true(json_object_get(os, "skip"));
+  const struct inventory *inv = &c->sim->inv;
   if (!type || !value) {
     invalid(c, "specSet.objectSet.obj");
     return false;
   }
   if (strcmp(type, "VirtualMachine") == 0) {
-    struct vm *vm = inventory_vm(&c->sim->inv, value);
+    struct vm *vm = inventory_vm(inv, value);
     if (!vm) {
       object_not_found(c, type, value);
       return false;
     }
-    want[vm - c->sim->inv.vms] = want[vm - c->sim->inv.vms] || !skip;
+    w->vms[vm - inv->vms] = w->vms[vm - inv->vms] || !skip;
     return true;
   }
-  if (strcmp(type, "ContainerView") != 0 || !state_view_exists(c->sim, value)) {
+  const struct entity *e = inventory_entity(inv, value);
+  if (e && strcmp(type, ent_kind_type(e->kind)) == 0) {
+    for (size_t k = 0; !skip && k < inv->nents; k++)
+      w->ents[k] = w->ents[k] || inv->ents[k] == e;
+    return true;
+  }
+  const struct entity *ct;
+  unsigned types;
+  bool rec;
+  if (strcmp(type, "ContainerView") != 0 ||
+      !state_view_get(c->sim, value, &ct, &types, &rec)) {
     object_not_found(c, type, value);
     return false;
   }
@@ -1080,45 +1166,83 @@ static bool select_objects(struct ctx *c, json_t *os, bool *want) {
   json_array_foreach(sel, i, s) {
     const char *path = json_string_value(json_object_get(s, "path"));
     if (path && strcmp(path, "view") == 0)
-      for (size_t v = 0; v < c->sim->inv.nvms; v++)
-        want[v] = true;
+      select_view(inv, ct, types, rec, w);
   }
   return true;
 }
 
-/* The pathSet of the VirtualMachine PropertySpec (NULL-terminated,
- * returns-owned array of borrowed strings), or NULL after a fault. */
-static const char **vm_paths(struct ctx *c, json_t *propset, bool *any) {
+/* The PropertySpecs of a filter: for each, the kinds it applies to and
+ * its paths (borrowed). */
+struct pspec {
+  unsigned mask;
+  const char *paths[16];
+  size_t n;
+};
+
+/* Parses propSet into out (at most 8 specs, *n of them); false after a
+ * fault. Only name is served for other types than VirtualMachine. */
+static bool prop_specs(struct ctx *c, json_t *propset, struct pspec *out,
+                       size_t *n) {
   json_t *ps, *p;
-  size_t i, j, n = 0;
-  const char **out = xcalloc(16, sizeof *out);
-  *any = false;
+  size_t i, j;
+  *n = 0;
   json_array_foreach(propset, i, ps) {
     const char *type = json_string_value(json_object_get(ps, "type"));
-    if (!type || strcmp(type, "VirtualMachine") != 0)
+    unsigned mask = type ? type_mask(type) : 0;
+    if (!mask || *n == 8)
       continue;
-    *any = true;
+    struct pspec *sp = &out[(*n)++];
+    bool vm_only = mask == 1u << EK_VM;
+    sp->mask = mask;
+    sp->n = 0;
     if (json_is_true(json_object_get(ps, "all"))) {
-      for (j = 0; all_properties[j] && n < 15; j++)
-        out[n++] = all_properties[j];
+      for (j = 0; (vm_only ? all_properties[j] != NULL : j < 1) && sp->n < 16;
+           j++)
+        sp->paths[sp->n++] = all_properties[j];
       continue;
     }
     json_array_foreach(json_object_get(ps, "pathSet"), j, p) {
       const char *name = json_string_value(p);
-      bool known = false;
-      for (size_t k = 0; name && all_properties[k]; k++)
+      bool known = name && strcmp(name, "name") == 0;
+      for (size_t k = 0; vm_only && name && all_properties[k]; k++)
         known = known || strcmp(all_properties[k], name) == 0;
       if (!known) {
         fault(c, "InvalidProperty", "Property not valid.",
               json_pack("{s:s}", "name", name ? name : ""));
-        free(out);
-        return NULL;
+        return false;
       }
-      if (n < 15)
-        out[n++] = name;
+      if (sp->n < 16)
+        sp->paths[sp->n++] = name;
     }
   }
-  return out;
+  return true;
+}
+
+/* The ObjectContent of an object of kind k (props from every spec that
+ * applies to it), or NULL when no spec does. */
+static json_t *object_content(const struct pspec *sp, size_t nsp,
+                              enum ent_kind k, const char *id,
+                              const struct vm *vm, const struct entity *e) {
+  json_t *props = NULL;
+  for (size_t i = 0; i < nsp; i++) {
+    if (!(sp[i].mask & 1u << k))
+      continue;
+    if (!props)
+      props = json_array();
+    for (size_t p = 0; p < sp[i].n; p++) {
+      json_t *val =
+          vm ? vm_property(vm, sp[i].paths[p])
+             : json_pack("{s:s,s:s}", "_typeName", "string", "_value", e->name);
+      if (val)
+        json_array_append_new(props, json_pack("{s:s,s:s,s:o}", "_typeName",
+                                               "DynamicProperty", "name",
+                                               sp[i].paths[p], "val", val));
+    }
+  }
+  if (!props)
+    return NULL;
+  return json_pack("{s:s,s:o,s:o}", "_typeName", "ObjectContent", "obj",
+                   moref(ent_kind_type(k), id), "propSet", props);
 }
 
 static json_t *retrieve_result(json_t *objects, const char *token) {
@@ -1132,49 +1256,46 @@ static json_t *retrieve_result(json_t *objects, const char *token) {
 static void retrieve_properties(struct ctx *c) {
   json_t *specs, *spec, *os, *opts;
   size_t i, j;
+  struct pspec sp[8];
+  size_t nsp;
   if (!begin_vms(c) ||
       !member(c, c->body, "", "specSet", true, JSON_ARRAY, &specs) ||
       !member(c, c->body, "", "options", false, JSON_OBJECT, &opts))
     return;
   json_t *objects = json_array();
-  sim_lock(c->sim);
-  size_t nvms = c->sim->inv.nvms;
-  sim_unlock(c->sim);
-  bool *want = xcalloc(nvms, sizeof *want);
+  /* the tree never changes and VMs are never added: sizes stay */
+  const struct inventory *inv = &c->sim->inv;
+  struct want w = {xcalloc(inv->nvms + 1, 1), xcalloc(inv->nents + 1, 1)};
   json_array_foreach(specs, i, spec) {
-    bool any;
-    const char **paths = vm_paths(c, json_object_get(spec, "propSet"), &any);
-    if (!paths)
+    if (!prop_specs(c, json_object_get(spec, "propSet"), sp, &nsp))
       goto fail;
-    memset(want, 0, nvms * sizeof *want);
+    memset(w.vms, 0, inv->nvms);
+    memset(w.ents, 0, inv->nents);
+    /* what selects reads never changes (ids, places): no lock */
     json_array_foreach(json_object_get(spec, "objectSet"), j, os) {
-      if (!select_objects(c, os, want)) {
-        free(paths);
+      if (!select_objects(c, os, &w))
         goto fail;
-      }
     }
     sim_lock(c->sim);
-    for (size_t v = 0; any && v < nvms; v++) {
-      struct vm *vm = &c->sim->inv.vms[v];
-      if (!want[v])
-        continue;
-      json_t *props = json_array();
-      for (const char **p = paths; *p; p++) {
-        json_t *val = vm_property(vm, *p);
-        if (val)
-          json_array_append_new(props, json_pack("{s:s,s:s,s:o}", "_typeName",
-                                                 "DynamicProperty", "name", *p,
-                                                 "val", val));
-      }
-      json_array_append_new(objects, json_pack("{s:s,s:o,s:o}", "_typeName",
-                                               "ObjectContent", "obj",
-                                               moref("VirtualMachine", vm->id),
-                                               "propSet", props));
+    for (size_t e = 0; e < inv->nents; e++) {
+      json_t *o = w.ents[e]
+                      ? object_content(sp, nsp, inv->ents[e]->kind,
+                                       inv->ents[e]->id, NULL, inv->ents[e])
+                      : NULL;
+      if (o)
+        json_array_append_new(objects, o);
+    }
+    for (size_t v = 0; v < inv->nvms; v++) {
+      json_t *o = w.vms[v] ? object_content(sp, nsp, EK_VM, inv->vms[v].id,
+                                            &inv->vms[v], NULL)
+                           : NULL;
+      if (o)
+        json_array_append_new(objects, o);
     }
     sim_unlock(c->sim);
-    free(paths);
   }
-  free(want);
+  free(w.vms);
+  free(w.ents);
   json_t *max = json_object_get(opts, "maxObjects");
   size_t page = json_is_integer(max) && json_integer_value(max) > 0
                     ? (size_t)json_integer_value(max)
@@ -1194,7 +1315,8 @@ static void retrieve_properties(struct ctx *c) {
   }
   return;
 fail:
-  free(want);
+  free(w.vms);
+  free(w.ents);
   json_decref(objects);
 }
 
@@ -1212,48 +1334,70 @@ static void continue_retrieve(struct ctx *c) {
   result(c, retrieve_result(objects, more ? json_string_value(token) : NULL));
 }
 
+/* Decodes one inventory path component ("%2f" is '/'); returns-owned. */
+static char *path_name(const char *src, size_t len) {
+  char *name = xcalloc(len + 1, 1);
+  for (size_t i = 0, o = 0; i < len; i++) {
+    if (src[i] == '%' && i + 2 < len + 1 &&
+        (strncmp(src + i, "%2f", 3) == 0 || strncmp(src + i, "%2F", 3) == 0)) {
+      name[o++] = '/';
+      i += 2;
+    } else {
+      name[o++] = src[i];
+    }
+  }
+  return name;
+}
+
+/* The child of cur named name: an entity of the tree or, in a VM folder,
+ * a VM (the first in inventory order). */
+static json_t *path_child(const struct inventory *inv,
+                          const struct entity **cur, const char *name) {
+  for (size_t i = 0; i < inv->nents; i++) {
+    const struct entity *e = inv->ents[i];
+    if (e->parent == *cur && strcmp(e->name, name) == 0) {
+      *cur = e;
+      return moref(ent_kind_type(e->kind), e->id);
+    }
+  }
+  for (struct vm *vm = inventory_vm_named(inv, name); vm; vm = vm->same_name)
+    if (vm->folder == *cur) {
+      *cur = NULL;
+      return moref("VirtualMachine", vm->id);
+    }
+  return NULL;
+}
+
+/* "DC0/vm/web/web-01": a walk from the root folder, one name per
+ * component; leading and trailing slashes ignored, "%2f" for a '/' in a
+ * name. The answer is null when a component names nothing. */
 static void find_by_inventory_path(struct ctx *c) {
   json_t *path;
   if (!begin_vms(c) ||
       !member(c, c->body, "", "inventoryPath", true, JSON_STRING, &path))
     return;
-  /* "DC0/vm/<name>", leading/trailing slashes ignored, %2f = '/' */
   const char *p = json_string_value(path);
+  const struct inventory *inv = &c->sim->inv; /* the tree never changes */
+  const struct entity *cur = inv->root;
+  json_t *found = NULL;
   while (*p == '/')
     p++;
-  char *name = NULL;
-  if (strncmp(p, "DC0/vm/", 7) == 0) {
-    const char *src = p + 7;
-    size_t len = strlen(src);
-    while (len && src[len - 1] == '/')
-      len--;
-    name = xcalloc(len + 1, 1);
-    for (size_t i = 0, o = 0; i < len; i++) {
-      if (src[i] == '/') { /* a sub-folder: none exist */
-        free(name);
-        name = NULL;
-        break;
-      }
-      if (src[i] == '%' && i + 2 < len &&
-          (strncmp(src + i, "%2f", 3) == 0 ||
-           strncmp(src + i, "%2F", 3) == 0)) {
-        name[o++] = '/';
-        i += 2;
-      } else {
-        name[o++] = src[i];
-      }
+  while (*p && (cur || !found)) {
+    size_t len = strcspn(p, "/");
+    char *name = path_name(p, len);
+    json_decref(found);
+    found = cur ? path_child(inv, &cur, name) : NULL;
+    free(name);
+    p += len;
+    while (*p == '/')
+      p++;
+    if (!found || (!cur && *p)) { /* nothing, or a path below a VM */
+      json_decref(found);
+      found = NULL;
+      break;
     }
   }
-  json_t *found = json_null();
-  sim_lock(c->sim);
-  struct vm *vm = name ? inventory_vm_named(&c->sim->inv, name) : NULL;
-  if (vm) { /* the first VM of that name in inventory order */
-    json_decref(found);
-    found = moref("VirtualMachine", vm->id);
-  }
-  sim_unlock(c->sim);
-  free(name);
-  result(c, found);
+  result(c, found ? found : json_null());
 }
 
 /* ---- routing ----------------------------------------------------------- */

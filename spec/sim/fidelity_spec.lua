@@ -399,4 +399,79 @@ describe("vguest-sim fidelity", function()
       assert.equal("UNAUTHORIZED", r.json.error_type)
     end)
   end)
+  describe("the inventory tree", function()
+    local function get(path)
+      return request(sim, "GET", path, { headers = hdr() })
+    end
+    local function vim_token()
+      return h.vim_login(sim)
+    end
+
+    -- vsphere-automation-sdk-python issue 87: "The API currently doesn't
+    -- include vms in subfolders"
+    it("lists by folder only the VMs the folder itself holds", function()
+      local r = get("/api/vcenter/vm?folders=group-v12")
+      local got = {}
+      for _, v in ipairs(r.json) do got[#got + 1] = v.vm end
+      assert.same({ "vm-47", "vm-50" }, got)
+    end)
+
+    -- Vcenter Folder Type: a datacenter's root folders are folders of
+    -- their type, named vm, host, datastore, network
+    it("lists a datacenter's root folders, typed", function()
+      local r = get("/api/vcenter/folder?datacenters=datacenter-50")
+      local got = {}
+      for _, f in ipairs(r.json) do got[#got + 1] = f.name .. ":" .. f.type end
+      table.sort(got)
+      assert.same({ "datastore:DATASTORE", "host:HOST", "network:NETWORK", "vm:VIRTUAL_MACHINE",
+                    "web:VIRTUAL_MACHINE" }, got)
+    end)
+
+    -- Vcenter Vm Tools Info: auto_update_supported and run_state are
+    -- required; install_attempt_count and error unset without an attempt
+    it("answers Tools.Info with its required members", function()
+      local j = get("/api/vcenter/vm/vm-46/tools").json
+      assert.is_false(j.auto_update_supported)
+      assert.equal("NOT_RUNNING", j.run_state)
+      assert.is_nil(j.install_attempt_count)
+      assert.is_nil(j.error)
+      assert.equal(j.version_number, (12 << 10) + (3 << 5) + 5)
+    end)
+
+    -- Vcenter Vm Guest Identity Info: ip_address optional, "If unset the
+    -- guest does not have an IP address"
+    it("leaves ip_address out of the identity of a VM without one", function()
+      local r = request(sim, "POST", "/sim/vm/vm-46", { body = { power_state = "POWERED_ON", tools = "running" } })
+      assert.equal(200, r.status, r.body)
+      local j = get("/api/vcenter/vm/vm-46/guest/identity").json
+      assert.equal("db-01", j.host_name)
+      assert.is_nil(j.ip_address)
+      request(sim, "POST", "/sim/vm/vm-46", { body = { power_state = "POWERED_OFF", tools = "not_running" } })
+    end)
+
+    -- CreateContainerView: the view lists the container's contents, never
+    -- the container itself; a HostSystem container holds HostSystem.vm
+    it("keeps the container out of its own view", function()
+      local t = vim_token()
+      local r = vim("POST", "/ViewManager/ViewManager/CreateContainerView",
+                    { container = { _typeName = "ManagedObjectReference", type = "Folder", value = "group-v12" },
+                      type = { "Folder" }, recursive = true }, t)
+      local v = r.json
+      r = vim("POST", "/PropertyCollector/propertyCollector/RetrievePropertiesEx", {
+        specSet = { { _typeName = "PropertyFilterSpec",
+          propSet = { { _typeName = "PropertySpec", type = "Folder", pathSet = { "name" } } },
+          objectSet = { { _typeName = "ObjectSpec", obj = v, skip = true,
+            selectSet = { { _typeName = "TraversalSpec", type = "ContainerView", path = "view",
+                            skip = false } } } } } } }, t)
+      assert.equal(1, #r.json.objects)
+      assert.equal("group-v13", r.json.objects[1].obj.value)
+    end)
+
+    -- VirtualMachineRuntimeInfo.host: a ManagedObjectReference to a
+    -- HostSystem, which carries its own _typeName
+    it("reads runtime.host as a HostSystem MoRef", function()
+      local j = vim("GET", "/VirtualMachine/vm-51/runtime", nil, vim_token()).json
+      assert.same({ _typeName = "ManagedObjectReference", type = "HostSystem", value = "host-40" }, j.host)
+    end)
+  end)
 end)

@@ -462,7 +462,7 @@ describe("vguest-sim", function()
     end)
 
     it("finds a VM by inventory path", function()
-      local r = vim("POST", "/SearchIndex/SearchIndex/FindByInventoryPath", { inventoryPath = "DC0/vm/web-02" })
+      local r = vim("POST", "/SearchIndex/SearchIndex/FindByInventoryPath", { inventoryPath = "DC0/vm/web/web-02" })
       assert.equal("vm-43", r.json.value)
       r = vim("POST", "/SearchIndex/SearchIndex/FindByInventoryPath", { inventoryPath = "DC0/vm/nope" })
       assert.equal(200, r.status)
@@ -856,7 +856,7 @@ describe("vguest-sim --vms", function()
     -- vim25 finds them by inventory path too
     local vt = h.vim_login(sim)
     local found = request(sim, "POST", V .. "/SearchIndex/SearchIndex/FindByInventoryPath",
-      { headers = { ["vmware-api-session-id"] = vt }, body = { inventoryPath = "DC0/vm/vm-0002" } }).json
+      { headers = { ["vmware-api-session-id"] = vt }, body = { inventoryPath = "DC0/vm/folder-2/vm-0002" } }).json
     assert.equal("vm-0002", found.value)
   end)
 
