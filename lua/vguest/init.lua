@@ -565,8 +565,10 @@ local function container_ids(cs, kind, values, level)
       found = found or o.name == v or o.id == v
     end
     if not found then
-      local names = {}
-      for i, o in ipairs(list) do names[i] = o.name end
+      local names, seen_name = {}, {}
+      for _, o in ipairs(list) do
+        if not seen_name[o.name] then names[#names + 1], seen_name[o.name] = o.name, true end
+      end
       table.sort(names)
       errors.raise { kind = "not_found", op = "vms", message = string.format(
         "no %s named or with id '%s'%s", kind:gsub("_", " "), v,
@@ -752,9 +754,9 @@ function VM:wait_ready(opts)
     end
     local now = core_clock()
     if deadline and now >= deadline then
-      errors.raise { kind = "timed_out", op = "wait_ready", vm = self.id, message = string.format(
-        "guest operations in %s (%s) were not ready within %g s (Tools: %s)", tostring(self.name),
-        self.id, opts.timeout, last and last.tools:gsub("_", " ") or "not known") }
+      errors.raise { kind = "timed_out", op = "wait_ready", vm = self.id, vm_name = self.name,
+        message = string.format("guest operations were not ready within %g s (Tools: %s)",
+          opts.timeout, last and last.tools:gsub("_", " ") or "not known") }
     end
     task.sleep(deadline and math.min(interval, math.max(0, deadline - now)) or interval)
     interval = math.min(interval * 2, max_interval)

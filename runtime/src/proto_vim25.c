@@ -162,6 +162,10 @@ static json_t *retrieve_spec(const char *view, const char *type,
       "skip", 0, "options", "_typeName", "RetrieveOptions");
 }
 
+static int streq0(const char *a, const char *b) {
+  return a && b && strcmp(a, b) == 0;
+}
+
 /* What a guest info asks of a VM. */
 static const char *const guest_paths[] = {
     "guest.toolsRunningStatus", "guest.guestOperationsReady",
@@ -380,8 +384,18 @@ static vg_status build(void *p, vgi_call *c, vgi_request *req, vgi_error *err) {
       json_decref(paths);
       req->path =
           path(s, "ViewManager", s->view_manager, "CreateContainerView");
-      body = json_pack("{s:o,s:[s],s:b}", "container", view_container(s, c),
-                       "type", type, "recursive", 1);
+      json_t *container = view_container(s, c);
+      /* a folder's VMs are those directly in it, as the vAPI's VM filter
+         has them (sim/README.md "Inventory tree"); any other container's
+         at any depth */
+      int recursive =
+          c->kind != VGI_OP_VMS ||
+          !streq0(vgi_json_str(container, "type"), "Folder") ||
+          !json_array_size(json_object_get(c->scratch, "passes")) ||
+          (size_t)json_integer_value(json_object_get(c->scratch, "pass")) >=
+              json_array_size(json_object_get(c->scratch, "passes"));
+      body = json_pack("{s:o,s:[s],s:b}", "container", container, "type", type,
+                       "recursive", recursive);
     } else if (c->step == 1) {
       json_t *paths;
       const char *type = view_type(c, &paths);

@@ -224,6 +224,36 @@ describe("vguest upload and download", function()
 end)
 
 describe("vguest vms", function()
+  it("shows each VM's guest OS, Tools, IP address and host, as table or JSON", function()
+    local out, err, code = run { "vms", "--sim" }
+    assert.are.equal(0, code, err)
+    assert.matches("^NAME +ID +POWER +OS +TOOLS +IP +HOST\n", out)
+    assert.matches("\nweb%-01 +vm%-42 +POWERED_ON +linux +running +192%.168%.10%.42 +esx%-01\n", out)
+    assert.matches("\ndb%-01 +vm%-46 +POWERED_OFF +%- +not running +%- +esx%-03\n", out)
+    out, err, code = run { "vms", "--sim", "--json", "--host", "esx-03" }
+    assert.are.equal(0, code, err)
+    local list = json_lines(out)
+    assert.are.equal(2, #list)
+    assert.are.same({ "db-01", "POWERED_OFF", false, "esx-03" },
+      { list[1].name, list[1].power_state, list[1].tools_running, list[1].host })
+    assert.are.same({ "dup", "vm-51", "linux", true, "192.168.20.51" },
+      { list[2].name, list[2].id, list[2].guest_family, list[2].tools_running, list[2].ip_address })
+  end)
+
+  it("selects by container on every fleet command, and names a container that is not there", function()
+    local out, err, code = run { "exec", "--sim", "--cluster", "Prod", "--folder", "web", "--host", "esx-02",
+      "--prefix", "--", "echo", "x" }
+    assert.are.equal(0, code, err)
+    local lines = {}
+    for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    table.sort(lines)
+    assert.are.same({ "web-03: x", "web-04: x" }, lines)
+    out, err, code = run { "vms", "--sim", "--brief", "--resource-pool", "nope" }
+    assert.are.same({ "", 1 }, { out, code })
+    assert.matches("^vguest: not_found: vms: no resource pool named or with id 'nope' %(there are: " ..
+      "Resources, batch, nightly%)\n$", err)
+  end)
+
   it("lists the VMs a selection picks, briefly or as JSON", function()
     local out, err, code = run { "vms", "--sim", "--brief", "--vm", "web-*" }
     assert.are.equal(0, code, err)

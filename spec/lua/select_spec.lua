@@ -116,3 +116,78 @@ describe("s:vms{ patterns = ... }", function()
     end)
   end
 end)
+
+describe("s:vms by container, with details, and vm:wait_ready", function()
+  -- sim/README.md "Inventory tree" has where each VM is
+  local function ids(list)
+    local out = {}
+    for i, v in ipairs(list) do out[i] = v.id end
+    table.sort(out)
+    return out
+  end
+
+  for _, flavour in ipairs { "api", "rest", "vim25" } do
+    it("selects by folder, datacenter, cluster, host and resource pool on " .. flavour, function()
+      local s <close> = helper.connect(flavour)
+      assert.are.same({ "vm-42", "vm-43", "vm-44", "vm-45" }, ids(s:vms { folder = "web" }))
+      -- a folder's own VMs, not its subfolders' (as the vAPI filter)
+      assert.are.same({ "vm-47", "vm-50" }, ids(s:vms { folder = "apps" }))
+      assert.are.same({ "vm-42", "vm-43", "vm-44", "vm-45", "vm-46", "vm-47", "vm-50", "vm-51" },
+        ids(s:vms { datacenter = "DC0" }))
+      assert.are.same({}, ids(s:vms { datacenter = "DC1" }))
+      assert.are.same({ "vm-42", "vm-43", "vm-44", "vm-45", "vm-47", "vm-50" }, ids(s:vms { cluster = "Prod" }))
+      assert.are.same({ "vm-46", "vm-51" }, ids(s:vms { host = "esx-03" }))
+      assert.are.same({ "vm-42", "vm-43", "vm-46", "vm-50", "vm-51" }, ids(s:vms { host = { "esx-01", "host-40" } }))
+      -- a pool's VMs and its child pools'
+      assert.are.same({ "vm-47", "vm-50" }, ids(s:vms { resource_pool = "batch" }))
+      -- kinds combine; with patterns and power state too
+      assert.are.same({ "vm-42", "vm-43" }, ids(s:vms { folder = "web", host = "esx-01" }))
+      assert.are.same({ "vm-44" }, ids(s:vms { cluster = "Prod", patterns = "web-0[1-3]", host = "esx-02",
+        power_state = "POWERED_ON", folder = { "web", "db" } }))
+      -- names that are nowhere say so
+      local err = helper.err_of(s.vms, s, { cluster = "Nope" })
+      helper.assert_kind("not_found", err)
+      assert.matches("no cluster named or with id 'Nope' %(there are: Prod%)", err.message)
+      assert.matches("field 'host' must be a name, an id or a non%-empty array of them, got number",
+        helper.err_of(s.vms, s, { host = 1 }))
+      assert.matches("field 'folder' element 2 must be a non%-empty string",
+        helper.err_of(s.vms, s, { folder = { "web", "" } }))
+    end)
+
+    it("gives what Tools report with details = true on " .. flavour, function()
+      local s <close> = helper.connect(flavour)
+      local by = {}
+      for _, v in ipairs(s:vms { patterns = { "web-01", "db-01", "app-01" }, details = true }) do by[v.name] = v end
+      local w = by["web-01"]
+      assert.are.same({ "linux", "running", true, true, "192.168.10.42", "esx-01" },
+        { w.guest_family, w.tools, w.tools_running, w.guest_ops_ready, w.ip_address, w.host })
+      assert.are.same({ "not_running", false, false, "esx-03" },
+        { by["db-01"].tools, by["db-01"].tools_running, by["db-01"].guest_ops_ready, by["db-01"].host })
+      assert.is_nil(by["db-01"].ip_address)
+      assert.are.same({ "not_running", "esx-02" }, { by["app-01"].tools, by["app-01"].host })
+      local gi = s:vm("web-02"):guest_info()
+      assert.are.same({ "running", true, "192.168.10.43" }, { gi.tools, gi.guest_ops_ready, gi.ip_address })
+    end)
+  end
+
+  it("waits until guest operations are ready after a power-on", function()
+    local sim = helper.sim { args = { "--retention", "301" } } -- one of its own: its VMs change
+    for _, flavour in ipairs { "api", "vim25" } do
+      local s <close> = helper.connect(flavour, { sim = sim })
+      local vm = s:vm("web-04")
+      sim:control { set_vm = { id = "vm-45", power_state = "POWERED_OFF" } }
+      local err = helper.err_of(vm.wait_ready, vm, { timeout = 0.3, interval = 0.05 })
+      helper.assert_kind("timed_out", err)
+      assert.matches("^vguest: timed_out: wait_ready on web%-04 %(vm%-45%): guest operations were not " ..
+        "ready within 0%.3 s %(Tools: not running%)", tostring(err))
+      -- powered on, Tools up a moment later, as after a boot
+      sim:control { set_vm = { id = "vm-45", power_state = "POWERED_ON", tools = "running", tools_delay = 0.5 } }
+      local info = vm:wait_ready { timeout = 30, interval = 0.05 }
+      assert.are.same({ "running", true }, { info.tools, info.guest_ops_ready })
+      assert.are.equal(0, vm:guest(helper.credentials()):run { "true" }.exit_code)
+    end
+    local s <close> = helper.connect("api", { sim = sim })
+    assert.matches("unknown option 'tiemout'", helper.err_of(s:vm("web-01").wait_ready, s:vm("web-01"),
+      { tiemout = 1 }))
+  end)
+end)

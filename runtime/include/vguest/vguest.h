@@ -373,8 +373,9 @@ int vg_session_list_has_exit_codes(const vg_session *s);
 
 /* Every array given must match (a VM matches an array when it matches
    any of its elements; NULL or empty: any VM). The containers are ids
-   (vg_inventory_list): a VM in a folder, a datacenter, a cluster, on a host, in
-   a resource pool, at any depth below it. */
+   (vg_inventory_list): a VM directly in a folder (not in its subfolders,
+   as the vAPI's filter has it), in a datacenter or a resource pool at any
+   depth, in a cluster, on a host. */
 typedef struct vg_vm_filter {
   const char *const *names; /* NULL-terminated, or NULL */
   const char *const *ids;   /* NULL-terminated, or NULL */
