@@ -191,6 +191,18 @@ function helper.exists(path)
   return os.execute("test -e " .. quote(path)) == true
 end
 
+--- Runs a pseudo-terminal script of spec/cli/pty_drive.py ({argv, env,
+-- steps}); returns its result table {ok, output, status, error}.
+function helper.pty_drive(script)
+  local cjson = require "cjson"
+  local f = helper.write(helper.tmpname(".json"), cjson.encode(script))
+  local p = assert(io.popen("python3 spec/cli/pty_drive.py " .. quote(f)))
+  local out = p:read("a")
+  p:close()
+  os.remove(f)
+  return cjson.decode(out)
+end
+
 --- Run `vguest` with args (array) and stdin text; env (table) is prepended.
 function helper.run(args, stdin, env)
   local line, inp, out, err = vguest_line(args, stdin, env)

@@ -97,21 +97,23 @@ describe("a password nothing gives", function()
     local sim = helper.sim()
     local dir = config_dir("[lab]\nserver = " .. sim.url .. "\nuser = " .. sim.user .. "\nca_file = " ..
       sim.ca_file .. "\nguest_user = " .. sim.guest_user .. "\n")
-    local cmd = { "python3", "spec/cli/ptyrun.py", "60",
-      "password for " .. sim.user, sim.password,
-      "guest password for " .. sim.guest_user, sim.guest_password, "--",
-      "env", "XDG_CONFIG_HOME=" .. dir, "VGUEST_PROFILE=lab", "VGUEST_SERVER=", "VGUEST_USER=",
-      "VGUEST_PASSWORD=", "VGUEST_GUEST_PASSWORD=", "VGUEST_GUEST_USER=",
-      os.getenv("VGUEST_BIN"), "exec", "--vm", "web-01", "--", "echo", "done" }
-    local quoted = {}
-    for i, a in ipairs(cmd) do quoted[i] = helper.quote(a) end
-    local p = assert(io.popen(table.concat(quoted, " ")))
-    local out = p:read("a")
-    p:close()
-    assert.matches("vguest: password for " .. sim.user:gsub("%p", "%%%0") .. " at 127%.0%.0%.1: ", out)
-    assert.matches("vguest: guest password for root: ", out)
+    local r = helper.pty_drive {
+      argv = { os.getenv("VGUEST_BIN"), "exec", "--vm", "web-01", "--", "echo", "done" },
+      env = { XDG_CONFIG_HOME = dir, VGUEST_PROFILE = "lab", VGUEST_SERVER = "", VGUEST_USER = "",
+        VGUEST_PASSWORD = "", VGUEST_GUEST_PASSWORD = "", VGUEST_GUEST_USER = "" },
+      steps = {
+        { expect = "vguest: password for " .. sim.user .. " at 127.0.0.1: " },
+        { send = sim.password .. "\r" },
+        { expect = "vguest: guest password for root: " },
+        { send = sim.guest_password .. "\r" },
+        { expect = "vguest: 1 VM: 1 ok" },
+        { wait_exit = true },
+      },
+    }
+    assert.is_true(r.ok, tostring(r.error) .. "\noutput: " .. tostring(r.output))
+    local out = r.output:gsub("\r\n", "\n")
     assert.matches("=== web%-01 %(vm%-42%): exit 0\ndone\n", out)
-    assert.matches("\nexit 0\n$", out)
+    assert.are.equal(0, r.status)
     helper.no_secret(out) -- not echoed
   end)
 

@@ -4,19 +4,10 @@
 -- two REPLs at once, and the tracebacks users see. Every wait is for an
 -- output; none is for a time.
 local helper = require "spec.helper"
-local cjson = require "cjson"
 
 local bin = os.getenv("VGUEST_BIN") or "vguest"
 
--- Runs the steps of pty_drive.py; returns its result table.
-local function drive(script)
-  local f = helper.write(helper.tmpname(".json"), cjson.encode(script))
-  local p = assert(io.popen("python3 spec/cli/pty_drive.py " .. helper.quote(f)))
-  local out = p:read("a")
-  p:close()
-  os.remove(f)
-  return cjson.decode(out)
-end
+local drive = helper.pty_drive
 
 local home
 local function env()
