@@ -402,7 +402,7 @@ describe("vguest-sim guest files", function()
       assert.equal("web-01", r.json.host_name)
       assert.is_string(r.json.name)
       assert.is_string(r.json.full_name.default_message)
-      assert.is_nil(r.json.ip_address)
+      assert.equal("192.168.10.42", r.json.ip_address) -- while Tools run
       r = request(sim, "GET", "/rest/vcenter/vm/vm-43/guest/identity", { headers = c.hdr })
       assert.equal("LINUX", r.json.value.family)
       r = request(sim, "GET", "/api/vcenter/vm/vm-47/guest/identity", { headers = c.hdr })
