@@ -628,6 +628,17 @@ local run_keys = { "timeout", "cwd", "working_directory", "env", "environment", 
 local attr_keys = { "mode", "owner", "group", "overwrite" }
 local wait_keys = { "timeout", "interval", "max_interval", "retry_for", "kill" }
 
+-- vm:wait_ready's options, always with a deadline when they are a plain
+-- table: without one it waits (rightly) for as long as Tools stay down
+local function ready_opts()
+  local t = opts_of({ "timeout", "interval", "max_interval" }, 0.1)()
+  if t == nil or (type(t) == "table" and debug.getmetatable(t) == nil and rawget(t, "timeout") == nil) then
+    t = type(t) == "table" and t or {}
+    t.timeout = 0.1
+  end
+  return t
+end
+
 -- (raw: the table may have a hostile metatable)
 local function create_spec()
   if chance(0.15) then return any() end
@@ -730,7 +741,7 @@ local SIGS = {
     parallel = { items, func, opts_of { "limit", "on_progress" } }, is_error = { any },
   },
   Session = { info = {}, close = {}, vms = { opts_of { "names", "ids", "power_state" } }, vm = { S.vmkey } },
-  VM = { guest = { credish } },
+  VM = { guest = { credish }, guest_info = {}, wait_ready = { ready_opts } },
   Guest = {
     create = { create_spec }, get = { S.pid }, delete = { S.pid },
     list = { function() return pickv(nil, { W.p.pid }, {}, { 0 }, { 1.5 }, "1", { a = 1 }, any()) end },
