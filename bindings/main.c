@@ -6,13 +6,18 @@
  * REPL, playbooks) is Lua.
  *
  * Lua directory: $VGUEST_LUA_PATH if set (a directory, or a package.path
- * template when it contains '?'), else the source tree's lua/ when it
- * exists (running from a build tree), else the installed share/vguest/lua.
+ * template when it contains '?'); else the installed one beside this
+ * program (VGUEST_LUA_EXE_REL_DIR from its directory: P/bin -> P/share/lua/5.4,
+ * whatever P is) when it holds vguest/init.lua; else the configured
+ * install directory, unless this program runs from its build tree; else
+ * the source tree's lua/ (running from a build tree).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -25,7 +30,13 @@
 #define VGUEST_LUA_SRC_DIR ""
 #endif
 #ifndef VGUEST_LUA_INSTALL_DIR
-#define VGUEST_LUA_INSTALL_DIR "/usr/local/share/vguest/lua"
+#define VGUEST_LUA_INSTALL_DIR "/usr/local/share/lua/5.4"
+#endif
+#ifndef VGUEST_LUA_EXE_REL_DIR
+#define VGUEST_LUA_EXE_REL_DIR "../share/lua/5.4"
+#endif
+#ifndef VGUEST_BUILD_DIR
+#define VGUEST_BUILD_DIR ""
 #endif
 
 static const char *progname = "vguest";
@@ -53,16 +64,47 @@ static int isdir(const char *path) {
   return path[0] != '\0' && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+static int haslua(const char *dir) {
+  char probe[PATH_MAX];
+  int n = snprintf(probe, sizeof probe, "%s/vguest/init.lua", dir);
+  return n > 0 && (size_t)n < sizeof probe && access(probe, R_OK) == 0;
+}
+
+/* The directory of this program (/proc/self/exe) into exe; 0 if unknown. */
+static int exedir(char exe[PATH_MAX]) {
+  ssize_t n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
+  char *slash;
+  if (n <= 0)
+    return 0;
+  exe[n] = '\0';
+  slash = strrchr(exe, '/');
+  if (slash == NULL)
+    return 0;
+  *slash = '\0';
+  return 1;
+}
+
 /* package.path = <lua dir templates>;<default package.path> */
 static void setpath(lua_State *L) {
   const char *env = getenv("VGUEST_LUA_PATH");
   const char *dir = VGUEST_LUA_INSTALL_DIR;
+  char exe[PATH_MAX], beside[PATH_MAX], build[PATH_MAX];
+  int known = exedir(exe);
+  int n = known ? snprintf(beside, sizeof beside, "%s/%s", exe,
+                           VGUEST_LUA_EXE_REL_DIR)
+                : -1;
+  int inbuild = known && realpath(VGUEST_BUILD_DIR, build) != NULL &&
+                strcmp(exe, build) == 0;
   lua_getglobal(L, "package");
   if (env != NULL && env[0] != '\0' && strchr(env, '?') != NULL) {
     lua_pushstring(L, env);
   } else {
     if (env != NULL && env[0] != '\0')
       dir = env;
+    else if (n > 0 && (size_t)n < sizeof beside && haslua(beside))
+      dir = beside;
+    else if (!inbuild && haslua(VGUEST_LUA_INSTALL_DIR))
+      dir = VGUEST_LUA_INSTALL_DIR;
     else if (isdir(VGUEST_LUA_SRC_DIR))
       dir = VGUEST_LUA_SRC_DIR;
     lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", dir, dir);

@@ -8,7 +8,11 @@
  *   VGUEST_SERVER=https://vc:443 VGUEST_USER=… VGUEST_PASSWORD=… \
  *   VGUEST_GUEST_USER=root VGUEST_GUEST_PASSWORD=… [VGUEST_CA_FILE=…] \
  *   build/examples/embed VM_NAME PROGRAM [ARGUMENTS...]
+ *
+ * Built on its own against an installed vguest:
+ *   cc -std=c99 embed.c $(pkg-config --cflags --libs vguest)
  */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <vguest/vguest.h>
 
 #include <stdio.h>

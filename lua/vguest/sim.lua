@@ -14,7 +14,8 @@
 -- The binary: opts.binary, else $VGUEST_SIM, else `sim/vguest-sim` in the
 -- build tree of the running `vguest` executable (or beside it when
 -- installed), else `vguest-sim` on PATH. The inventory: opts.inventory, else
--- $VGUEST_SIM_INVENTORY, else sim/inventory.json of the source tree.
+-- $VGUEST_SIM_INVENTORY, else the installed share/vguest/inventory.json,
+-- else sim/inventory.json of the source tree.
 local cjson = require "cjson.safe"
 
 local M = {}
@@ -71,8 +72,12 @@ function M.find_inventory(opts)
   if env and env ~= "" then return env end
   local src = debug.getinfo(1, "S").source
   if src:sub(1, 1) == "@" then
-    local cand = dirname(dirname(dirname(src:sub(2)))) .. "/sim/inventory.json"
-    if exists(cand) then return cand end
+    -- installed: P/share/lua/5.4/vguest/sim.lua -> P/share/vguest/inventory.json
+    local lua_dir = dirname(dirname(src:sub(2)))
+    for _, cand in ipairs { dirname(dirname(lua_dir)) .. "/vguest/inventory.json",
+                            dirname(lua_dir) .. "/sim/inventory.json" } do
+      if exists(cand) then return cand end
+    end
   end
   return nil
 end

@@ -23,6 +23,11 @@
 #ifndef VGUEST_SIM_DEFAULT_INVENTORY
 #define VGUEST_SIM_DEFAULT_INVENTORY "inventory.json"
 #endif
+/* The installed inventory, from the program's directory (bin/ ->
+   share/vguest/inventory.json); the source tree's only when it is absent. */
+#ifndef VGUEST_SIM_INSTALLED_INVENTORY
+#define VGUEST_SIM_INSTALLED_INVENTORY "../share/vguest/inventory.json"
+#endif
 
 #define MAX_VMS 1000000
 
@@ -32,7 +37,8 @@
 static const char usage[] =
     "usage: vguest-sim [options]\n"
     "  --inventory FILE       inventory JSON (default: $VGUEST_SIM_INVENTORY\n"
-    "                         or the built-in " VGUEST_SIM_DEFAULT_INVENTORY
+    "                         or " VGUEST_SIM_INSTALLED_INVENTORY " beside\n"
+    "                         the program, or " VGUEST_SIM_DEFAULT_INVENTORY
     ")\n"
     "  --vms N                instead of an inventory file: N powered-on VMs\n"
     "                         vm-0001, vm-0002, ... (see README.md)\n"
@@ -119,6 +125,27 @@ static bool loopback(const char *addr) {
   return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
+/* VGUEST_SIM_INSTALLED_INVENTORY from this program's directory when it is
+   there (an installed vguest-sim, under any prefix), else the source tree's. */
+static const char *default_inventory(void) {
+  static char path[PATH_MAX];
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  char *slash;
+  int len;
+  if (n <= 0)
+    return VGUEST_SIM_DEFAULT_INVENTORY;
+  exe[n] = '\0';
+  slash = strrchr(exe, '/');
+  if (slash == NULL)
+    return VGUEST_SIM_DEFAULT_INVENTORY;
+  *slash = '\0';
+  len = snprintf(path, sizeof path, "%s/%s", exe, VGUEST_SIM_INSTALLED_INVENTORY);
+  if (len > 0 && (size_t)len < sizeof path && access(path, R_OK) == 0)
+    return path;
+  return VGUEST_SIM_DEFAULT_INVENTORY;
+}
+
 /* Parses argv into cfg; returns -1 to go on, else an exit status. */
 static int parse_args(int argc, char **argv, struct config *cfg) {
   enum {
@@ -173,7 +200,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
     cfg->flavours[f] = true;
   cfg->inventory_path = getenv("VGUEST_SIM_INVENTORY");
   if (!cfg->inventory_path || !*cfg->inventory_path)
-    cfg->inventory_path = VGUEST_SIM_DEFAULT_INVENTORY;
+    cfg->inventory_path = default_inventory();
   opterr = 0;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
