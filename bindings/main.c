@@ -88,11 +88,13 @@ static int exedir(char exe[PATH_MAX]) {
 static void setpath(lua_State *L) {
   const char *env = getenv("VGUEST_LUA_PATH");
   const char *dir = VGUEST_LUA_INSTALL_DIR;
-  char exe[PATH_MAX], beside[PATH_MAX], build[PATH_MAX];
+  char exe[PATH_MAX], rel[PATH_MAX], beside[PATH_MAX], build[PATH_MAX];
   int known = exedir(exe);
-  int n = known ? snprintf(beside, sizeof beside, "%s/%s", exe,
+  int n = known ? snprintf(rel, sizeof rel, "%s/%s", exe,
                            VGUEST_LUA_EXE_REL_DIR)
                 : -1;
+  if (n > 0 && (size_t)n < sizeof rel && realpath(rel, beside) == NULL)
+    n = -1; /* not installed here */
   int inbuild = known && realpath(VGUEST_BUILD_DIR, build) != NULL &&
                 strcmp(exe, build) == 0;
   lua_getglobal(L, "package");
