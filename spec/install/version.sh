@@ -32,7 +32,7 @@ n=$(ls "$src"/rockspecs/*.rockspec | wc -l)
 r=$(ls "$src"/rockspecs/*.rockspec | head -n1)
 same "the rockspec's file name" "$(basename "$r" | sed -n 's/^vguest-\(.*\)-[0-9]*\.rockspec$/\1/p')"
 same "the rockspec's version" "$(sed -n 's/^version = "\(.*\)-[0-9]*"$/\1/p' "$r")"
-same "debian/changelog" "$(sed -n '1s/^vguest (\([^-)]*\)-[^)]*).*/\1/p' "$src/debian/changelog")"
+same "debian/changelog" "$(sed -n '1s/^vguest (\([^-)]*\)\(-[^)]*\)\{0,1\}).*/\1/p' "$src/debian/changelog")"
 same "galaxy.yml" \
   "$(sed -n 's/^version: *//p' "$src/ansible/ansible_collections/vguest/fleet/galaxy.yml")"
 same "CHANGELOG.md's latest release" \
