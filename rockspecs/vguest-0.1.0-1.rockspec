@@ -39,6 +39,8 @@ build = {
   variables = {
     -- only the module and the program: no simulator, specs or C library
     VGUEST_LUA_MODULE = "ON",
+    -- the program finds its Lua files in the rock tree only
+    VGUEST_BUILD_TREE_FALLBACK = "OFF",
     CMAKE_BUILD_TYPE = "Release",
     CMAKE_INSTALL_PREFIX = "$(PREFIX)",
     CMAKE_INSTALL_BINDIR = "$(BINDIR)",
