@@ -20,7 +20,7 @@ local checkopts, argerror, checkself = errors.checkopts, errors.argerror, errors
 local typename = errors.typename
 
 local vg = {}
-vg.version = core.version or "0.1.0"
+vg.version = core.version -- VG_VERSION (vguest.h), project() VERSION
 vg.is_error = errors.is_error
 vg.Error = errors.Error
 vg.defaults = defaults
