@@ -12,7 +12,9 @@
 #   4. examples/embed.c built with `pkg-config --cflags --libs vguest` and
 #      with a CMake project's find_package(vguest) (vguest::vguest and
 #      vguest::vguest_static), each run against the installed simulator;
-#   5. ansible-doc finds vguest.fleet.vguest_exec in P (when installed).
+#   5. the installed vguest and vguest-sim read P's inventory (a VM
+#      renamed there is the one they see), not the source tree's;
+#   6. ansible-doc finds vguest.fleet.vguest_exec in P (when installed).
 #
 #   spec/install/run.sh BUILD_DIR SOURCE_DIR [CC]
 set -eu
@@ -133,6 +135,15 @@ elif ldd cm/build/embed_static | grep -q libvguest; then
 else
   ok "embed_static links libvguest.a"
 fi
+
+# The installed programs read the installed inventory (P/share/vguest),
+# not the source tree's: a VM renamed there is the one they see.
+sed -i 's/"name": "web-04"/"name": "installed-04"/' "$P/share/vguest/inventory.json"
+check "vguest vms --sim lists P's inventory" $clean "$P/bin/vguest" vms --sim
+expect "its renamed VM" "installed-04"
+check "vguest-sim on its own reads P's inventory" $clean \
+  sh "$src/examples/with-sim.sh" "$P/bin/vguest-sim" ./embed-pc installed-04 /bin/true
+expect "embed ran in the renamed VM" "in installed-04 (vm-45) exited with 0"
 
 if command -v ansible-doc >/dev/null 2>&1; then
   check "ansible-doc finds vguest.fleet.vguest_exec in P" $clean \
