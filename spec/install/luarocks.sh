@@ -40,6 +40,13 @@ else
   no "luarocks list shows vguest $version-1"
 fi
 
+# VGUEST_BUILD_TREE_FALLBACK=OFF: the rock names no directory it was built in
+if grep -rlF "$tmp/src" "$tmp/tree" >"$tmp/leaks" 2>/dev/null; then
+  no "the rock names its build tree"; sed 's/^/#   /' "$tmp/leaks"
+else
+  ok "the rock names no build tree path"
+fi
+
 cd "$tmp"
 cp "$src/examples/quickstart.lua" .
 clean="env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 -u VGUEST_LUA_PATH HOME=$tmp"
