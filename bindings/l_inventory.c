@@ -55,17 +55,8 @@ static int session_inventory(lua_State *L) {
 }
 
 static int session_guest_info(lua_State *L) {
-  lvg_call c = lvg_call_get(L, "guest_info", 3, 2);
-  lvg_runtime *rt;
-  vg_session *s = lvg_session_check(L, &c, &rt);
-  const char *vm = lvg_checkvm(L, &c, 2);
-  vg_op *op = NULL;
-  lvg_op *o;
-  lua_settop(L, 3);
-  o = lvg_op_new(L, rt, 1, "guest_info", LVG_OP_GUEST_INFO);
-  s = lvg_session_check(L, &c, NULL);
-  return lvg_op_start(L, o, vg_vm_guest_info(s, vm, lvg_op_callback(), o, &op),
-                      &op);
+  return lvg_session_vm_op(L, "guest_info", LVG_OP_GUEST_INFO,
+                           vg_vm_guest_info);
 }
 
 void lvg_open_inventory(lua_State *L) {

@@ -234,16 +234,7 @@ static int session_run(lua_State *L) {
 
 /* Session:guest_os(vm [, call]) -> Op (result: "posix" | "windows") */
 static int session_guest_os(lua_State *L) {
-  lvg_call c = lvg_call_get(L, "guest_os", 3, 2);
-  lvg_runtime *rt;
-  vg_session *s = lvg_session_check(L, &c, &rt);
-  const char *vm = lvg_checkvm(L, &c, 2);
-  vg_op *op = NULL;
-  lvg_op *o;
-  lua_settop(L, 3);
-  o = lvg_op_new(L, rt, 1, "guest_os", LVG_OP_OS);
-  s = lvg_session_check(L, &c, NULL);
-  return lvg_op_start(L, o, vg_guest_os(s, vm, lvg_op_callback(), o, &op), &op);
+  return lvg_session_vm_op(L, "guest_os", LVG_OP_OS, vg_guest_os);
 }
 
 /* core.command_line(os, argv) -> the command line of argv quoted for the

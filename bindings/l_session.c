@@ -281,6 +281,21 @@ static int session_logout(lua_State *L) {
                       &op);
 }
 
+int lvg_session_vm_op(lua_State *L, const char *name, int kind,
+                      lvg_vm_start start) {
+  lvg_call c = lvg_call_get(L, name, 3, 2);
+  lvg_runtime *rt;
+  vg_session *s = lvg_session_check(L, &c, &rt);
+  const char *vm = lvg_checkvm(L, &c, 2);
+  vg_op *op = NULL;
+  lvg_op *o;
+  lua_settop(L, 3);
+  o = lvg_op_new(L, rt, 1, name, (lvg_op_kind)kind);
+  /* a finalizer run at that allocation may have closed the session */
+  s = lvg_session_check(L, &c, NULL);
+  return lvg_op_start(L, o, start(s, vm, lvg_op_callback(), o, &op), &op);
+}
+
 /* Session:vms([{names=, ids=, power_state=, folders=, datacenters=,
    clusters=, hosts=, resource_pools=}] [, call]) */
 static int session_vms(lua_State *L) {

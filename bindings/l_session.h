@@ -23,4 +23,11 @@ int lvg_core_session(lua_State *L);
 vg_session *lvg_session_check(lua_State *L, const lvg_call *c,
                               lvg_runtime **rt);
 
+/* Session:<name>(vm [, call]) -> Op of kind: an op about one VM that
+   start (vg_guest_os, vg_vm_guest_info) starts. */
+typedef vg_status (*lvg_vm_start)(vg_session *s, const char *vm, vg_callback cb,
+                                  void *ud, vg_op **out);
+int lvg_session_vm_op(lua_State *L, const char *name, int kind,
+                      lvg_vm_start start);
+
 #endif

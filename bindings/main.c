@@ -90,9 +90,9 @@ static void setpath(lua_State *L) {
   const char *dir = VGUEST_LUA_INSTALL_DIR;
   char exe[PATH_MAX], rel[PATH_MAX], beside[PATH_MAX], build[PATH_MAX];
   int known = exedir(exe);
-  int n = known ? snprintf(rel, sizeof rel, "%s/%s", exe,
-                           VGUEST_LUA_EXE_REL_DIR)
-                : -1;
+  int n = known
+              ? snprintf(rel, sizeof rel, "%s/%s", exe, VGUEST_LUA_EXE_REL_DIR)
+              : -1;
   if (n > 0 && (size_t)n < sizeof rel && realpath(rel, beside) == NULL)
     n = -1; /* not installed here */
   int inbuild = known && realpath(VGUEST_BUILD_DIR, build) != NULL &&

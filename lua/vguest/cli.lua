@@ -117,6 +117,14 @@ local function is_file(path)
   return ok
 end
 
+-- The value of option `name` at argv[i]: "--name=VALUE" or "--name VALUE";
+-- returns it (nil if missing) and the index of the last word it took.
+local function option_value(argv, i, name)
+  local v = argv[i]:match("^" .. name:gsub("%-", "%%-") .. "=(.*)$")
+  if v then return v, i end
+  return argv[i + 1], i + 1
+end
+
 local function parse(argv)
   local o = { stats = {} }
   local i = 1
@@ -180,21 +188,15 @@ local function parse(argv)
     elseif a == "--no-progress" then
       o.progress = false
     elseif a == "--protocol" or a:match("^%-%-protocol=") then
-      local p = a:match("^%-%-protocol=(.*)$")
-      if not p then
-        i = i + 1
-        p = argv[i]
-      end
+      local p
+      p, i = option_value(argv, i, "--protocol")
       if not p or not protocols[p] then
         usage_error("--protocol needs one of " .. table.concat(protocol_list, ", "))
       end
       o.protocol = p
     elseif a == "--profile" or a:match("^%-%-profile=") then
-      local p = a:match("^%-%-profile=(.*)$")
-      if not p then
-        i = i + 1
-        p = argv[i]
-      end
+      local p
+      p, i = option_value(argv, i, "--profile")
       if not p or p == "" then usage_error("--profile needs a NAME") end
       o.profile = p
     elseif a == "-e" then

@@ -140,7 +140,8 @@ static const char *default_inventory(void) {
   if (slash == NULL)
     return VGUEST_SIM_DEFAULT_INVENTORY;
   *slash = '\0';
-  len = snprintf(path, sizeof path, "%s/%s", exe, VGUEST_SIM_INSTALLED_INVENTORY);
+  len =
+      snprintf(path, sizeof path, "%s/%s", exe, VGUEST_SIM_INSTALLED_INVENTORY);
   if (len > 0 && (size_t)len < sizeof path && access(path, R_OK) == 0)
     return path;
   return VGUEST_SIM_DEFAULT_INVENTORY;
