@@ -103,9 +103,15 @@ describe("vguest.core loop", function()
     assert.is_false(core.interrupted())
     core.catch_interrupts(true)
     local t = core.timer(10000)
-    local p = assert(io.popen("kill -INT " .. mypid()))
-    p:close()
+    -- The signal must land while the step waits: under `vguest run` a
+    -- Ctrl-C in running code stops that code instead (l_break.c). So the
+    -- sender waits until this process sleeps, which between popen and
+    -- the step's poll it cannot (no blocking call in between).
+    local pid = mypid()
+    local p = assert(io.popen("timeout 20 sh -c 'while read -r _ _ s _ < /proc/" .. pid ..
+      "/stat; [ \"$s\" != S ]; do :; done; kill -INT " .. pid .. "'"))
     local done, intr = core.step(5000)
+    p:close()
     core.catch_interrupts(false)
     assert.same({}, done)
     assert.is_true(intr)
