@@ -2,7 +2,10 @@
 -- completion, the loop running while the prompt waits, Ctrl-C and Ctrl-D
 -- at the prompts, in running code and at a secret prompt, the history of
 -- two REPLs at once, and the tracebacks users see. Every wait is for an
--- output; none is for a time.
+-- output; none is for a time. A key is sent only once the prompt it is
+-- meant for is shown: typed ahead while a chunk runs, it meets the
+-- terminal in its cooked mode, where a Ctrl-D is an end of line that
+-- libedit, once in raw mode, reads as a NUL.
 local helper = require "spec.helper"
 
 local bin = os.getenv("VGUEST_BIN") or "vguest"
@@ -81,7 +84,7 @@ describe("the REPL at a terminal", function()
     local r = repl {
       { send = "print('lo' .. 'op') while true do end\r" }, { expect = "loop\r\n" },
       { send = "\3" }, { expect = "interrupted" }, { expect = "vguest> " },
-      { send = "print('next' .. 'one')\r" }, { expect = "nextone" },
+      { send = "print('next' .. 'one')\r" }, { expect = "nextone" }, { expect = "vguest> " },
       { send = "\4" }, { wait_exit = true },
     }
     check(r)
@@ -97,7 +100,7 @@ describe("the REPL at a terminal", function()
       { send = "s = vg.secret{ prompt = 'P' .. 'W: ' }\r" }, { expect = "PW: " },
       { send = "\r" }, { expect = "must not be empty" }, { expect = "PW: " },
       { send = "hunter2\r" }, { expect = "vguest> " },
-      { send = "s:len()\r" }, { expect = "7\r\n" },
+      { send = "s:len()\r" }, { expect = "7\r\n" }, { expect = "vguest> " },
       { send = "\4" }, { wait_exit = true },
     }
     check(r)
