@@ -187,11 +187,19 @@ static json_t *view_container(const state *s, const vgi_call *c) {
   return moref("Folder", s->root_folder);
 }
 
+/* Folders are listed by their childType: VM folders only, as /api's
+   type=VIRTUAL_MACHINE has them (a datacenter's "host" folder is not
+   one). */
+static int is_folder_kind(const vgi_inventory_kind *k) {
+  return k != NULL && strcmp(k->vim_type, "Folder") == 0;
+}
+
 /* The type a view holds, and what is read of its objects. */
 static const char *view_type(const vgi_call *c, json_t **paths) {
   if (c->kind == VGI_OP_INVENTORY) {
     const vgi_inventory_kind *k = vgi_inventory_kind_of(c->args);
-    *paths = json_pack("[s]", "name");
+    *paths = is_folder_kind(k) ? json_pack("[s,s]", "name", "childType")
+                               : json_pack("[s]", "name");
     return k ? k->vim_type : "ManagedEntity";
   }
   *paths = json_pack("[s,s]", "name", "runtime.powerState");
@@ -603,17 +611,41 @@ static vg_status note_members(vgi_call *c, json_t *objects, vgi_error *err) {
   return VG_OK;
 }
 
-/* Adds the objects of an inventory view, filtered by name. */
+/* Does a folder's childType (ArrayOfString: "Folder", "VirtualMachine",
+   "VirtualApp" for a VM folder, pyvmomi docs/vim/Folder.rst) say it holds
+   VMs? 1 yes, 0 no, -1 not an array of strings. A folder without the
+   property is kept: it is what the server did not say. */
+static int holds_vms(json_t *o) {
+  json_t *types, *t;
+  size_t i;
+  int vms = 0;
+  if (!prop_raw(o, "childType"))
+    return 1;
+  types = prop_val(o, "childType");
+  if (!json_is_array(types))
+    return -1;
+  json_array_foreach(types, i, t) {
+    if (!json_is_string(t))
+      return -1;
+    vms = vms || strcmp(json_string_value(t), "VirtualMachine") == 0;
+  }
+  return vms;
+}
+
+/* Adds the objects of an inventory view, filtered by name (and folders
+   by what they hold). */
 static vg_status add_inventory(vgi_call *c, json_t *objects, vgi_result *out,
                                vgi_error *err) {
+  int folders = is_folder_kind(vgi_inventory_kind_of(c->args));
   size_t i;
   json_t *o;
   json_array_foreach(objects, i, o) {
     const char *id = vgi_json_str(json_object_get(o, "obj"), "value");
     const char *name = json_string_value(prop_val(o, "name"));
-    if (!id || !name)
+    int vms = folders ? holds_vms(o) : 1;
+    if (!id || !name || vms < 0)
       return unfit(err, "RetrievePropertiesEx");
-    if (!wanted(json_object_get(c->args, "names"), name))
+    if (!vms || !wanted(json_object_get(c->args, "names"), name))
       continue;
     if (vgi_result_add_object(out, id, name))
       return VG_ENOMEM;

@@ -1179,8 +1179,31 @@ struct pspec {
   size_t n;
 };
 
+/* A property of a managed entity other than a VM, or NULL: name, and a
+ * folder's childType (pyvmomi docs/vim/Folder.rst: the object types a
+ * folder holds, "Folder" and its kind's). */
+static json_t *entity_property(const struct entity *e, const char *name) {
+  static const char *const child_types[][4] = {
+      [FT_DATACENTER] = {"Folder", "Datacenter"},
+      [FT_VM] = {"Folder", "VirtualMachine", "VirtualApp"},
+      [FT_HOST] = {"Folder", "ComputeResource"},
+      [FT_DATASTORE] = {"Folder", "Datastore"},
+      [FT_NETWORK] = {"Folder", "Network"}};
+  if (strcmp(name, "name") == 0)
+    return json_pack("{s:s,s:s}", "_typeName", "string", "_value", e->name);
+  if (strcmp(name, "childType") == 0 && e->kind == EK_FOLDER) {
+    json_t *types = json_array();
+    for (size_t i = 0; i < 4 && child_types[e->ftype][i]; i++)
+      json_array_append_new(types, json_string(child_types[e->ftype][i]));
+    return json_pack("{s:s,s:o}", "_typeName", "ArrayOfString", "_value",
+                     types);
+  }
+  return NULL;
+}
+
 /* Parses propSet into out (at most 8 specs, *n of them); false after a
- * fault. Only name is served for other types than VirtualMachine. */
+ * fault. Other types than VirtualMachine have name, and Folder has
+ * childType too. */
 static bool prop_specs(struct ctx *c, json_t *propset, struct pspec *out,
                        size_t *n) {
   json_t *ps, *p;
@@ -1203,7 +1226,9 @@ static bool prop_specs(struct ctx *c, json_t *propset, struct pspec *out,
     }
     json_array_foreach(json_object_get(ps, "pathSet"), j, p) {
       const char *name = json_string_value(p);
-      bool known = name && strcmp(name, "name") == 0;
+      bool known =
+          name && (strcmp(name, "name") == 0 ||
+                   (mask == 1u << EK_FOLDER && strcmp(name, "childType") == 0));
       for (size_t k = 0; vm_only && name && all_properties[k]; k++)
         known = known || strcmp(all_properties[k], name) == 0;
       if (!known) {
@@ -1230,9 +1255,8 @@ static json_t *object_content(const struct pspec *sp, size_t nsp,
     if (!props)
       props = json_array();
     for (size_t p = 0; p < sp[i].n; p++) {
-      json_t *val =
-          vm ? vm_property(vm, sp[i].paths[p])
-             : json_pack("{s:s,s:s}", "_typeName", "string", "_value", e->name);
+      json_t *val = vm ? vm_property(vm, sp[i].paths[p])
+                       : entity_property(e, sp[i].paths[p]);
       if (val)
         json_array_append_new(props, json_pack("{s:s,s:s,s:o}", "_typeName",
                                                "DynamicProperty", "name",

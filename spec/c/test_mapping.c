@@ -665,6 +665,36 @@ static void test_selection(void) {
               "\"Test\"}]}]}") == VG_EPENDING);
   CHECK(parse(&f, 200, "") == VG_OK);
   CHECK(f.res.nobjects == 1 && streq(f.res.objects[0].id, "domain-c7"));
+  /* folders: VM folders only, those whose childType holds VirtualMachine
+     (as /api's type=VIRTUAL_MACHINE) */
+  fl_kind(&f, VGI_OP_INVENTORY);
+  json_decref(f.call.args);
+  f.call.args = json_pack("{s:i,s:[s,s]}", "kind", 0, "names", "host", "web");
+  CHECK(built_path(&f, &req) && strstr(req.body.data, "\"Folder\""));
+  CHECK(parse(&f, 200, view) == VG_EPENDING);
+  CHECK(built_path(&f, &req) && strstr(req.body.data, "\"childType\""));
+  CHECK(
+      parse(&f, 200,
+            "{\"objects\":[{\"obj\":{\"value\":\"group-h4\"},\"propSet\":["
+            "{\"name\":\"name\",\"val\":\"host\"},{\"name\":\"childType\","
+            "\"val\":{\"_typeName\":\"ArrayOfString\",\"_value\":[\"Folder\","
+            "\"ComputeResource\"]}}]},{\"obj\":{\"value\":\"group-v3\"},"
+            "\"propSet\":[{\"name\":\"name\",\"val\":\"web\"},{\"name\":"
+            "\"childType\",\"val\":{\"_typeName\":\"ArrayOfString\",\"_value\":"
+            "[\"Folder\",\"VirtualMachine\",\"VirtualApp\"]}}]}]}") ==
+      VG_EPENDING);
+  CHECK(parse(&f, 200, "") == VG_OK);
+  CHECK(f.res.nobjects == 1 && streq(f.res.objects[0].id, "group-v3"));
+  /* a childType that is not an array of strings is not an answer */
+  fl_kind(&f, VGI_OP_INVENTORY);
+  CHECK(built_path(&f, &req));
+  CHECK(parse(&f, 200, view) == VG_EPENDING);
+  CHECK(
+      parse(&f, 200,
+            "{\"objects\":[{\"obj\":{\"value\":\"group-v3\"},\"propSet\":["
+            "{\"name\":\"name\",\"val\":\"web\"},{\"name\":\"childType\","
+            "\"val\":{\"_typeName\":\"ArrayOfString\",\"_value\":[7]}}]}]}") ==
+      VG_EPROTOCOL);
   /* guest info: one RetrievePropertiesEx on the VM */
   fl_kind(&f, VGI_OP_GUEST_INFO);
   CHECK(built_path(&f, &req) && strstr(req.body.data, "runtime.host") &&

@@ -148,6 +148,12 @@ describe("s:vms by container, with details, and vm:wait_ready", function()
       local err = helper.err_of(s.vms, s, { cluster = "Nope" })
       helper.assert_kind("not_found", err)
       assert.matches("no cluster named or with id 'Nope' %(there are: Prod%)", err.message)
+      -- folders are VM folders: a datacenter's "host" folder is not one
+      err = helper.err_of(s.vms, s, { folder = "host" })
+      helper.assert_kind("not_found", err)
+      assert.matches("no folder named or with id 'host'", err.message)
+      assert.is_nil(err.message:find("datastore", 1, true))
+      assert.is_table(s:vms { folder = "vm" }) -- a datacenter's root VM folder is one
       assert.matches("field 'host' must be a name, an id or a non%-empty array of them, got number",
         helper.err_of(s.vms, s, { host = 1 }))
       assert.matches("field 'folder' element 2 must be a non%-empty string",

@@ -250,6 +250,28 @@ describe("vguest-sim inventory tree", function()
       assert.same({ "group-v13=legacy" }, through(moref("Folder", "group-v12"), "Folder"))
     end)
 
+    it("tells a folder's kind by its childType", function()
+      local _, objs = through(moref("Datacenter", "datacenter-2"), "Folder", { "name", "childType" })
+      local kinds = {}
+      for _, o in ipairs(objs) do
+        assert.equal("childType", o.propSet[2].name)
+        assert.equal("ArrayOfString", o.propSet[2].val._typeName)
+        kinds[o.propSet[1].val._value] = table.concat(o.propSet[2].val._value, ",")
+      end
+      assert.equal("Folder,VirtualMachine,VirtualApp", kinds.vm)
+      assert.equal("Folder,VirtualMachine,VirtualApp", kinds.legacy)
+      assert.equal("Folder,ComputeResource", kinds.host)
+      assert.equal("Folder,Datastore", kinds.datastore)
+      assert.equal("Folder,Network", kinds.network)
+      _, objs = through(moref("Folder", "group-d1"), "Datacenter", { "name" })
+      assert.equal(2, #objs)
+      -- childType is a Folder's: a HostSystem has none
+      local v = view(moref("Folder", "group-d1"), { "HostSystem" })
+      local r = vim("POST", "/PropertyCollector/propertyCollector/RetrievePropertiesEx",
+                    spec_of(v, "HostSystem", { "childType" }))
+      assert.equal("InvalidProperty", r.json._typeName)
+    end)
+
     it("views the VMs of a folder (subfolders included), host, cluster, pool", function()
       assert.same({ "vm-47=app-01", "vm-50=dup", "vm-51=dup" },
                   through(moref("Folder", "group-v12"), "VirtualMachine"))
