@@ -7,16 +7,9 @@ local task = require "vguest.task"
 local errors = require "vguest.errors"
 local repl = require "vguest.repl"
 local commands = require "vguest.commands"
+local protocol_words = commands.protocol_words
 
 local M = {}
-
--- The flavour names, from the runtime's one registry (core.protocols).
-local protocol_list = task.core().protocols
-local protocols = {}
-for _, name in ipairs(protocol_list) do protocols[name] = true end
--- "auto, api, rest or vim25"
-local protocol_words = table.concat(protocol_list, ", ", 1, #protocol_list - 1) ..
-  " or " .. protocol_list[#protocol_list]
 
 M.usage = [[
 usage: vguest run [options] FILE [ARGS...]   run a Lua playbook (FILE "-": stdin);
@@ -190,8 +183,8 @@ local function parse(argv)
     elseif a == "--protocol" or a:match("^%-%-protocol=") then
       local p
       p, i = option_value(argv, i, "--protocol")
-      if not p or not protocols[p] then
-        usage_error("--protocol needs one of " .. table.concat(protocol_list, ", "))
+      if not p or commands.protocol_problem(p) then
+        usage_error(commands.protocol_problem(p))
       end
       o.protocol = p
     elseif a == "--profile" or a:match("^%-%-profile=") then

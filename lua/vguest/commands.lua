@@ -12,6 +12,21 @@ local json = require "vguest.json"
 
 local M = {}
 
+-- The flavour names, from the runtime's one registry (core.protocols).
+local protocol_list = require("vguest.task").core().protocols
+local protocol_set = {}
+for _, name in ipairs(protocol_list) do protocol_set[name] = true end
+
+--- The flavour names as a phrase: "auto, api, rest or vim25".
+M.protocol_words = table.concat(protocol_list, ", ", 1, #protocol_list - 1) ..
+  " or " .. protocol_list[#protocol_list]
+
+--- nil when p names a flavour, else the usage message saying so.
+function M.protocol_problem(p)
+  if protocol_set[p] then return nil end
+  return "--protocol needs one of " .. table.concat(protocol_list, ", ")
+end
+
 -- Options every fleet command takes: the connection and the selection.
 -- kind: "flag" (no value), "value" (one), "list" (repeatable).
 local common = {
@@ -19,7 +34,7 @@ local common = {
   { "--profile", "value", "NAME", "use profile NAME of the config file (also VGUEST_PROFILE)" },
   { "--server", "value", "URL", "vCenter URL (VGUEST_SERVER)" },
   { "--user", "value", "USER", "vCenter user (VGUEST_USER)" },
-  { "--protocol", "value", "P", "api, rest, vim25 or auto (VGUEST_PROTOCOL)" },
+  { "--protocol", "value", "P", M.protocol_words .. " (VGUEST_PROTOCOL)" },
   { "--vm", "list", "PATTERN", "VM name, glob (web-*, db-0[1-3]) or id; repeatable" },
   { "--folder", "list", "F", "VMs in folder F (by name); repeatable" },
   { "--datacenter", "list", "D", "VMs in datacenter D" },
@@ -260,12 +275,7 @@ function M.parse(cmd, argv, i, usage_error)
     if not t or not (t > 0) then usage_error("--timeout needs a positive number of seconds, got '" .. o.timeout .. "'") end
     o.timeout = t
   end
-  if o.protocol then
-    local names = require("vguest.task").core().protocols
-    local okp = false
-    for _, p in ipairs(names) do okp = okp or p == o.protocol end
-    if not okp then usage_error("--protocol needs one of " .. table.concat(names, ", ")) end
-  end
+  if o.protocol and M.protocol_problem(o.protocol) then usage_error(M.protocol_problem(o.protocol)) end
   if o.os and o.os ~= "linux" and o.os ~= "windows" then
     usage_error("--os needs linux or windows, got '" .. o.os .. "'")
   end
