@@ -36,7 +36,7 @@ local common = {
   { "--user", "value", "USER", "vCenter user (VGUEST_USER)" },
   { "--protocol", "value", "P", M.protocol_words .. " (VGUEST_PROTOCOL)" },
   { "--vm", "list", "PATTERN", "VM name, glob (web-*, db-0[1-3]) or id; repeatable" },
-  { "--folder", "list", "F", "VMs in folder F (by name); repeatable" },
+  { "--folder", "list", "F", "VMs directly in VM folder F (by name; not its subfolders); repeatable" },
   { "--datacenter", "list", "D", "VMs in datacenter D" },
   { "--cluster", "list", "C", "VMs in cluster C" },
   { "--host", "list", "H", "VMs on ESXi host H" },

@@ -626,9 +626,10 @@ local vms_spec = { names = "any", ids = "any", power_state = "any", patterns = "
 -- resource_pool = "batch", details = true } -> array of VMs.
 -- Every field given must match (an array: any of it). A pattern is a
 -- shell-style glob on the name (vguest.glob) or an id; the containers are
--- names (or ids) of folders, datacenters, clusters, hosts or resource
--- pools, at any depth above the VM, resolved by the server (an unknown
--- one raises kind "not_found"). With details = true each VM also has
+-- names (or ids) of VM folders (the VMs directly in one, not in its
+-- subfolders, as vCenter's own filter has it), or of datacenters,
+-- clusters, hosts or resource pools (at any depth below them), resolved
+-- by the server (an unknown one raises kind "not_found"). With details = true each VM also has
 -- guest_family ("linux", "windows", "other"), tools ("running",
 -- "not_running", "starting"), tools_running, guest_ops_ready, ip_address,
 -- guest_host_name, host (the ESXi host's name) and host_id; these take
