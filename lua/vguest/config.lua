@@ -95,7 +95,12 @@ function M.parse(text, name)
       cfg.profiles[p] = section
     else
       local k, v = trimmed:match("^([%w_]+)%s*=%s*(.-)$")
-      if not k then return bad("expected KEY = VALUE or [PROFILE], got '" .. trimmed .. "'") end
+      if not k then
+        -- only the first word: the rest may be a password (password: x)
+        local word = trimmed:match("^[%w_]+") or trimmed:sub(1, 1)
+        return bad("expected KEY = VALUE or [PROFILE], got " .. (word == trimmed and "'" .. word .. "'" or
+          "a line starting '" .. word .. "' (the rest is not shown)"))
+      end
       if not section then
         if k ~= "default" then
           return bad("'" .. k .. "' is outside a profile: put it under a [NAME] line " ..

@@ -81,6 +81,10 @@ describe("vguest.config", function()
       { "[a]\n[a]", "cfg:2: profile [a] is defined twice" },
       { "[a b]", "cfg:1: a section is [NAME]" },
       { "[a]\njunk", "cfg:2: expected KEY = VALUE or [PROFILE], got 'junk'" },
+      -- a line that is not KEY = VALUE may hold a password: not shown
+      { "[a]\npassword: hunter2", "cfg:2: expected KEY = VALUE or [PROFILE], got a line starting " ..
+        "'password' (the rest is not shown)" },
+      { "[a]\n:hunter2", "cfg:2: expected KEY = VALUE or [PROFILE], got a line starting ':'" },
       { "[a]\npassword = x\npassword_env = Y", "cfg:3: 'password' is given twice" },
       { "[a]\nuser_env = X", "cfg:2: unknown setting 'user_env'" },
     }
@@ -88,6 +92,7 @@ describe("vguest.config", function()
       local cfg, err = config.parse(c[1], "cfg")
       assert.is_nil(cfg)
       assert.are.equal(c[2], err:sub(1, #c[2]))
+      assert.is_nil(err:find("hunter2", 1, true))
     end
   end)
 end)
