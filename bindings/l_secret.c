@@ -17,7 +17,6 @@
 #include "l_error.h"
 #include "l_interrupt.h"
 #include "l_secret.h"
-#include "l_tty.h"
 
 typedef struct lvg_secret {
   vg_secret *s; /* NULL when closed */
@@ -222,10 +221,15 @@ int lvg_core_secret_file(lua_State *L) {
   return 1;
 }
 
+/* The prompt's stop: a Ctrl-C was caught since *count was read. */
+static int interrupted_since(void *count) {
+  return lvg_interrupt_count() != *(long *)count;
+}
+
 /*
  * core.secret_prompt([prompt [, {allow_empty=bool}]]): /dev/tty with echo
- * off (stdin if none), l_tty.c. Ctrl-C, and Ctrl-D at a terminal, cancel
- * it: it raises the interrupt error (l_break.h), having dealt with that
+ * off (stdin if none), vg_secret_prompt. Ctrl-C, and Ctrl-D at a terminal,
+ * cancel it: it raises the interrupt error (l_break.h), having dealt with that
  * Ctrl-C. An empty line is asked again at a terminal, and refused
  * elsewhere, unless allow_empty.
  */
@@ -243,22 +247,24 @@ int lvg_core_secret_prompt(lua_State *L) {
   }
   p = newsecret(L);
   for (;;) {
-    int tty = 0;
+    int tty = 0, interrupted;
+    long count = lvg_interrupt_count();
     void *target = lvg_interrupt_target(NULL); /* waiting, not running */
-    lvg_tty_status st = lvg_tty_read_secret(prompt, &p->s, &tty);
+    vg_status st =
+        vg_secret_prompt(prompt, interrupted_since, &count, &tty, &p->s);
     lvg_interrupt_target(target);
-    if (st == LVG_TTY_INTERRUPTED || (st == LVG_TTY_EOF && tty)) {
-      if (st == LVG_TTY_INTERRUPTED)
+    interrupted = st == VG_ECANCELED && interrupted_since(&count);
+    if (interrupted || (st == VG_ECANCELED && tty)) {
+      if (interrupted)
         lvg_break_consume(L);
       lvg_break_pusherror(L);
       return lua_error(L);
     }
-    if (st == LVG_TTY_EOF)
+    if (st == VG_ECANCELED)
       return luaL_error(L, "cannot read a secret at '%s': end of input",
                         prompt);
-    if (st != LVG_TTY_OK)
-      return luaL_error(L, "cannot read a secret: %s",
-                        vg_status_text(VG_ENOMEM));
+    if (st != VG_OK)
+      return luaL_error(L, "cannot read a secret: %s", vg_status_text(st));
     if (allow_empty || vg_secret_len(p->s) > 0)
       return 1;
     vg_secret_free(p->s);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,12 +137,23 @@ vg_status vg_secret_from_file(const char *path, vg_secret **out) {
   return from_buf(&b, out);
 }
 
-/* Reads one line from fd byte by byte (so nothing beyond it is consumed). */
-static vg_status read_line(int fd, vgi_buf *b) {
+/* Reads one line from fd byte by byte (so nothing beyond it is consumed),
+   waiting in poll(2): a signal always interrupts it (a read(2) is
+   restarted under SA_RESTART), and then stop decides. It is asked before
+   the first wait too, for a signal caught since the caller began. */
+static vg_status read_line(int fd, vgi_buf *b, int (*stop)(void *), void *ud) {
   for (;;) {
+    struct pollfd p = {fd, POLLIN, 0};
     char c;
+    if (stop && stop(ud))
+      return VG_ECANCELED;
+    if (poll(&p, 1, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      return b->len ? VG_OK : VG_ECANCELED;
+    }
     ssize_t n = read(fd, &c, 1);
-    if (n < 0 && errno == EINTR)
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
       continue;
     if (n <= 0)
       return b->len ? VG_OK : VG_ECANCELED;
@@ -153,7 +165,10 @@ static vg_status read_line(int fd, vgi_buf *b) {
   return VG_OK;
 }
 
-vg_status vg_secret_from_prompt(const char *prompt, vg_secret **out) {
+vg_status vg_secret_prompt(const char *prompt, int (*stop)(void *ud), void *ud,
+                           int *is_tty, vg_secret **out) {
+  if (is_tty)
+    *is_tty = 0;
   if (!out)
     return VG_EMISUSE;
   *out = NULL;
@@ -164,10 +179,14 @@ vg_status vg_secret_from_prompt(const char *prompt, vg_secret **out) {
   struct termios old, quiet;
   int echo_off = isatty(fd) && tcgetattr(fd, &old) == 0;
   if (echo_off) {
+    /* the line discipline edits the line; Ctrl-C stays a signal */
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ISIG | ICANON;
     tcsetattr(fd, TCSAFLUSH, &quiet);
   }
+  if (is_tty)
+    *is_tty = echo_off;
   if (prompt && own) {
     ssize_t w = write(fd, prompt, strlen(prompt));
     (void)w;
@@ -176,7 +195,7 @@ vg_status vg_secret_from_prompt(const char *prompt, vg_secret **out) {
     fflush(stderr);
   }
   vgi_buf b = {0};
-  vg_status st = read_line(fd, &b);
+  vg_status st = read_line(fd, &b, stop, ud);
   if (echo_off) {
     tcsetattr(fd, TCSAFLUSH, &old);
     ssize_t w = write(fd, "\n", 1);
@@ -189,6 +208,10 @@ vg_status vg_secret_from_prompt(const char *prompt, vg_secret **out) {
     return st;
   }
   return from_buf(&b, out);
+}
+
+vg_status vg_secret_from_prompt(const char *prompt, vg_secret **out) {
+  return vg_secret_prompt(prompt, NULL, NULL, NULL, out);
 }
 
 vg_status vg_secret_dup(const vg_secret *s, vg_secret **out) {

@@ -252,40 +252,26 @@ static bool get_bool(struct loader *l, json_t *o, const char *at,
   return true;
 }
 
-/* folders: VM folders under parent (nested through "folders"). */
-static bool load_folders(struct loader *l, json_t *arr, const char *where,
-                         struct entity *parent) {
-  static const char *const members[] = {"id", "name", "folders", NULL};
+/* Entities of one kind under parent, each with children of its kind
+ * through the same key: "folders" (VM folders) or "resource_pools". */
+static bool load_nested(struct loader *l, json_t *arr, const char *where,
+                        struct entity *parent, const char *key,
+                        enum ent_kind kind) {
+  const char *const members[] = {"id", "name", key, NULL};
   size_t i;
   json_t *o, *sub;
   json_array_foreach(arr, i, o) {
     char at[256], *id, *name;
-    snprintf(at, sizeof at, "%s.folders[%zu]", where, i);
+    snprintf(at, sizeof at, "%s.%s[%zu]", where, key, i);
     if (!id_name(l, o, at, members, &id, &name))
       return false;
-    struct entity *f = add_entity(l, at, id, name, EK_FOLDER, parent);
-    if (!f || !get_array(l, o, at, "folders", &sub) ||
-        (sub && !load_folders(l, sub, at, f)))
+    struct entity *e = add_entity(l, at, id, name, kind, parent);
+    if (!e)
       return false;
-    f->ftype = FT_VM;
-  }
-  return true;
-}
-
-/* resource_pools: child pools of parent (nested). */
-static bool load_pools(struct loader *l, json_t *arr, const char *where,
-                       struct entity *parent) {
-  static const char *const members[] = {"id", "name", "resource_pools", NULL};
-  size_t i;
-  json_t *o, *sub;
-  json_array_foreach(arr, i, o) {
-    char at[256], *id, *name;
-    snprintf(at, sizeof at, "%s.resource_pools[%zu]", where, i);
-    if (!id_name(l, o, at, members, &id, &name))
-      return false;
-    struct entity *p = add_entity(l, at, id, name, EK_POOL, parent);
-    if (!p || !get_array(l, o, at, "resource_pools", &sub) ||
-        (sub && !load_pools(l, sub, at, p)))
+    if (kind == EK_FOLDER)
+      e->ftype = FT_VM;
+    if (!get_array(l, o, at, key, &sub) ||
+        (sub && !load_nested(l, sub, at, e, key, kind)))
       return false;
   }
   return true;
@@ -296,7 +282,8 @@ static bool root_pool(struct loader *l, const char *at, struct entity *cr,
                       json_t *pools) {
   cr->pool = add_entity(l, at, gen_id(l, "resgroup-"), xstrdup("Resources"),
                         EK_POOL, cr);
-  return cr->pool && (!pools || load_pools(l, pools, at, cr->pool));
+  return cr->pool && (!pools || load_nested(l, pools, at, cr->pool,
+                                            "resource_pools", EK_POOL));
 }
 
 static struct entity *add_host(struct loader *l, const char *at, char *id,
@@ -386,7 +373,8 @@ static bool load_datacenters(struct loader *l, json_t *arr) {
     if (!dc || !get_array(l, o, at, "folders", &folders) ||
         !get_array(l, o, at, "clusters", &clusters) ||
         !get_array(l, o, at, "hosts", &hosts) ||
-        (folders && !load_folders(l, folders, at, dc->vm_folder)))
+        (folders &&
+         !load_nested(l, folders, at, dc->vm_folder, "folders", EK_FOLDER)))
       return false;
     json_array_foreach(clusters, k, c) {
       char cat[96];

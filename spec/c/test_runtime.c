@@ -114,6 +114,12 @@ static void test_secret_copies(void) {
 #define POISON ((void *)&poison)
 static int poison;
 
+/* A prompt's stop that stops at once, counting the calls. */
+static int stop_now(void *asked) {
+  ++*(int *)asked;
+  return 1;
+}
+
 static void test_contract(vg_runtime *rt) {
   vg_op *op = POISON;
   vg_secret *sec = POISON;
@@ -135,6 +141,15 @@ static void test_contract(vg_runtime *rt) {
         !sec);
   sec = POISON;
   CHECK(vg_secret_dup(NULL, &sec) == VG_EMISUSE && !sec);
+  {
+    /* a prompt whose stop says so ends before it reads anything */
+    int tty = -1, asked = 0;
+    sec = POISON;
+    CHECK(vg_secret_prompt(NULL, stop_now, &asked, &tty, &sec) ==
+              VG_ECANCELED &&
+          !sec && asked == 1 && (tty == 0 || tty == 1));
+    CHECK(vg_secret_prompt(NULL, NULL, NULL, NULL, NULL) == VG_EMISUSE);
+  }
   CHECK(vg_secret_reveal(NULL) == NULL && vg_secret_len(NULL) == 0);
   CHECK(vg_credentials_new(NULL, &cr, &why) == VG_EMISUSE && !cr && why);
   vg_credentials_options co = {"root", NULL, NULL, 0};

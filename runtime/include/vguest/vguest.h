@@ -245,8 +245,14 @@ vg_status vg_secret_from_env(const char *name, vg_secret **out);
 /* Reads a file; one trailing "\n" or "\r\n" is removed. */
 vg_status vg_secret_from_file(const char *path, vg_secret **out);
 /* Prompts on /dev/tty with echo off (or reads one line of stdin when
-   there is no terminal). */
+   there is no terminal). VG_ECANCELED at the end of input before a line. */
 vg_status vg_secret_from_prompt(const char *prompt, vg_secret **out);
+/* The same, stoppable: stop (NULL for never) is called, with ud, each
+   time a signal interrupts the wait (Ctrl-C, with a handler installed),
+   and a nonzero answer ends it with VG_ECANCELED. *is_tty (is_tty may be
+   NULL) says whether a terminal was read, with echo off. */
+vg_status vg_secret_prompt(const char *prompt, int (*stop)(void *ud), void *ud,
+                           int *is_tty, vg_secret **out);
 /* Copy of s, freed on its own with vg_secret_free. Secrets never change,
    so a copy shares s's memory and costs nothing more (thread-safe). */
 vg_status vg_secret_dup(const vg_secret *s, vg_secret **out);
